@@ -1,0 +1,17 @@
+// One jest run for every workspace. TypeScript is transpiled per file (isolatedModules), so tests
+// start fast; `npm run typecheck` does the type checking. Workspace imports resolve to src/.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/services'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.typecheck.json' }] },
+  moduleNameMapper: {
+    '^@eventpipe/(schema|platform|bus|store|testing)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one)$': '<rootDir>/services/$1/src/index.ts',
+  },
+  globalSetup: '<rootDir>/packages/testing/jest/global-setup.ts',
+  globalTeardown: '<rootDir>/packages/testing/jest/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

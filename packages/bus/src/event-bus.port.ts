@@ -1,0 +1,51 @@
+/** A message as the publisher hands it to the bus. */
+export interface OutgoingMessage {
+  data: Buffer;
+  attributes: Record<string, string>;
+}
+
+/** A delivery to a subscriber. Exactly one of ack / nack settles it; unsettled deliveries come
+ * back after the ack deadline (at-least-once, as Pub/Sub delivers). */
+export interface IncomingMessage {
+  id: string;
+  data: Buffer;
+  attributes: Record<string, string>;
+  publishTime: Date;
+  /** 1 on first delivery. Pub/Sub reports it only on subscriptions with a dead-letter policy;
+   * elsewhere it reads 0. */
+  deliveryAttempt: number;
+  ack(): void;
+  nack(): void;
+}
+
+export interface SubscribeOptions {
+  /** Flow control: most deliveries outstanding (delivered, not yet settled). */
+  maxMessages: number;
+  /** Flow control: most bytes outstanding. */
+  maxBytes: number;
+  /** How long `close()` waits for outstanding deliveries to settle before nacking them. */
+  closeTimeoutMs: number;
+}
+
+export interface BusSubscription {
+  /** Stops new deliveries, waits (bounded) for outstanding ones to settle, then releases. */
+  close(): Promise<void>;
+}
+
+export interface EventBus {
+  readonly kind: 'memory' | 'pubsub';
+  /** Creates what is missing (topic, subscription, dead-letter topic) when configured to. */
+  init(): Promise<void>;
+  /** Publishes in order given; resolves with the message ids once the bus accepted every one. */
+  publish(messages: OutgoingMessage[]): Promise<string[]>;
+  /** Publishes one message to the dead-letter topic. */
+  deadLetter(message: OutgoingMessage): Promise<string>;
+  subscribe(
+    handler: (message: IncomingMessage) => void,
+    onError: (error: Error) => void,
+    options: SubscribeOptions,
+  ): BusSubscription;
+  /** Resolves when the bus answers; used by /readyz. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}

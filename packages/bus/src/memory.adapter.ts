@@ -1,0 +1,212 @@
+import type {
+  BusSubscription,
+  EventBus,
+  IncomingMessage,
+  OutgoingMessage,
+  SubscribeOptions,
+} from './event-bus.port';
+
+export interface MemoryBusOptions {
+  /** Unsettled deliveries come back after this long (Pub/Sub's default ack deadline is 10 s). */
+  ackDeadlineMs?: number;
+  /** After this many deliveries a message moves to the dead-letter list, like a Pub/Sub
+   * dead-letter policy; 0 keeps redelivering forever. */
+  maxDeliveryAttempts?: number;
+  /** Delay before a nacked message is delivered again. */
+  nackDelayMs?: number;
+}
+
+interface Stored {
+  id: string;
+  data: Buffer;
+  attributes: Record<string, string>;
+  publishTime: Date;
+  attempts: number;
+}
+
+/**
+ * The in-process bus for the one-process local mode and unit tests. It keeps Pub/Sub's
+ * semantics that the worker depends on: at-least-once delivery, ack / nack, redelivery after the
+ * ack deadline, flow control, delivery attempts and a dead-letter list. Messages live in memory
+ * only: a process exit loses what was not yet stored.
+ */
+export class MemoryBus implements EventBus {
+  readonly kind = 'memory' as const;
+  /** Dead-lettered messages, oldest first (tests and the local mode inspect them). */
+  readonly deadLettered: OutgoingMessage[] = [];
+  private readonly queue: Stored[] = [];
+  private nextId = 1;
+  private subscriber: MemorySubscription | undefined;
+  private closed = false;
+  private readonly ackDeadlineMs: number;
+  private readonly maxDeliveryAttempts: number;
+  private readonly nackDelayMs: number;
+
+  constructor(opts: MemoryBusOptions = {}) {
+    this.ackDeadlineMs = opts.ackDeadlineMs ?? 10_000;
+    this.maxDeliveryAttempts = opts.maxDeliveryAttempts ?? 5;
+    this.nackDelayMs = opts.nackDelayMs ?? 100;
+  }
+
+  async init(): Promise<void> {}
+
+  async publish(messages: OutgoingMessage[]): Promise<string[]> {
+    if (this.closed) throw new Error('memory bus is closed');
+    const publishTime = new Date();
+    const ids = messages.map((m) => {
+      const id = String(this.nextId++);
+      this.queue.push({ id, data: m.data, attributes: { ...m.attributes }, publishTime, attempts: 0 });
+      return id;
+    });
+    queueMicrotask(() => this.subscriber?.pump());
+    return ids;
+  }
+
+  async deadLetter(message: OutgoingMessage): Promise<string> {
+    this.deadLettered.push({ data: message.data, attributes: { ...message.attributes } });
+    return `dlq-${this.deadLettered.length}`;
+  }
+
+  /** Messages published and not yet acked (queued or outstanding). */
+  get backlog(): number {
+    return this.queue.length + (this.subscriber?.outstandingCount ?? 0);
+  }
+
+  subscribe(
+    handler: (message: IncomingMessage) => void,
+    _onError: (error: Error) => void,
+    options: SubscribeOptions,
+  ): BusSubscription {
+    if (this.subscriber) throw new Error('the memory bus has one subscription; it is taken');
+    const sub = new MemorySubscription(this, handler, options);
+    this.subscriber = sub;
+    queueMicrotask(() => sub.pump());
+    return sub;
+  }
+
+  /** @internal */
+  take(maxBytes: number, outstandingBytes: number): Stored | undefined {
+    const next = this.queue[0];
+    if (!next) return undefined;
+    // Like Pub/Sub, one message is always deliverable even if alone it exceeds maxBytes.
+    if (outstandingBytes > 0 && outstandingBytes + next.data.length > maxBytes) return undefined;
+    return this.queue.shift();
+  }
+
+  /** @internal Puts an unsettled delivery back, or dead-letters it after too many attempts. */
+  requeue(message: Stored, delayMs: number): void {
+    if (this.maxDeliveryAttempts > 0 && message.attempts >= this.maxDeliveryAttempts) {
+      this.deadLettered.push({
+        data: message.data,
+        attributes: { ...message.attributes, 'eventpipe-dlq-reason': 'max-delivery-attempts' },
+      });
+      return;
+    }
+    const back = () => {
+      this.queue.push(message);
+      this.subscriber?.pump();
+    };
+    if (delayMs > 0) setTimeout(back, delayMs).unref();
+    else back();
+  }
+
+  /** @internal */
+  detach(sub: MemorySubscription): void {
+    if (this.subscriber === sub) this.subscriber = undefined;
+  }
+
+  get ackDeadline(): number {
+    return this.ackDeadlineMs;
+  }
+  get nackDelay(): number {
+    return this.nackDelayMs;
+  }
+
+  async check(): Promise<void> {
+    if (this.closed) throw new Error('memory bus is closed');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.subscriber?.close();
+  }
+}
+
+class MemorySubscription implements BusSubscription {
+  private readonly outstanding = new Map<string, { msg: Stored; timer: NodeJS.Timeout }>();
+  private outstandingBytes = 0;
+  private open = true;
+  private settledWaiter: (() => void) | undefined;
+
+  constructor(
+    private readonly bus: MemoryBus,
+    private readonly handler: (message: IncomingMessage) => void,
+    private readonly options: SubscribeOptions,
+  ) {}
+
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
+  pump(): void {
+    while (this.open && this.outstanding.size < this.options.maxMessages) {
+      const msg = this.bus.take(this.options.maxBytes, this.outstandingBytes);
+      if (!msg) return;
+      this.deliver(msg);
+    }
+  }
+
+  private deliver(msg: Stored): void {
+    msg.attempts += 1;
+    const deliveryKey = `${msg.id}#${msg.attempts}`;
+    let settled = false;
+    const settle = (requeueDelayMs: number | undefined) => {
+      if (settled) return; // a second ack/nack, or one after the deadline passed, does nothing
+      settled = true;
+      const entry = this.outstanding.get(deliveryKey);
+      if (entry) clearTimeout(entry.timer);
+      this.outstanding.delete(deliveryKey);
+      this.outstandingBytes -= msg.data.length;
+      if (requeueDelayMs !== undefined) this.bus.requeue(msg, requeueDelayMs);
+      if (this.outstanding.size === 0) this.settledWaiter?.();
+      this.pump();
+    };
+    const timer = setTimeout(() => settle(0), this.bus.ackDeadline);
+    timer.unref();
+    this.outstanding.set(deliveryKey, { msg, timer });
+    this.outstandingBytes += msg.data.length;
+    const incoming: IncomingMessage = {
+      id: msg.id,
+      data: msg.data,
+      attributes: msg.attributes,
+      publishTime: msg.publishTime,
+      deliveryAttempt: msg.attempts,
+      ack: () => settle(undefined),
+      nack: () => settle(this.bus.nackDelay),
+    };
+    this.handler(incoming);
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    if (this.outstanding.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.closeTimeoutMs);
+        timer.unref();
+        this.settledWaiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    // What is still unsettled goes back for a later subscriber, as a Pub/Sub nack would.
+    for (const { msg, timer } of this.outstanding.values()) {
+      clearTimeout(timer);
+      this.bus.requeue(msg, 0);
+    }
+    this.outstanding.clear();
+    this.outstandingBytes = 0;
+    this.bus.detach(this);
+  }
+}

@@ -1,0 +1,148 @@
+import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
+import type {
+  BusSubscription,
+  EventBus,
+  IncomingMessage,
+  OutgoingMessage,
+  SubscribeOptions,
+} from './event-bus.port';
+
+export interface PubSubBusOptions {
+  projectId: string;
+  topic: string;
+  subscription: string;
+  deadLetterTopic: string;
+  /** A subscription on the dead-letter topic, so dead-lettered messages are kept: Pub/Sub
+   * drops messages published to a topic that has no subscription. */
+  deadLetterSubscription: string;
+  /** Create missing topics and subscriptions at init(). */
+  autoCreate: boolean;
+  /** host:port of the emulator; undefined for Google Cloud. */
+  emulatorHost?: string;
+  /** Dead-letter policy of a subscription this adapter creates. */
+  maxDeliveryAttempts: number;
+  /** Bounds one publish call; past it the caller gets an error (and answers 503). */
+  publishTimeoutMs: number;
+}
+
+const isAlreadyExists = (e: unknown) => (e as { code?: number }).code === 6; // gRPC ALREADY_EXISTS
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The Google Cloud Pub/Sub adapter (@google-cloud/pubsub); also drives the emulator. */
+export class PubSubBus implements EventBus {
+  readonly kind = 'pubsub' as const;
+  readonly client: PubSub;
+  private readonly topic: Topic;
+  private readonly dlqTopic: Topic;
+
+  constructor(private readonly opts: PubSubBusOptions) {
+    this.client = new PubSub({
+      projectId: opts.projectId,
+      ...(opts.emulatorHost ? { apiEndpoint: opts.emulatorHost, emulatorMode: true } : {}),
+    });
+    const publishOptions = {
+      // Small batches keep the latency of a single POST low while bursts still share RPCs.
+      batching: { maxMessages: 500, maxMilliseconds: 5, maxBytes: 9 * 1024 * 1024 },
+      gaxOpts: { timeout: opts.publishTimeoutMs },
+    };
+    this.topic = this.client.topic(opts.topic, publishOptions);
+    this.dlqTopic = this.client.topic(opts.deadLetterTopic, publishOptions);
+  }
+
+  async init(): Promise<void> {
+    if (!this.opts.autoCreate) return;
+    for (const t of [this.opts.topic, this.opts.deadLetterTopic]) {
+      await this.client.createTopic(t).catch((e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+    }
+    const dlqTopicName = `projects/${this.opts.projectId}/topics/${this.opts.deadLetterTopic}`;
+    await this.topic
+      .createSubscription(this.opts.subscription, {
+        ackDeadlineSeconds: 60,
+        deadLetterPolicy: {
+          deadLetterTopic: dlqTopicName,
+          maxDeliveryAttempts: this.opts.maxDeliveryAttempts,
+        },
+        retryPolicy: {
+          minimumBackoff: { seconds: 1 },
+          maximumBackoff: { seconds: 60 },
+        },
+      })
+      .catch((e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+    await this.dlqTopic
+      .createSubscription(this.opts.deadLetterSubscription, {
+        ackDeadlineSeconds: 60,
+        messageRetentionDuration: { seconds: 7 * 24 * 3600 },
+      })
+      .catch((e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+  }
+
+  async publish(messages: OutgoingMessage[]): Promise<string[]> {
+    return withTimeout(
+      Promise.all(messages.map((m) => this.topic.publishMessage({ data: m.data, attributes: m.attributes }))),
+      this.opts.publishTimeoutMs,
+      'publish',
+    );
+  }
+
+  async deadLetter(message: OutgoingMessage): Promise<string> {
+    return withTimeout(
+      this.dlqTopic.publishMessage({ data: message.data, attributes: message.attributes }),
+      this.opts.publishTimeoutMs,
+      'dead-letter publish',
+    );
+  }
+
+  subscribe(
+    handler: (message: IncomingMessage) => void,
+    onError: (error: Error) => void,
+    options: SubscribeOptions,
+  ): BusSubscription {
+    const sub: Subscription = this.client.subscription(this.opts.subscription, {
+      flowControl: {
+        maxMessages: options.maxMessages,
+        maxBytes: options.maxBytes,
+        allowExcessMessages: false,
+      },
+      closeOptions: {
+        behavior: 'WAIT',
+        timeout: Duration.from({ millis: options.closeTimeoutMs }),
+      },
+    });
+    sub.on('message', (m: Message) => {
+      handler({
+        id: m.id,
+        data: m.data,
+        attributes: m.attributes ?? {},
+        publishTime: new Date(m.publishTime.getTime()),
+        deliveryAttempt: m.deliveryAttempt ?? 0,
+        ack: () => m.ack(),
+        nack: () => m.nack(),
+      });
+    });
+    sub.on('error', (e: Error) => onError(e));
+    return { close: () => sub.close() };
+  }
+
+  async check(): Promise<void> {
+    const [exists] = await this.topic.exists();
+    if (!exists) throw new Error(`topic ${this.opts.topic} does not exist`);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.topic.flush(), this.dlqTopic.flush()]);
+    await this.client.close();
+  }
+}

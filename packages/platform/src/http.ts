@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { requestContext } from './context';
+import { AppError, isAppError } from './errors';
+import { httpDurationHistogram } from './metrics';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it; scopes the request. */
+export const requestId: RequestHandler = (req, res, next) => {
+  const given = req.get(REQUEST_ID_HEADER);
+  const id = given && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  requestContext.run({ requestId: id }, next);
+};
+
+/** The route template ("/v1/events/:id"), never the raw path, so metric labels stay bounded. */
+const routeOf = (req: express.Request): string =>
+  req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+
+export function observe(logger: Logger, registry: Registry): RequestHandler {
+  const histogram = httpDurationHistogram(registry);
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeOf(req);
+      histogram.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      const line = {
+        httpRequest: {
+          requestMethod: req.method,
+          requestUrl: req.originalUrl.slice(0, 512),
+          status: res.statusCode,
+          latency: `${seconds.toFixed(6)}s`,
+          userAgent: req.get('user-agent'),
+          remoteIp: req.ip,
+        },
+        route,
+      };
+      if (res.statusCode >= 500) logger.error(line, 'request failed');
+      else logger.info(line, 'request');
+    });
+    next();
+  };
+}
+
+export const PROBLEM_JSON = 'application/problem+json';
+export const problemType = (code: string) => `urn:eventpipe:problem:${code}`;
+
+export function sendProblem(res: express.Response, err: AppError, instance: string): void {
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  res
+    .status(err.status)
+    .type(PROBLEM_JSON)
+    .send(
+      JSON.stringify({
+        type: problemType(err.code),
+        title: err.title,
+        status: err.status,
+        detail: err.detail,
+        instance,
+        code: err.code,
+        requestId: res.getHeader('X-Request-Id'),
+        ...(err.errors ? { errors: err.errors } : {}),
+      }),
+    );
+}
+
+/** Maps express/body-parser errors that carry an HTTP status onto the error model. */
+function fromHttpError(err: { status?: number; type?: string; message?: string }): AppError | undefined {
+  if (err.type === 'entity.too.large') {
+    return new AppError('payload-too-large', 413, 'Payload exceeds a limit', {
+      detail: 'request body is larger than the limit',
+    });
+  }
+  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
+    return new AppError('unsupported-media-type', 415, 'Content type not supported', {
+      detail: 'only UTF-8 bodies are accepted',
+    });
+  }
+  if (err.type === 'request.aborted') {
+    return new AppError('request-aborted', 400, 'Request aborted', { detail: 'client closed the request' });
+  }
+  if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+    return new AppError('bad-request', err.status, 'Bad request', { detail: 'request could not be read' });
+  }
+  return undefined;
+}
+
+/** The one error middleware: AppError → problem+json; anything else → a 500 without internals. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const known = isAppError(err)
+      ? err
+      : fromHttpError((err ?? {}) as { status?: number; type?: string });
+    const appError =
+      known ??
+      new AppError('internal', 500, 'Internal error', {
+        detail: 'the request failed unexpectedly; quote the request id when reporting it',
+      });
+    if (appError.status >= 500) {
+      logger.error({ err, code: appError.code }, appError.message);
+    } else {
+      logger.info({ code: appError.code, detail: appError.detail }, 'request rejected');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, appError, req.originalUrl.split('?')[0] ?? '/');
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('route-not-found', 404, 'Not found', { detail: `no route ${req.method} ${req.path}` }));
+};
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+
+/** GET /healthz (process alive), GET /readyz (every dependency answers), GET /metrics. */
+export function operationalRoutes(opts: {
+  registry: Registry;
+  checks: ReadinessCheck[];
+  logger: Logger;
+  checkTimeoutMs?: number;
+}): express.Router {
+  const router = express.Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      opts.checks.map(async (c) => {
+        try {
+          await withTimeout(c.check(), opts.checkTimeoutMs ?? 2000);
+          return [c.name, 'ok'] as const;
+        } catch (e) {
+          opts.logger.warn({ check: c.name, err: e }, 'readiness check failed');
+          return [c.name, 'failing'] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(opts.registry.contentType).send(await opts.registry.metrics());
+  });
+  return router;
+}
+
+/** An express app with the shared front matter: request ids, access logs, HTTP metrics. */
+export function createBaseApp(logger: Logger, registry: Registry): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use(requestId, observe(logger, registry));
+  return app;
+}
+
+/** Adds the 404 and error handlers; call after the routes. */
+export function finishApp(app: Express, logger: Logger): Express {
+  app.use(notFound);
+  app.use(problemHandler(logger));
+  return app;
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish, then cuts what is left at the deadline. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      // Header and request timeouts bound how long a slow client can hold a socket.
+      server.headersTimeout = 10_000;
+      server.requestTimeout = 30_000;
+      server.keepAliveTimeout = 5_000;
+      const addr = server.address() as AddressInfo;
+      const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+      resolve({
+        server,
+        port: addr.port,
+        url: `http://${shownHost}:${addr.port}`,
+        close: (timeoutMs) =>
+          new Promise<void>((done) => {
+            const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+            timer.unref();
+            server.close(() => {
+              clearTimeout(timer);
+              done();
+            });
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

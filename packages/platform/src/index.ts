@@ -1,0 +1,23 @@
+export { AppError, isAppError, errors } from './errors';
+export type { ProblemItem, AppErrorOptions } from './errors';
+export { requestContext, currentRequestId } from './context';
+export type { RequestContext } from './context';
+export { createLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { createRegistry, httpDurationHistogram, Counter, Gauge, Histogram, Registry } from './metrics';
+export {
+  createBaseApp,
+  finishApp,
+  listen,
+  operationalRoutes,
+  problemHandler,
+  sendProblem,
+  notFound,
+  requestId,
+  PROBLEM_JSON,
+  problemType,
+  REQUEST_ID_HEADER,
+} from './http';
+export type { ReadinessCheck, RunningServer } from './http';
+export { envBool, envInt, loadConfig, exitOnConfigError, ConfigError } from './config';
+export { onShutdownSignal } from './lifecycle';

@@ -1,0 +1,30 @@
+/**
+ * How an event travels on the bus: the message data is the CloudEvent in JSON format
+ * (CloudEvents Pub/Sub binding, structured mode) and these attributes ride along, so
+ * subscribers can filter without parsing and operators can trace a request end to end.
+ */
+export const ATTR = {
+  contentType: 'content-type',
+  ceId: 'ce-id',
+  ceSource: 'ce-source',
+  ceType: 'ce-type',
+  ceSpecversion: 'ce-specversion',
+  requestId: 'eventpipe-request-id',
+  receivedAt: 'eventpipe-received-at',
+  /** Dead-letter attributes, added by the worker. */
+  dlqReason: 'eventpipe-dlq-reason',
+  dlqDetail: 'eventpipe-dlq-detail',
+  dlqMessageId: 'eventpipe-dlq-message-id',
+  dlqAt: 'eventpipe-dlq-at',
+} as const;
+
+export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
+
+/** Bounded set of reasons a message is dead-lettered (also a metric label). */
+export const DEAD_LETTER_REASONS = [
+  'too-large',
+  'invalid-encoding',
+  'invalid-json',
+  'schema-invalid',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];

@@ -1,0 +1,24 @@
+export { LIMITS } from './limits';
+export { parseRfc3339, formatMicros, canonicalTime, nowTime } from './time';
+export { uuidv7 } from './uuid';
+export {
+  CONTEXT_ATTRIBUTES,
+  inputEventSchema,
+  completeEventSchema,
+  parseInputEvents,
+  parseCompleteEvent,
+  toWire,
+  wireBytes,
+} from './envelope';
+export type { Envelope, ExtensionValue, WireEvent, ValidationIssue, ParseResult } from './envelope';
+export {
+  EVENT_COLUMNS,
+  EVENT_KEY,
+  duckdbCreateTable,
+  bigQuerySchemaFields,
+  toStoredRow,
+  fromStoredRow,
+} from './stored';
+export type { StoredRow, StoredEvent, PipelineMeta, ColumnSpec, ColumnKind } from './stored';
+export { ATTR, CLOUDEVENTS_JSON, DEAD_LETTER_REASONS } from './bus-message';
+export type { DeadLetterReason } from './bus-message';

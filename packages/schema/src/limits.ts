@@ -1,0 +1,27 @@
+/**
+ * Every size and count limit of the pipeline, in one place. README.md ("Limits") and
+ * docs/ARCHITECTURE.md quote these names; change them here and there together.
+ */
+export const LIMITS = {
+  /** Largest serialized CloudEvent (UTF-8 JSON bytes). Well under Pub/Sub's 10 MB message cap and
+   * BigQuery's 10 MB row cap, and small enough that a 500-row batch stays far below 9 MB requests. */
+  maxEventBytes: 256 * 1024,
+  /** Most events in one POST. */
+  maxEventsPerRequest: 1000,
+  /** Largest request body (bytes, before parsing). */
+  maxRequestBytes: 5 * 1024 * 1024,
+  /** Deepest JSON nesting accepted in a request body; guards the parser and serializer stacks. */
+  maxJsonDepth: 64,
+  /** Longest value of any string attribute (id, source, type, subject, extensions, ...), in UTF-8
+   * bytes: Pub/Sub attribute values (which carry ce-id, ce-source, ce-type) are capped at 1024 bytes. */
+  maxAttributeBytes: 1024,
+  /** Most extension attributes on one event. */
+  maxExtensions: 50,
+  /** Extension attribute names: lower-case a-z and 0-9, 1..20 characters (CloudEvents 1.0). */
+  extensionNamePattern: /^[a-z0-9]{1,20}$/,
+  /** Query API page size: default and maximum. */
+  defaultPageSize: 100,
+  maxPageSize: 1000,
+  /** Most buckets one stats request may produce ((to - from) / interval). */
+  maxStatsBuckets: 10_000,
+} as const;

@@ -1,0 +1,56 @@
+/**
+ * RFC 3339 timestamps with microsecond precision. JS Date holds milliseconds only, while both
+ * stores (DuckDB TIMESTAMP, BigQuery TIMESTAMP) hold microseconds, so times travel as canonical
+ * strings and are converted to epoch microseconds (bigint) only at a store boundary.
+ */
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** Parses an RFC 3339 date-time; returns epoch microseconds, or undefined when not valid.
+ * Fractions beyond microseconds are truncated. Leap seconds (":60") are rejected. */
+export function parseRfc3339(value: string): bigint | undefined {
+  const m = RFC3339.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, , sign, oh, om] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const check = new Date(ms);
+  // Date.UTC rolls 2026-02-30 over to March; a rolled date was not a real calendar date.
+  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
+  let offsetMinutes = 0;
+  if (sign) {
+    const offH = Number(oh);
+    const offM = Number(om);
+    if (offH > 23 || offM > 59) return undefined;
+    offsetMinutes = (sign === '+' ? 1 : -1) * (offH * 60 + offM);
+  }
+  const micros = BigInt((frac ?? '').padEnd(6, '0').slice(0, 6));
+  return BigInt(ms - offsetMinutes * 60_000) * 1000n + micros;
+}
+
+/** Formats epoch microseconds as the canonical form: UTC, 'Z', exactly six fraction digits. */
+export function formatMicros(micros: bigint): string {
+  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
+  const rest = micros - ms * 1000n;
+  const iso = new Date(Number(ms)).toISOString(); // 2026-11-28T05:13:09.123Z
+  return `${iso.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
+}
+
+/** Canonical form of an RFC 3339 string; undefined when not valid. */
+export function canonicalTime(value: string): string | undefined {
+  const micros = parseRfc3339(value);
+  return micros === undefined ? undefined : formatMicros(micros);
+}
+
+/** The current time in canonical form (millisecond resolution padded to microseconds). */
+export function nowTime(now: Date = new Date()): string {
+  return formatMicros(BigInt(now.getTime()) * 1000n);
+}

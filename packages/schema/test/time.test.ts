@@ -1,0 +1,38 @@
+import { canonicalTime, formatMicros, parseRfc3339 } from '@eventpipe/schema';
+
+describe('RFC 3339 times', () => {
+  it('when a time has microseconds, then they survive parse and format', () => {
+    const us = parseRfc3339('2026-11-28T05:13:09.123456Z');
+    expect(us).toBe(1795842789123456n);
+    expect(formatMicros(us!)).toBe('2026-11-28T05:13:09.123456Z');
+  });
+
+  it('when a time has an offset, then it is converted to UTC', () => {
+    expect(canonicalTime('2026-11-28T06:13:09+01:00')).toBe('2026-11-28T05:13:09.000000Z');
+    expect(canonicalTime('2026-11-27T23:43:09.5-05:30')).toBe('2026-11-28T05:13:09.500000Z');
+  });
+
+  it('when a time has nanoseconds, then they are truncated to microseconds', () => {
+    expect(canonicalTime('2026-11-28T05:13:09.123456789Z')).toBe('2026-11-28T05:13:09.123456Z');
+  });
+
+  it('when a time is before 1970, then it still round-trips', () => {
+    expect(canonicalTime('1969-12-31T23:59:59.999999Z')).toBe('1969-12-31T23:59:59.999999Z');
+    expect(formatMicros(-1n)).toBe('1969-12-31T23:59:59.999999Z');
+  });
+
+  it.each([
+    ['2026-02-30T00:00:00Z', 'not a calendar date'],
+    ['2026-11-28T24:00:00Z', 'hour 24'],
+    ['2026-11-28T05:13:60Z', 'leap second'],
+    ['2026-11-28 05:13:09Z', 'space separator'],
+    ['2026-11-28T05:13:09', 'no offset'],
+    ['2026-11-28', 'date only'],
+    ['1700000000', 'epoch number'],
+    ['2026-13-01T00:00:00Z', 'month 13'],
+    ['2026-11-28T05:13:09+24:00', 'offset hour 24'],
+    ['', 'empty'],
+  ])('when the time is %s (%s), then it is rejected', (value) => {
+    expect(parseRfc3339(value)).toBeUndefined();
+  });
+});

@@ -1,0 +1,269 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  DuckDBInstance,
+  timestampValue,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import {
+  EVENT_COLUMNS,
+  duckdbCreateTable,
+  formatMicros,
+  fromStoredRow,
+  nowTime,
+  parseRfc3339,
+  toStoredRow,
+  type StoredEvent,
+  type StoredRow,
+} from '@eventpipe/schema';
+import {
+  StoreConfigError,
+  type EventFilter,
+  type EventStore,
+  type InsertItem,
+  type InsertResult,
+  type ListQuery,
+  type StatsGroup,
+  type StatsInterval,
+  type StatsBucket,
+  type StatsQuery,
+} from './event-store.port';
+
+export interface DuckDbStoreOptions {
+  /** Database file; ':memory:' for a throw-away database. */
+  path: string;
+  /** Open without writing (no table creation); fails if another process holds the write lock. */
+  readOnly?: boolean;
+  table?: string;
+  /** Most concurrent read connections. */
+  readers?: number;
+}
+
+const TIME_COLUMNS = new Set(EVENT_COLUMNS.filter((c) => c.kind === 'timestamp').map((c) => c.name));
+// Times are read as epoch microseconds so that no time zone setting can shift them.
+const SELECT_LIST = EVENT_COLUMNS.map((c) =>
+  TIME_COLUMNS.has(c.name) ? `epoch_us(${c.name}) AS ${c.name}` : c.name,
+).join(', ');
+const COLUMN_NAMES = EVENT_COLUMNS.map((c) => c.name);
+const DUCKDB_TYPE_NAMES: Record<string, string> = { string: 'VARCHAR', timestamp: 'TIMESTAMP', json: 'JSON' };
+
+// Only these fixed identifiers are ever interpolated into SQL; every value is a bound parameter.
+const TRUNC: Record<StatsInterval, string> = { minute: "'minute'", hour: "'hour'", day: "'day'" };
+const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
+
+const micros = (t: string): bigint => {
+  const us = parseRfc3339(t);
+  if (us === undefined) throw new Error(`not an RFC 3339 time: ${t}`);
+  return us;
+};
+
+/**
+ * The embedded store: one DuckDB file. DuckDB admits a single writing process, so in the
+ * multi-process deployments the worker owns the file and the query API must run in the same
+ * process (the one-process mode of `npm start`) or on BigQuery.
+ */
+export class DuckDbStore implements EventStore {
+  readonly kind = 'duckdb' as const;
+  private readonly table: string;
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
+  private opened = 0;
+  private writeChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly opts: DuckDbStoreOptions,
+  ) {
+    this.table = opts.table ?? 'events';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.table)) throw new StoreConfigError(`bad table name ${this.table}`);
+  }
+
+  static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(opts.path, {
+        access_mode: opts.readOnly ? 'READ_ONLY' : 'READ_WRITE',
+      });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (/lock/i.test(message)) {
+        throw new StoreConfigError(
+          `DuckDB file ${opts.path} is held by another process (DuckDB admits one writing process). ` +
+            'Run the worker and query API in one process (npm start), or use STORE=bigquery.',
+          { cause: e },
+        );
+      }
+      throw new StoreConfigError(`cannot open DuckDB file ${opts.path}: ${message}`, { cause: e });
+    }
+    const writer = await instance.connect();
+    return new DuckDbStore(instance, writer, opts);
+  }
+
+  async init(): Promise<void> {
+    if (!this.opts.readOnly) await this.writer.run(duckdbCreateTable(this.table));
+    const reader = await this.writer.runAndReadAll(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position`,
+      { t: this.table },
+    );
+    const found = reader.getRowObjects().map((r) => `${String(r.column_name)} ${String(r.data_type)}`);
+    const wanted = EVENT_COLUMNS.map((c) => `${c.name} ${DUCKDB_TYPE_NAMES[c.kind]}`);
+    const missing = wanted.filter((w) => !found.includes(w));
+    const extra = found.filter((f) => !wanted.includes(f));
+    if (missing.length || extra.length) {
+      throw new StoreConfigError(
+        `DuckDB table ${this.table} does not match the event schema: ` +
+          `missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`,
+      );
+    }
+  }
+
+  insert(items: InsertItem[]): Promise<InsertResult> {
+    // One writer at a time: DuckDB serializes writes anyway, and a chain keeps batches in order.
+    const run = this.writeChain.then(() => this.insertNow(items));
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async insertNow(items: InsertItem[]): Promise<InsertResult> {
+    if (items.length === 0) return { inserted: 0, duplicates: 0 };
+    const storedAt = nowTime();
+    const seen = new Set<string>();
+    const rows: StoredRow[] = [];
+    for (const item of items) {
+      const key = `${item.event.source}\u0000${item.event.id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push(toStoredRow(item.event, item.meta, storedAt));
+    }
+    const values: DuckDBValue[] = [];
+    const tuples: string[] = [];
+    for (const row of rows) {
+      const placeholders: string[] = [];
+      for (const name of COLUMN_NAMES) {
+        const v = row[name];
+        values.push(TIME_COLUMNS.has(name) ? timestampValue(micros(v as string)) : v);
+        placeholders.push(`$${values.length}`);
+      }
+      tuples.push(`(${placeholders.join(', ')})`);
+    }
+    const sql =
+      `INSERT INTO ${this.table} (${COLUMN_NAMES.join(', ')}) VALUES ${tuples.join(', ')} ` +
+      `ON CONFLICT DO NOTHING RETURNING id`;
+    const result = await this.writer.runAndReadAll(sql, values);
+    const inserted = result.currentRowCount;
+    return { inserted, duplicates: items.length - inserted };
+  }
+
+  private where(f: EventFilter, params: Record<string, DuckDBValue>): string[] {
+    const clauses: string[] = [];
+    for (const key of ['type', 'source', 'subject'] as const) {
+      const v = f[key];
+      if (v !== undefined) {
+        clauses.push(`${key} = $${key}`);
+        params[key] = v;
+      }
+    }
+    if (f.from !== undefined) {
+      clauses.push('time >= $from');
+      params.from = timestampValue(micros(f.from));
+    }
+    if (f.to !== undefined) {
+      clauses.push('time < $to');
+      params.to = timestampValue(micros(f.to));
+    }
+    return clauses;
+  }
+
+  async list(q: ListQuery): Promise<StoredEvent[]> {
+    const params: Record<string, DuckDBValue> = {};
+    const clauses = this.where(q, params);
+    if (q.after) {
+      clauses.push(
+        '(time < $at OR (time = $at AND (source < $as OR (source = $as AND id < $ai))))',
+      );
+      params.at = timestampValue(micros(q.after.time));
+      params.as = q.after.source;
+      params.ai = q.after.id;
+    }
+    params.lim = q.limit;
+    const sql =
+      `SELECT ${SELECT_LIST} FROM ${this.table}` +
+      (clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '') +
+      ' ORDER BY time DESC, source DESC, id DESC LIMIT $lim';
+    return this.read(sql, params);
+  }
+
+  async get(id: string, source?: string): Promise<StoredEvent[]> {
+    const params: Record<string, DuckDBValue> = { id };
+    let sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE id = $id`;
+    if (source !== undefined) {
+      sql += ' AND source = $source';
+      params.source = source;
+    }
+    return this.read(`${sql} ORDER BY source LIMIT 100`, params);
+  }
+
+  async stats(q: StatsQuery): Promise<StatsBucket[]> {
+    const params: Record<string, DuckDBValue> = {};
+    const clauses = this.where(q, params);
+    const group = q.groupBy ? GROUP[q.groupBy] : undefined;
+    const sql =
+      `SELECT epoch_us(date_trunc(${TRUNC[q.interval]}, time)) AS bucket` +
+      (group ? `, ${group} AS key` : '') +
+      `, count(*) AS n FROM ${this.table} WHERE ${clauses.join(' AND ')}` +
+      ` GROUP BY ALL ORDER BY bucket${group ? ', key' : ''}`;
+    const rows = await this.withReader(async (c) => (await c.runAndReadAll(sql, params)).getRowObjects());
+    return rows.map((r) => ({
+      start: formatMicros(r.bucket as bigint),
+      ...(group ? { key: String(r.key) } : {}),
+      count: Number(r.n),
+    }));
+  }
+
+  private async read(sql: string, params: Record<string, DuckDBValue>): Promise<StoredEvent[]> {
+    const rows = await this.withReader(async (c) => (await c.runAndReadAll(sql, params)).getRowObjects());
+    return rows.map((r) => {
+      const row = {} as Record<string, unknown>;
+      for (const name of COLUMN_NAMES) {
+        const v = r[name];
+        row[name] = TIME_COLUMNS.has(name) ? formatMicros(v as bigint) : (v ?? null);
+      }
+      return fromStoredRow(row as unknown as StoredRow);
+    });
+  }
+
+  /** A small pool: DuckDB runs queries of separate connections in parallel. */
+  private async withReader<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    let conn = this.idle.pop();
+    if (!conn) {
+      if (this.opened < (this.opts.readers ?? 4)) {
+        this.opened += 1;
+        conn = await this.instance.connect();
+      } else {
+        conn = await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve));
+      }
+    }
+    try {
+      return await fn(conn);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(conn);
+      else this.idle.push(conn);
+    }
+  }
+
+  async check(): Promise<void> {
+    await this.withReader((c) => c.run('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    await this.writeChain;
+    for (const c of this.idle) c.closeSync();
+    this.idle.length = 0;
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,80 @@
+import type { Envelope, PipelineMeta, StoredEvent } from '@eventpipe/schema';
+
+/** One event to store, with the metadata the bus delivery carried. */
+export interface InsertItem {
+  event: Envelope;
+  meta: Omit<PipelineMeta, 'storedAt'>;
+}
+
+export interface InsertResult {
+  /** Rows newly written. */
+  inserted: number;
+  /** Rows skipped because `(source, id)` was already stored (or repeated in the batch). */
+  duplicates: number;
+}
+
+/** Position after the last row of a page, in the list order (time, source, id) descending. */
+export interface PageKey {
+  time: string;
+  source: string;
+  id: string;
+}
+
+export interface EventFilter {
+  type?: string;
+  source?: string;
+  subject?: string;
+  /** Inclusive lower bound on event time (canonical RFC 3339). */
+  from?: string;
+  /** Exclusive upper bound on event time (canonical RFC 3339). */
+  to?: string;
+}
+
+export interface ListQuery extends EventFilter {
+  limit: number;
+  after?: PageKey;
+}
+
+export const STATS_INTERVALS = ['minute', 'hour', 'day'] as const;
+export type StatsInterval = (typeof STATS_INTERVALS)[number];
+export const STATS_GROUPS = ['type', 'source'] as const;
+export type StatsGroup = (typeof STATS_GROUPS)[number];
+
+export interface StatsQuery extends EventFilter {
+  from: string;
+  to: string;
+  interval: StatsInterval;
+  groupBy?: StatsGroup;
+}
+
+export interface StatsBucket {
+  /** Bucket start (canonical RFC 3339, UTC). */
+  start: string;
+  /** The group value, when grouped. */
+  key?: string;
+  count: number;
+}
+
+export interface EventStore {
+  readonly kind: 'duckdb' | 'bigquery';
+  /** Creates the table when missing; refuses a table whose columns differ. */
+  init(): Promise<void>;
+  /** Idempotent on `(source, id)`: storing the same event twice stores it once. */
+  insert(items: InsertItem[]): Promise<InsertResult>;
+  /** Newest first by (time, source, id); at most `limit` rows after `after`. */
+  list(query: ListQuery): Promise<StoredEvent[]>;
+  /** Every stored event with this id (one per source), or only the one from `source`. */
+  get(id: string, source?: string): Promise<StoredEvent[]>;
+  /** Non-empty buckets in time order (then key order). */
+  stats(query: StatsQuery): Promise<StatsBucket[]>;
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The store cannot be opened as configured; main.ts prints `message` and exits. */
+export class StoreConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreConfigError';
+  }
+}

@@ -1,0 +1,17 @@
+export type {
+  EventStore,
+  InsertItem,
+  InsertResult,
+  PageKey,
+  EventFilter,
+  ListQuery,
+  StatsQuery,
+  StatsBucket,
+  StatsInterval,
+  StatsGroup,
+} from './event-store.port';
+export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError } from './event-store.port';
+export { DuckDbStore } from './duckdb.adapter';
+export type { DuckDbStoreOptions } from './duckdb.adapter';
+export { storeEnvShape, openStore } from './config';
+export type { StoreEnv } from './config';

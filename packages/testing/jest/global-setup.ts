@@ -1,0 +1,19 @@
+// Finds or starts one Pub/Sub emulator for the whole run and hands its address to the test
+// workers through PUBSUB_EMULATOR_HOST (workers inherit this process's environment).
+// EVENTPIPE_REQUIRE_EMULATOR=1 turns "no emulator" into a failed run instead of skipped suites.
+import { ensurePubSubEmulator } from '../src/pubsub-emulator';
+
+export default async function globalSetup(): Promise<void> {
+  const result = await ensurePubSubEmulator(process.env);
+  if (result.ok) {
+    process.env.PUBSUB_EMULATOR_HOST = result.emulator.host;
+    (globalThis as { __EVENTPIPE_EMULATOR__?: unknown }).__EVENTPIPE_EMULATOR__ = result.emulator;
+    process.stderr.write(`\nPub/Sub emulator (${result.emulator.source}) at ${result.emulator.host}\n`);
+    return;
+  }
+  if (process.env.EVENTPIPE_REQUIRE_EMULATOR === '1') {
+    throw new Error(`EVENTPIPE_REQUIRE_EMULATOR=1 but no Pub/Sub emulator could be had: ${result.reason}`);
+  }
+  process.env.EVENTPIPE_EMULATOR_SKIP_REASON = result.reason;
+  process.stderr.write(`\nNo Pub/Sub emulator: integration suites are SKIPPED (${result.reason})\n`);
+}

@@ -1,0 +1,5 @@
+export { ensurePubSubEmulator, findGcloudEmulator, spawnGcloudEmulator, freePort } from './pubsub-emulator';
+export type { RunningEmulator, EmulatorResult, EmulatorSource } from './pubsub-emulator';
+export { waitFor, waitForCount } from './wait';
+export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixtures';
+export { emulatorHost, describeWithEmulator } from './jest-emulator';

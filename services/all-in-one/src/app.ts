@@ -1,0 +1,46 @@
+import type { Express } from 'express';
+import type { EventBus } from '@eventpipe/bus';
+import { createRegistry, type Logger } from '@eventpipe/platform';
+import { createPublisherApp } from '@eventpipe/publisher-api';
+import { createQueryApp } from '@eventpipe/query-api';
+import type { EventStore } from '@eventpipe/store';
+import { createWorker, type BatchOptions, type Worker } from '@eventpipe/subscriber-worker';
+
+export interface StackDeps {
+  bus: EventBus;
+  store: EventStore;
+  /** One logger per service, so every line says which one wrote it. */
+  loggers: { publisher: Logger; worker: Logger; query: Logger };
+  cursorSecret: Buffer;
+  batch: BatchOptions;
+  flowControl: { maxMessages: number; maxBytes: number };
+  shutdownTimeoutMs: number;
+}
+
+export interface Stack {
+  publisher: Express;
+  query: Express;
+  worker: Worker;
+}
+
+/** The three services wired to one bus and one store, each with its own metrics registry. */
+export function createStack(deps: StackDeps): Stack {
+  return {
+    publisher: createPublisherApp({ bus: deps.bus, logger: deps.loggers.publisher, registry: createRegistry('publisher-api') }),
+    query: createQueryApp({
+      store: deps.store,
+      logger: deps.loggers.query,
+      registry: createRegistry('query-api'),
+      cursorSecret: deps.cursorSecret,
+    }),
+    worker: createWorker({
+      bus: deps.bus,
+      store: deps.store,
+      logger: deps.loggers.worker,
+      registry: createRegistry('subscriber-worker'),
+      batch: deps.batch,
+      flowControl: deps.flowControl,
+      shutdownTimeoutMs: deps.shutdownTimeoutMs,
+    }),
+  };
+}

@@ -1,0 +1,3 @@
+export { createStack } from './app';
+export type { Stack, StackDeps } from './app';
+export { stackConfigSchema } from './config';

@@ -1,0 +1,164 @@
+import express, { type Express, type Request } from 'express';
+import type { EventBus, OutgoingMessage } from '@eventpipe/bus';
+import {
+  createBaseApp,
+  currentRequestId,
+  errors,
+  finishApp,
+  operationalRoutes,
+  type Logger,
+  type Registry,
+} from '@eventpipe/platform';
+import {
+  ATTR,
+  CLOUDEVENTS_JSON,
+  LIMITS,
+  nowTime,
+  parseInputEvents,
+  toWire,
+  type Envelope,
+} from '@eventpipe/schema';
+import { parseJsonBody } from './json-body';
+import { publisherMetrics } from './metrics';
+
+export interface PublisherDeps {
+  bus: EventBus;
+  logger: Logger;
+  registry: Registry;
+  /** Seconds a client is told to wait (Retry-After) when the bus fails. */
+  retryAfterSeconds?: number;
+}
+
+/** Accepted request content types and the body shape each allows. */
+const MEDIA_TYPES: Record<string, 'one' | 'many' | 'either'> = {
+  'application/json': 'either',
+  [CLOUDEVENTS_JSON]: 'one',
+  'application/cloudevents-batch+json': 'many',
+};
+
+function mediaTypeOf(req: Request): 'one' | 'many' | 'either' {
+  const header = req.get('content-type');
+  if (!header) throw errors.unsupportedMediaType(`Content-Type is required; use one of ${Object.keys(MEDIA_TYPES).join(', ')}`);
+  const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
+  const shape = MEDIA_TYPES[type ?? ''];
+  if (!shape) {
+    throw errors.unsupportedMediaType(
+      `Content-Type ${type?.slice(0, 100)} is not accepted; use one of ${Object.keys(MEDIA_TYPES).join(', ')}`,
+    );
+  }
+  for (const p of params) {
+    const [k, v] = p.split('=').map((s) => s.trim().replace(/^"|"$/g, ''));
+    if (k === 'charset' && v !== 'utf-8' && v !== 'utf8') {
+      throw errors.unsupportedMediaType('only charset=utf-8 is accepted');
+    }
+  }
+  return shape;
+}
+
+function toMessage(event: Envelope, receivedAt: string): OutgoingMessage {
+  const attributes: Record<string, string> = {
+    [ATTR.contentType]: CLOUDEVENTS_JSON,
+    [ATTR.ceId]: event.id,
+    [ATTR.ceSource]: event.source,
+    [ATTR.ceType]: event.type,
+    [ATTR.ceSpecversion]: event.specversion,
+    [ATTR.receivedAt]: receivedAt,
+  };
+  const requestId = currentRequestId();
+  if (requestId) attributes[ATTR.requestId] = requestId;
+  return { data: Buffer.from(JSON.stringify(toWire(event))), attributes };
+}
+
+/** The publisher API: POST /v1/events plus the operational routes. No I/O at import. */
+export function createPublisherApp(deps: PublisherDeps): Express {
+  const { bus, logger, registry } = deps;
+  const metrics = publisherMetrics(registry);
+  const app = createBaseApp(logger, registry);
+  const retryAfter = deps.retryAfterSeconds ?? 5;
+
+  app.use(operationalRoutes({ registry, logger, checks: [{ name: 'bus', check: () => bus.check() }] }));
+
+  app.post(
+    '/v1/events',
+    (req, _res, next) => {
+      // Checked before the body is read, so a wrong type never costs a 5 MiB upload.
+      try {
+        locals(req).shape = mediaTypeOf(req);
+        next();
+      } catch (e) {
+        metrics.events.inc({ outcome: 'rejected' });
+        next(e);
+      }
+    },
+    express.raw({ type: () => true, limit: LIMITS.maxRequestBytes }),
+    async (req, res) => {
+      const receivedAt = nowTime();
+      const shape = locals(req).shape;
+      let events: Envelope[];
+      let isBatch = false;
+      try {
+        const body = parseJsonBody(req.body as Buffer);
+        if (shape === 'one' && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+          throw errors.validation(`${CLOUDEVENTS_JSON} bodies hold exactly one event object`);
+        }
+        if (shape === 'many' && !Array.isArray(body)) {
+          throw errors.validation('application/cloudevents-batch+json bodies hold an array of events');
+        }
+        isBatch = Array.isArray(body);
+        if (Array.isArray(body)) {
+          if (body.length === 0) throw errors.validation('the event array is empty');
+          if (body.length > LIMITS.maxEventsPerRequest) {
+            throw errors.tooLarge(`a request holds at most ${LIMITS.maxEventsPerRequest} events; got ${body.length}`);
+          }
+        }
+        const parsed = parseInputEvents(body, { receivedAt });
+        if (!parsed.ok) {
+          throw errors.validation(
+            `${new Set(parsed.issues.map((i) => i.index)).size} event(s) failed validation; nothing was published`,
+            parsed.issues.slice(0, 100).map((i) => ({ index: i.index, pointer: i.pointer, detail: i.message })),
+          );
+        }
+        events = parsed.events;
+      } catch (e) {
+        metrics.events.inc({ outcome: 'rejected' });
+        throw e;
+      }
+
+      const messages = events.map((e) => toMessage(e, receivedAt));
+      const oversize = messages
+        .map((m, index) => ({ index, bytes: m.data.length }))
+        .filter((m) => m.bytes > LIMITS.maxEventBytes);
+      if (oversize.length) {
+        metrics.events.inc({ outcome: 'rejected' }, events.length);
+        throw errors.tooLarge(
+          `an event may be at most ${LIMITS.maxEventBytes} bytes serialized; nothing was published`,
+          oversize.map((o) => ({
+            index: o.index,
+            pointer: isBatch ? `/${o.index}` : '',
+            detail: `event is ${o.bytes} bytes`,
+          })),
+        );
+      }
+
+      const end = metrics.publishSeconds.startTimer();
+      try {
+        await bus.publish(messages);
+      } catch (e) {
+        metrics.events.inc({ outcome: 'failed' }, events.length);
+        throw errors.unavailable('the event bus did not accept the events; retry later', retryAfter, e);
+      } finally {
+        end();
+      }
+      metrics.events.inc({ outcome: 'accepted' }, events.length);
+      metrics.requestBytes.observe((req.body as Buffer).length);
+      res.status(202).json({ accepted: events.length, ids: events.map((e) => e.id) });
+    },
+  );
+
+  return finishApp(app, logger);
+}
+
+// Per-request scratch space, typed.
+function locals(req: Request): { shape: 'one' | 'many' | 'either' } {
+  return req.res!.locals as { shape: 'one' | 'many' | 'either' };
+}

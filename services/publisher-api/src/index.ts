@@ -1,0 +1,4 @@
+export { createPublisherApp } from './app';
+export type { PublisherDeps } from './app';
+export { publisherConfigSchema } from './config';
+export type { PublisherConfig } from './config';

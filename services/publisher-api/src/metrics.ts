@@ -1,0 +1,25 @@
+import { Counter, Histogram, type Registry } from '@eventpipe/platform';
+
+export function publisherMetrics(registry: Registry) {
+  return {
+    events: new Counter({
+      name: 'eventpipe_publisher_events_total',
+      help: 'Events received, by outcome: accepted (published), rejected (4xx), failed (bus error).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    publishSeconds: new Histogram({
+      name: 'eventpipe_publisher_publish_duration_seconds',
+      help: 'Time for the bus to accept one request worth of events.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    requestBytes: new Histogram({
+      name: 'eventpipe_publisher_request_bytes',
+      help: 'Size of accepted request bodies.',
+      buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 5242880],
+      registers: [registry],
+    }),
+  };
+}
+export type PublisherMetrics = ReturnType<typeof publisherMetrics>;

@@ -1,0 +1,121 @@
+import type { Express } from 'express';
+import {
+  AppError,
+  createBaseApp,
+  errors,
+  finishApp,
+  operationalRoutes,
+  type Logger,
+  type Registry,
+  Histogram,
+  Counter,
+} from '@eventpipe/platform';
+import { LIMITS, formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
+import type { EventStore } from '@eventpipe/store';
+import { CursorCodec } from './cursor';
+import {
+  INTERVAL_MICROS,
+  filterOf,
+  getParamsSchema,
+  listParamsSchema,
+  parseQuery,
+  statsParamsSchema,
+} from './params';
+
+export interface QueryDeps {
+  store: EventStore;
+  logger: Logger;
+  registry: Registry;
+  /** HMAC key of page cursors (at least 16 bytes). */
+  cursorSecret: Buffer;
+  /** Default stats window when `from` is not given. */
+  defaultStatsWindowMs?: number;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
+export function createQueryApp(deps: QueryDeps): Express {
+  const { store, logger, registry } = deps;
+  const cursors = new CursorCodec(deps.cursorSecret);
+  const app = createBaseApp(logger, registry);
+  const querySeconds = new Histogram({
+    name: 'eventpipe_query_store_duration_seconds',
+    help: 'Store query latency by operation and store.',
+    labelNames: ['operation', 'store'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const rowsReturned = new Counter({
+    name: 'eventpipe_query_rows_returned_total',
+    help: 'Events returned to callers, by operation.',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  const timed = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    const end = querySeconds.startTimer({ operation, store: store.kind });
+    return run().finally(() => end());
+  };
+
+  app.use(operationalRoutes({ registry, logger, checks: [{ name: 'store', check: () => store.check() }] }));
+
+  app.get('/v1/events', async (req, res) => {
+    const params = parseQuery(listParamsSchema, req.query);
+    const filter = filterOf(params);
+    const limit = params.limit ?? LIMITS.defaultPageSize;
+    const after = params.cursor ? cursors.decode(params.cursor, filter) : undefined;
+    // One extra row tells whether another page exists without a count query.
+    const rows = await timed('list', () => store.list({ ...filter, limit: limit + 1, after }));
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor =
+      rows.length > limit && last
+        ? cursors.encode({ time: last.time as string, source: last.source as string, id: last.id as string }, filter)
+        : null;
+    rowsReturned.inc({ operation: 'list' }, page.length);
+    res.json({ data: page, nextCursor });
+  });
+
+  app.get('/v1/events/:id', async (req, res) => {
+    const { source } = parseQuery(getParamsSchema, req.query);
+    const id = req.params.id;
+    if (!id || Buffer.byteLength(id) > LIMITS.maxAttributeBytes) {
+      throw errors.validation('id is empty or too long', [{ pointer: 'id', detail: 'id is empty or too long' }]);
+    }
+    const found = await timed('get', () => store.get(id, source));
+    if (found.length === 0) throw errors.notFound(`no event with id ${id.slice(0, 100)}${source ? ' from that source' : ''}`);
+    if (found.length > 1) {
+      throw new AppError('ambiguous-id', 409, 'Id is used by more than one source', {
+        detail: `${found.length} sources use this id; add ?source= to choose one`,
+        errors: found.map((e) => ({ pointer: 'source', detail: String(e.source) })),
+      });
+    }
+    rowsReturned.inc({ operation: 'get' }, 1);
+    res.json(found[0]);
+  });
+
+  app.get('/v1/stats', async (req, res) => {
+    const params = parseQuery(statsParamsSchema, req.query);
+    const interval = params.interval ?? 'hour';
+    const to = params.to ?? nowTime();
+    const from =
+      params.from ?? formatMicros(parseRfc3339(to)! - BigInt(deps.defaultStatsWindowMs ?? DAY_MS) * 1000n);
+    if (parseRfc3339(from)! > parseRfc3339(to)!) {
+      throw errors.validation('from must not be after to', [{ pointer: 'from', detail: 'from must not be after to' }]);
+    }
+    const span = parseRfc3339(to)! - parseRfc3339(from)!;
+    const buckets = span / INTERVAL_MICROS[interval] + 1n;
+    if (buckets > BigInt(LIMITS.maxStatsBuckets)) {
+      throw errors.validation(
+        `the range spans ${buckets} ${interval} buckets; at most ${LIMITS.maxStatsBuckets} are allowed`,
+        [{ pointer: 'interval', detail: 'choose a wider interval or a shorter range' }],
+      );
+    }
+    const result = await timed('stats', () =>
+      store.stats({ ...filterOf(params), from, to, interval, groupBy: params.groupBy }),
+    );
+    res.json({ from, to, interval, groupBy: params.groupBy ?? null, buckets: result });
+  });
+
+  return finishApp(app, logger);
+}

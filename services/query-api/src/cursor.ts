@@ -1,0 +1,49 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { AppError } from '@eventpipe/platform';
+import type { EventFilter, PageKey } from '@eventpipe/store';
+
+/**
+ * Opaque keyset cursors: the last row's (time, source, id) plus a fingerprint of the filters,
+ * signed with HMAC-SHA256. A cursor is only valid for the filters it was issued under, so a
+ * client cannot replay it across queries; a tampered or truncated one is a 400, never a query.
+ */
+export class CursorCodec {
+  constructor(private readonly secret: Buffer) {
+    if (secret.length < 16) throw new Error('cursor secret must be at least 16 bytes');
+  }
+
+  encode(key: PageKey, filter: EventFilter): string {
+    const payload = Buffer.from(JSON.stringify({ v: 1, t: key.time, s: key.source, i: key.id, f: fingerprint(filter) })).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  decode(cursor: string, filter: EventFilter): PageKey {
+    const [payload, signature, extra] = cursor.split('.');
+    if (!payload || !signature || extra !== undefined) throw invalid('cursor is malformed');
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw invalid('cursor signature does not match; use nextCursor exactly as returned');
+    }
+    const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      v: number; t: string; s: string; i: string; f: string;
+    };
+    if (body.v !== 1) throw invalid('cursor version is not supported');
+    if (body.f !== fingerprint(filter)) {
+      throw invalid('cursor was issued for other filters; repeat the same filters with it');
+    }
+    return { time: body.t, source: body.s, id: body.i };
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.secret).update(payload).digest('base64url');
+  }
+}
+
+const invalid = (detail: string) =>
+  new AppError('invalid-cursor', 400, 'Cursor is not valid', { detail, errors: [{ pointer: 'cursor', detail }] });
+
+function fingerprint(f: EventFilter): string {
+  const canonical = JSON.stringify([f.type ?? null, f.source ?? null, f.subject ?? null, f.from ?? null, f.to ?? null]);
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+}

@@ -1,0 +1,5 @@
+export { createQueryApp } from './app';
+export type { QueryDeps } from './app';
+export { CursorCodec } from './cursor';
+export { queryConfigSchema, cursorSecretShape } from './config';
+export type { QueryConfig } from './config';

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createLogger,
+  createRegistry,
+  exitOnConfigError,
+  listen,
+  loadConfig,
+  onShutdownSignal,
+} from '@eventpipe/platform';
+import { openStore } from '@eventpipe/store';
+import { createQueryApp } from './app';
+import { queryConfigSchema, type QueryConfig } from './config';
+
+async function main(): Promise<void> {
+  let config: QueryConfig;
+  try {
+    config = loadConfig(queryConfigSchema, process.env);
+  } catch (e) {
+    exitOnConfigError(e);
+  }
+  const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL });
+  // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
+  // clear message while a worker process holds it (DuckDB admits one writing process).
+  const store = await openStore(config, { readOnly: true });
+  if (!config.CURSOR_SECRET) logger.warn('CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart');
+  const app = createQueryApp({
+    store,
+    logger,
+    registry: createRegistry('query-api'),
+    cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
+  });
+  const server = await listen(app, config.PORT, config.HOST);
+  logger.info({ url: server.url, store: store.kind }, 'query-api listening');
+  onShutdownSignal(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
+    await server.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+    await store.close();
+  });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`query-api failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,202 @@
+import { EventEmitter } from 'node:events';
+import type { Express } from 'express';
+import type { BusSubscription, EventBus, IncomingMessage } from '@eventpipe/bus';
+import {
+  createBaseApp,
+  finishApp,
+  operationalRoutes,
+  requestContext,
+  type Logger,
+  type Registry,
+} from '@eventpipe/platform';
+import { ATTR, nowTime, parseRfc3339, type DeadLetterReason } from '@eventpipe/schema';
+import type { EventStore, InsertItem } from '@eventpipe/store';
+import { Batcher, type BatchOptions } from './batcher';
+import { decodeMessage } from './decode';
+import { workerMetrics } from './metrics';
+
+export interface WorkerDeps {
+  bus: EventBus;
+  store: EventStore;
+  logger: Logger;
+  registry: Registry;
+  batch: BatchOptions;
+  /** Flow control: the most messages and bytes received and not yet settled. */
+  flowControl: { maxMessages: number; maxBytes: number };
+  /** How long stop() lets outstanding messages settle. */
+  shutdownTimeoutMs: number;
+}
+
+interface Pending {
+  message: IncomingMessage;
+  item: InsertItem;
+}
+
+/** What the worker reports as it settles messages; tests wait on these instead of sleeping. */
+export interface WorkerEvents {
+  acked: [count: number];
+  nacked: [count: number, error: Error];
+  'dead-lettered': [reason: DeadLetterReason, messageId: string];
+}
+
+/**
+ * The subscriber worker: the subscription is its entry point. Every message is validated here
+ * and settled in one visible place: stored → ack; store failed → nack (redelivered later);
+ * poison → dead-letter topic with its reason, then ack.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly app: Express;
+  private readonly metrics;
+  private readonly batcher: Batcher<Pending>;
+  private subscription: BusSubscription | undefined;
+  private stopping = false;
+  private subscriptionError: Error | undefined;
+
+  constructor(private readonly deps: WorkerDeps) {
+    super();
+    this.metrics = workerMetrics(deps.registry);
+    this.batcher = new Batcher<Pending>(deps.batch, (items, bytes) => this.store(items, bytes));
+    const app = createBaseApp(deps.logger, deps.registry);
+    app.use(
+      operationalRoutes({
+        registry: deps.registry,
+        logger: deps.logger,
+        checks: [
+          { name: 'bus', check: () => deps.bus.check() },
+          { name: 'store', check: () => deps.store.check() },
+          {
+            name: 'subscription',
+            check: async () => {
+              if (this.subscriptionError) throw this.subscriptionError;
+            },
+          },
+        ],
+      }),
+    );
+    this.app = finishApp(app, deps.logger);
+  }
+
+  start(): void {
+    if (this.subscription) return;
+    this.subscription = this.deps.bus.subscribe(
+      (m) => this.onMessage(m),
+      (e) => {
+        this.subscriptionError = e;
+        this.deps.logger.error({ err: e }, 'subscription error');
+      },
+      { ...this.deps.flowControl, closeTimeoutMs: this.deps.shutdownTimeoutMs },
+    );
+    this.deps.logger.info({ batch: this.deps.batch, flowControl: this.deps.flowControl }, 'worker pulling');
+  }
+
+  /** Stops pulling, flushes the open batch, waits for acks; messages not settled in time are
+   * nacked by the bus and redelivered to the next worker. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const closing = this.subscription?.close();
+    await this.batcher.flush();
+    await closing;
+    this.subscription = undefined;
+  }
+
+  private onMessage(message: IncomingMessage): void {
+    this.metrics.inFlight.inc();
+    const requestId = message.attributes[ATTR.requestId] ?? `message-${message.id}`;
+    requestContext.run({ requestId }, () => {
+      if (this.stopping) {
+        this.settle([message], 'nacked');
+        return;
+      }
+      const decoded = decodeMessage(message);
+      if (!decoded.ok) {
+        void this.deadLetter(message, decoded.reason, decoded.detail);
+        return;
+      }
+      this.batcher.add(
+        {
+          message,
+          item: {
+            event: decoded.event,
+            meta: {
+              receivedAt: decoded.receivedAt,
+              publishedAt: nowTime(message.publishTime),
+              messageId: message.id,
+            },
+          },
+        },
+        message.data.length,
+      );
+    });
+  }
+
+  private async store(batch: Pending[], bytes: number): Promise<void> {
+    const store = this.deps.store.kind;
+    const end = this.metrics.insertSeconds.startTimer({ store });
+    try {
+      const result = await this.deps.store.insert(batch.map((p) => p.item));
+      end({ result: 'ok' });
+      this.metrics.batchRows.observe(batch.length);
+      this.metrics.batchBytes.observe(bytes);
+      this.metrics.rowsWritten.inc({ result: 'inserted' }, result.inserted);
+      this.metrics.rowsWritten.inc({ result: 'duplicate' }, result.duplicates);
+      const now = Date.now();
+      for (const p of batch) {
+        const received = parseRfc3339(p.item.meta.receivedAt);
+        if (received !== undefined) this.metrics.lagSeconds.observe(Math.max(0, now - Number(received / 1000n)) / 1000);
+      }
+      // Ack only now: the rows are committed, so a lost ack costs a redelivery, never an event.
+      this.settle(
+        batch.map((p) => p.message),
+        'acked',
+      );
+      this.deps.logger.debug({ rows: batch.length, ...result }, 'batch stored');
+      this.emit('acked', batch.length);
+    } catch (e) {
+      end({ result: 'error' });
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.deps.logger.error({ err: error, rows: batch.length }, 'store insert failed; nacking batch');
+      this.settle(
+        batch.map((p) => p.message),
+        'nacked',
+      );
+      this.emit('nacked', batch.length, error);
+    }
+  }
+
+  private async deadLetter(message: IncomingMessage, reason: DeadLetterReason, detail: string): Promise<void> {
+    try {
+      await this.deps.bus.deadLetter({
+        data: message.data,
+        attributes: {
+          ...message.attributes,
+          [ATTR.dlqReason]: reason,
+          // Pub/Sub attribute values are capped at 1024 bytes.
+          [ATTR.dlqDetail]: Buffer.from(detail).subarray(0, 1000).toString('utf8').replace(/\uFFFD$/, ''),
+          [ATTR.dlqMessageId]: message.id,
+          [ATTR.dlqAt]: nowTime(),
+        },
+      });
+      this.deps.logger.warn({ reason, detail, messageId: message.id }, 'message dead-lettered');
+      this.metrics.deadLettered.inc({ reason });
+      this.settle([message], 'dead_lettered');
+      this.emit('dead-lettered', reason, message.id);
+    } catch (e) {
+      // Could not dead-letter: keep the message; it comes back and is tried again.
+      this.deps.logger.error({ err: e, reason, messageId: message.id }, 'dead-letter publish failed; nacking');
+      this.settle([message], 'nacked');
+    }
+  }
+
+  private settle(messages: IncomingMessage[], outcome: 'acked' | 'nacked' | 'dead_lettered'): void {
+    for (const m of messages) {
+      if (outcome === 'nacked') m.nack();
+      else m.ack();
+    }
+    this.metrics.messages.inc({ outcome }, messages.length);
+    this.metrics.inFlight.dec(messages.length);
+  }
+}
+
+export function createWorker(deps: WorkerDeps): Worker {
+  return new Worker(deps);
+}

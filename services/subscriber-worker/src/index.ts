@@ -1,0 +1,7 @@
+export { Worker, createWorker } from './app';
+export type { WorkerDeps, WorkerEvents } from './app';
+export { Batch, Batcher } from './batcher';
+export type { BatchOptions } from './batcher';
+export { decodeMessage } from './decode';
+export { workerConfigSchema, workerEnvShape } from './config';
+export type { WorkerConfig } from './config';

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, type Registry } from '@eventpipe/platform';
+
+export function workerMetrics(registry: Registry) {
+  return {
+    messages: new Counter({
+      name: 'eventpipe_worker_messages_total',
+      help: 'Messages settled, by outcome: acked (stored or duplicate), nacked (store failed), dead_lettered.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    deadLettered: new Counter({
+      name: 'eventpipe_worker_dead_lettered_total',
+      help: 'Messages sent to the dead-letter topic, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    rowsWritten: new Counter({
+      name: 'eventpipe_worker_rows_total',
+      help: 'Rows handed to the store, by result: inserted or duplicate (already stored).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    batchRows: new Histogram({
+      name: 'eventpipe_worker_batch_rows',
+      help: 'Rows per flushed batch.',
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers: [registry],
+    }),
+    batchBytes: new Histogram({
+      name: 'eventpipe_worker_batch_bytes',
+      help: 'Bytes per flushed batch.',
+      buckets: [1024, 16384, 65536, 262144, 1048576, 5242880, 10485760],
+      registers: [registry],
+    }),
+    insertSeconds: new Histogram({
+      name: 'eventpipe_worker_store_insert_duration_seconds',
+      help: 'Store insert latency per batch, by store and result.',
+      labelNames: ['store', 'result'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    lagSeconds: new Histogram({
+      name: 'eventpipe_worker_end_to_end_lag_seconds',
+      help: 'Store time minus the publisher receive time, per stored event.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'eventpipe_worker_in_flight_messages',
+      help: 'Messages received and not yet settled.',
+      registers: [registry],
+    }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof workerMetrics>;
