@@ -11,7 +11,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-syntax': [
         'error',
         {
@@ -22,7 +25,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/main.ts', '**/config.ts', '**/test/**', 'packages/testing/**', 'jest.*', '**/*.mjs', '**/*.cjs', 'bench/**', 'scripts/**'],
+    files: [
+      '**/main.ts',
+      '**/config.ts',
+      '**/test/**',
+      'packages/testing/**',
+      'jest.*',
+      '**/*.mjs',
+      '**/*.cjs',
+      'bench/**',
+      'scripts/**',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -12,26 +12,38 @@ const bool = (description: string, def: boolean) =>
 
 /** Environment variables of the bus, shared by every service's config schema. */
 export const busEnvShape = {
-  BUS: z.enum(['memory', 'pubsub']).default('memory').describe('Event bus adapter: memory (in-process) or pubsub'),
+  BUS: z
+    .enum(['memory', 'pubsub'])
+    .default('memory')
+    .describe('Event bus adapter: memory (in-process) or pubsub'),
   GOOGLE_CLOUD_PROJECT: z
     .string()
     .min(1)
     .optional()
-    .describe('Google Cloud project of the Pub/Sub resources (default eventpipe-local with an emulator)'),
+    .describe(
+      'Google Cloud project of the Pub/Sub resources (default eventpipe-local with an emulator)',
+    ),
   PUBSUB_EMULATOR_HOST: z
     .string()
     .regex(/^[^\s/]+:\d+$/, { error: 'must be host:port' })
     .optional()
     .describe('host:port of the Pub/Sub emulator; unset for Google Cloud'),
   PUBSUB_TOPIC: z.string().min(3).default('events').describe('Topic events are published to'),
-  PUBSUB_SUBSCRIPTION: z.string().min(3).default('events-worker').describe('Subscription the worker pulls'),
+  PUBSUB_SUBSCRIPTION: z
+    .string()
+    .min(3)
+    .default('events-worker')
+    .describe('Subscription the worker pulls'),
   PUBSUB_DLQ_TOPIC: z.string().min(3).default('events-dlq').describe('Dead-letter topic'),
   PUBSUB_DLQ_SUBSCRIPTION: z
     .string()
     .min(3)
     .default('events-dlq')
     .describe('Subscription on the dead-letter topic that retains dead-lettered messages'),
-  PUBSUB_AUTO_CREATE: bool('Create missing topics and subscriptions at start (default: true unless NODE_ENV=production)', true),
+  PUBSUB_AUTO_CREATE: bool(
+    'Create missing topics and subscriptions at start (default: true unless NODE_ENV=production)',
+    true,
+  ),
   PUBSUB_MAX_DELIVERY_ATTEMPTS: z.coerce
     .number()
     .int()
@@ -51,9 +63,14 @@ export const busEnvShape = {
 export type BusEnv = z.output<z.ZodObject<typeof busEnvShape>>;
 
 /** Builds the configured bus. `production` turns PUBSUB_AUTO_CREATE off unless set explicitly. */
-export function createBus(env: BusEnv, opts: { production: boolean; autoCreateSet: boolean }): EventBus {
-  if (env.BUS === 'memory') return new MemoryBus({ maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS });
-  const projectId = env.GOOGLE_CLOUD_PROJECT ?? (env.PUBSUB_EMULATOR_HOST ? 'eventpipe-local' : undefined);
+export function createBus(
+  env: BusEnv,
+  opts: { production: boolean; autoCreateSet: boolean },
+): EventBus {
+  if (env.BUS === 'memory')
+    return new MemoryBus({ maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS });
+  const projectId =
+    env.GOOGLE_CLOUD_PROJECT ?? (env.PUBSUB_EMULATOR_HOST ? 'eventpipe-local' : undefined);
   if (!projectId) {
     throw new Error('GOOGLE_CLOUD_PROJECT is required with BUS=pubsub outside the emulator');
   }

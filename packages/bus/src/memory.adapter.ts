@@ -55,7 +55,13 @@ export class MemoryBus implements EventBus {
     const publishTime = new Date();
     const ids = messages.map((m) => {
       const id = String(this.nextId++);
-      this.queue.push({ id, data: m.data, attributes: { ...m.attributes }, publishTime, attempts: 0 });
+      this.queue.push({
+        id,
+        data: m.data,
+        attributes: { ...m.attributes },
+        publishTime,
+        attempts: 0,
+      });
       return id;
     });
     queueMicrotask(() => this.subscriber?.pump());

@@ -1,4 +1,10 @@
-import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
+import {
+  Duration,
+  PubSub,
+  type Message,
+  type Subscription,
+  type Topic,
+} from '@google-cloud/pubsub';
 import type {
   BusSubscription,
   EventBus,
@@ -91,7 +97,9 @@ export class PubSubBus implements EventBus {
 
   async publish(messages: OutgoingMessage[]): Promise<string[]> {
     return withTimeout(
-      Promise.all(messages.map((m) => this.topic.publishMessage({ data: m.data, attributes: m.attributes }))),
+      Promise.all(
+        messages.map((m) => this.topic.publishMessage({ data: m.data, attributes: m.attributes })),
+      ),
       this.opts.publishTimeoutMs,
       'publish',
     );

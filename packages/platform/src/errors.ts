@@ -42,7 +42,8 @@ export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 export const errors = {
   validation: (detail: string, items?: ProblemItem[]) =>
     new AppError('validation-failed', 400, 'Request is not valid', { detail, errors: items }),
-  badJson: (detail: string) => new AppError('malformed-json', 400, 'Body is not valid JSON', { detail }),
+  badJson: (detail: string) =>
+    new AppError('malformed-json', 400, 'Body is not valid JSON', { detail }),
   tooLarge: (detail: string, items?: ProblemItem[]) =>
     new AppError('payload-too-large', 413, 'Payload exceeds a limit', { detail, errors: items }),
   unsupportedMediaType: (detail: string) =>

@@ -72,7 +72,11 @@ export function sendProblem(res: express.Response, err: AppError, instance: stri
 }
 
 /** Maps express/body-parser errors that carry an HTTP status onto the error model. */
-function fromHttpError(err: { status?: number; type?: string; message?: string }): AppError | undefined {
+function fromHttpError(err: {
+  status?: number;
+  type?: string;
+  message?: string;
+}): AppError | undefined {
   if (err.type === 'entity.too.large') {
     return new AppError('payload-too-large', 413, 'Payload exceeds a limit', {
       detail: 'request body is larger than the limit',
@@ -84,10 +88,14 @@ function fromHttpError(err: { status?: number; type?: string; message?: string }
     });
   }
   if (err.type === 'request.aborted') {
-    return new AppError('request-aborted', 400, 'Request aborted', { detail: 'client closed the request' });
+    return new AppError('request-aborted', 400, 'Request aborted', {
+      detail: 'client closed the request',
+    });
   }
   if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
-    return new AppError('bad-request', err.status, 'Bad request', { detail: 'request could not be read' });
+    return new AppError('bad-request', err.status, 'Bad request', {
+      detail: 'request could not be read',
+    });
   }
   return undefined;
 }
@@ -117,7 +125,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
 }
 
 export const notFound: RequestHandler = (req, _res, next) => {
-  next(new AppError('route-not-found', 404, 'Not found', { detail: `no route ${req.method} ${req.path}` }));
+  next(
+    new AppError('route-not-found', 404, 'Not found', {
+      detail: `no route ${req.method} ${req.path}`,
+    }),
+  );
 };
 
 export interface ReadinessCheck {
@@ -164,7 +176,9 @@ export function operationalRoutes(opts: {
       }),
     );
     const ready = results.every(([, r]) => r === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
   });
   router.get('/metrics', async (_req, res) => {
     res.type(opts.registry.contentType).send(await opts.registry.metrics());

@@ -4,7 +4,14 @@ export { requestContext, currentRequestId } from './context';
 export type { RequestContext } from './context';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
-export { createRegistry, httpDurationHistogram, Counter, Gauge, Histogram, Registry } from './metrics';
+export {
+  createRegistry,
+  httpDurationHistogram,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+} from './metrics';
 export {
   createBaseApp,
   finishApp,

@@ -4,7 +4,11 @@ import type { Logger } from 'pino';
  * Runs `stop` once on SIGTERM or SIGINT, bounded by `timeoutMs`; exits 0 when it finished in
  * time, 1 otherwise. A second signal exits at once.
  */
-export function onShutdownSignal(logger: Logger, timeoutMs: number, stop: () => Promise<void>): void {
+export function onShutdownSignal(
+  logger: Logger,
+  timeoutMs: number,
+  stop: () => Promise<void>,
+): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {

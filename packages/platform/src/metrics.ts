@@ -11,7 +11,9 @@ export function createRegistry(service: string): Registry {
 }
 
 /** HTTP request duration by method, route template and status (all bounded). */
-export function httpDurationHistogram(registry: Registry): Histogram<'method' | 'route' | 'status'> {
+export function httpDurationHistogram(
+  registry: Registry,
+): Histogram<'method' | 'route' | 'status'> {
   return new Histogram({
     name: 'eventpipe_http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status code.',

@@ -38,7 +38,20 @@ export interface Envelope {
 }
 
 /** The CloudEvents JSON format object: core attributes and extensions side by side. */
-export type WireEvent = Record<string, unknown>;
+export interface WireEvent {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  subject?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  data?: unknown;
+  data_base64?: string;
+  /** Extension attributes. */
+  [extension: string]: unknown;
+}
 
 // CloudEvents' String type excludes the C0 and C1 control characters.
 // eslint-disable-next-line no-control-regex
@@ -156,18 +169,21 @@ export interface ValidationIssue {
 }
 
 const pointerOf = (prefix: string, path: readonly PropertyKey[]) =>
-  prefix +
-  path.map((p) => '/' + String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+  prefix + path.map((p) => '/' + String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
 
 function issuesOf(error: z.ZodError, index: number, prefix: string): ValidationIssue[] {
   return error.issues.map((i) => ({
     index,
     pointer: pointerOf(prefix, i.path),
-    message: i.code === 'invalid_type' && i.path.length === 0 ? 'event must be a JSON object' : i.message,
+    message:
+      i.code === 'invalid_type' && i.path.length === 0 ? 'event must be a JSON object' : i.message,
   }));
 }
 
-function toEnvelope(parsed: Record<string, unknown>, defaults: { now: string; id: () => string }): Envelope {
+function toEnvelope(
+  parsed: Record<string, unknown>,
+  defaults: { now: string; id: () => string },
+): Envelope {
   const extensions: Record<string, ExtensionValue> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (!KNOWN.has(key) && value != null) extensions[key] = value as ExtensionValue;
@@ -189,8 +205,7 @@ function toEnvelope(parsed: Record<string, unknown>, defaults: { now: string; id
 }
 
 export type ParseResult =
-  | { ok: true; events: Envelope[] }
-  | { ok: false; issues: ValidationIssue[] };
+  { ok: true; events: Envelope[] } | { ok: false; issues: ValidationIssue[] };
 
 /**
  * Validates what a producer sent (one event, or an array of them) and fills in the defaults:

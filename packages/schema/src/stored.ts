@@ -88,8 +88,17 @@ export function duckdbCreateTable(table: string): string {
 }
 
 /** BigQuery table schema fields, derived from EVENT_COLUMNS. */
-export function bigQuerySchemaFields(): { name: string; type: string; mode: string; description: string }[] {
-  const types: Record<ColumnKind, string> = { string: 'STRING', timestamp: 'TIMESTAMP', json: 'JSON' };
+export function bigQuerySchemaFields(): {
+  name: string;
+  type: string;
+  mode: string;
+  description: string;
+}[] {
+  const types: Record<ColumnKind, string> = {
+    string: 'STRING',
+    timestamp: 'TIMESTAMP',
+    json: 'JSON',
+  };
   return EVENT_COLUMNS.map((c) => ({
     name: c.name,
     type: types[c.kind],

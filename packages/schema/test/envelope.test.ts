@@ -63,16 +63,32 @@ describe('producer input', () => {
     [{ type: '', source: '/s' }, '/type', 'type must not be empty'],
     [{ type: 't', source: '/s', specversion: '0.3' }, '/specversion', 'specversion must be "1.0"'],
     [{ type: 't', source: '/s', time: 'yesterday' }, '/time', 'time must be an RFC 3339'],
-    [{ type: 't', source: '/s', dataschema: 'not a uri' }, '/dataschema', 'dataschema must be an absolute URI'],
+    [
+      { type: 't', source: '/s', dataschema: 'not a uri' },
+      '/dataschema',
+      'dataschema must be an absolute URI',
+    ],
     [{ type: 't', source: '/s', Upper: 1 }, '/Upper', 'extension names are lower-case'],
-    [{ type: 't', source: '/s', waytoolongextensionname: 1 }, '/waytoolongextensionname', 'extension names'],
+    [
+      { type: 't', source: '/s', waytoolongextensionname: 1 },
+      '/waytoolongextensionname',
+      'extension names',
+    ],
     [{ type: 't', source: '/s', ext: 1.5 }, '/ext', '32-bit integer'],
     [{ type: 't', source: '/s', ext: 2 ** 31 }, '/ext', '32-bit integer'],
     [{ type: 't', source: '/s', ext: { a: 1 } }, '/ext', 'string, integer or boolean'],
-    [{ type: 't', source: '/s', data: 1, data_base64: 'AA==' }, '/data_base64', 'mutually exclusive'],
+    [
+      { type: 't', source: '/s', data: 1, data_base64: 'AA==' },
+      '/data_base64',
+      'mutually exclusive',
+    ],
     [{ type: 't', source: '/s', data_base64: 'not base64!' }, '/data_base64', 'must be base64'],
     [{ type: 't\u0000x', source: '/s' }, '/type', 'control characters'],
-    [{ type: 't', source: 'x'.repeat(LIMITS.maxAttributeBytes + 1) }, '/source', 'longer than 1024 bytes'],
+    [
+      { type: 't', source: 'x'.repeat(LIMITS.maxAttributeBytes + 1) },
+      '/source',
+      'longer than 1024 bytes',
+    ],
     [{ type: 't', source: 'é'.repeat(513) }, '/source', 'longer than 1024 bytes'],
   ])('when an event is %j, then %s is reported', (event, pointer, message) => {
     const r = parse(event);
@@ -84,18 +100,25 @@ describe('producer input', () => {
 
   it('when an event is not an object, then the issue says so', () => {
     const r = parse(['nope']);
-    expect(r).toEqual({ ok: false, issues: [{ index: 0, pointer: '/0', message: 'event must be a JSON object' }] });
+    expect(r).toEqual({
+      ok: false,
+      issues: [{ index: 0, pointer: '/0', message: 'event must be a JSON object' }],
+    });
   });
 
   it('when one event of a batch is bad, then the whole batch fails and the issue names its index', () => {
     const r = parse([{ type: 't', source: '/s' }, { type: 't' }, { type: 't', source: '/s' }]);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.issues).toEqual([{ index: 1, pointer: '/1/source', message: 'source must be a string' }]);
+    expect(r.issues).toEqual([
+      { index: 1, pointer: '/1/source', message: 'source must be a string' },
+    ]);
   });
 
   it('when there are more extensions than allowed, then it is rejected', () => {
-    const ext = Object.fromEntries(Array.from({ length: LIMITS.maxExtensions + 1 }, (_, i) => [`e${i}`, 'v']));
+    const ext = Object.fromEntries(
+      Array.from({ length: LIMITS.maxExtensions + 1 }, (_, i) => [`e${i}`, 'v']),
+    );
     expect(parse({ type: 't', source: '/s', ...ext }).ok).toBe(false);
   });
 });
@@ -109,7 +132,14 @@ describe('complete events (what the worker accepts)', () => {
   });
 
   it('when it is complete, then it parses to the same wire form', () => {
-    const wire = { specversion: '1.0', id: '1', source: '/s', type: 't', time: '2026-11-28T05:00:00.000001Z', data: 'x' };
+    const wire = {
+      specversion: '1.0',
+      id: '1',
+      source: '/s',
+      type: 't',
+      time: '2026-11-28T05:00:00.000001Z',
+      data: 'x',
+    };
     const r = parseCompleteEvent(wire);
     expect(r.ok && toWire(r.event)).toEqual(wire);
   });

@@ -15,7 +15,10 @@ export const storeEnvShape = {
 export type StoreEnv = z.output<z.ZodObject<typeof storeEnvShape>>;
 
 /** Opens the configured store and ensures its table. */
-export async function openStore(env: StoreEnv, opts: { readOnly?: boolean } = {}): Promise<EventStore> {
+export async function openStore(
+  env: StoreEnv,
+  opts: { readOnly?: boolean } = {},
+): Promise<EventStore> {
   const store = await DuckDbStore.open({ path: env.DUCKDB_PATH, readOnly: opts.readOnly });
   await store.init();
   return store;

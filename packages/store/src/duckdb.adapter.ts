@@ -40,13 +40,19 @@ export interface DuckDbStoreOptions {
   readers?: number;
 }
 
-const TIME_COLUMNS = new Set(EVENT_COLUMNS.filter((c) => c.kind === 'timestamp').map((c) => c.name));
+const TIME_COLUMNS = new Set(
+  EVENT_COLUMNS.filter((c) => c.kind === 'timestamp').map((c) => c.name),
+);
 // Times are read as epoch microseconds so that no time zone setting can shift them.
 const SELECT_LIST = EVENT_COLUMNS.map((c) =>
   TIME_COLUMNS.has(c.name) ? `epoch_us(${c.name}) AS ${c.name}` : c.name,
 ).join(', ');
 const COLUMN_NAMES = EVENT_COLUMNS.map((c) => c.name);
-const DUCKDB_TYPE_NAMES: Record<string, string> = { string: 'VARCHAR', timestamp: 'TIMESTAMP', json: 'JSON' };
+const DUCKDB_TYPE_NAMES: Record<string, string> = {
+  string: 'VARCHAR',
+  timestamp: 'TIMESTAMP',
+  json: 'JSON',
+};
 
 // Only these fixed identifiers are ever interpolated into SQL; every value is a bound parameter.
 const TRUNC: Record<StatsInterval, string> = { minute: "'minute'", hour: "'hour'", day: "'day'" };
@@ -77,7 +83,8 @@ export class DuckDbStore implements EventStore {
     private readonly opts: DuckDbStoreOptions,
   ) {
     this.table = opts.table ?? 'events';
-    if (!/^[a-z_][a-z0-9_]*$/.test(this.table)) throw new StoreConfigError(`bad table name ${this.table}`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.table))
+      throw new StoreConfigError(`bad table name ${this.table}`);
   }
 
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
@@ -108,7 +115,9 @@ export class DuckDbStore implements EventStore {
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position`,
       { t: this.table },
     );
-    const found = reader.getRowObjects().map((r) => `${String(r.column_name)} ${String(r.data_type)}`);
+    const found = reader
+      .getRowObjects()
+      .map((r) => `${String(r.column_name)} ${String(r.data_type)}`);
     const wanted = EVENT_COLUMNS.map((c) => `${c.name} ${DUCKDB_TYPE_NAMES[c.kind]}`);
     const missing = wanted.filter((w) => !found.includes(w));
     const extra = found.filter((f) => !wanted.includes(f));
@@ -215,7 +224,9 @@ export class DuckDbStore implements EventStore {
       (group ? `, ${group} AS key` : '') +
       `, count(*) AS n FROM ${this.table} WHERE ${clauses.join(' AND ')}` +
       ` GROUP BY ALL ORDER BY bucket${group ? ', key' : ''}`;
-    const rows = await this.withReader(async (c) => (await c.runAndReadAll(sql, params)).getRowObjects());
+    const rows = await this.withReader(async (c) =>
+      (await c.runAndReadAll(sql, params)).getRowObjects(),
+    );
     return rows.map((r) => ({
       start: formatMicros(r.bucket as bigint),
       ...(group ? { key: String(r.key) } : {}),
@@ -224,7 +235,9 @@ export class DuckDbStore implements EventStore {
   }
 
   private async read(sql: string, params: Record<string, DuckDBValue>): Promise<StoredEvent[]> {
-    const rows = await this.withReader(async (c) => (await c.runAndReadAll(sql, params)).getRowObjects());
+    const rows = await this.withReader(async (c) =>
+      (await c.runAndReadAll(sql, params)).getRowObjects(),
+    );
     return rows.map((r) => {
       const row = {} as Record<string, unknown>;
       for (const name of COLUMN_NAMES) {

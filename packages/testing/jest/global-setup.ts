@@ -4,16 +4,24 @@
 import { ensurePubSubEmulator } from '../src/pubsub-emulator';
 
 export default async function globalSetup(): Promise<void> {
+  // No GCE metadata server here: tell google-auth-library not to probe for one (it only warns).
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const result = await ensurePubSubEmulator(process.env);
   if (result.ok) {
     process.env.PUBSUB_EMULATOR_HOST = result.emulator.host;
     (globalThis as { __EVENTPIPE_EMULATOR__?: unknown }).__EVENTPIPE_EMULATOR__ = result.emulator;
-    process.stderr.write(`\nPub/Sub emulator (${result.emulator.source}) at ${result.emulator.host}\n`);
+    process.stderr.write(
+      `\nPub/Sub emulator (${result.emulator.source}) at ${result.emulator.host}\n`,
+    );
     return;
   }
   if (process.env.EVENTPIPE_REQUIRE_EMULATOR === '1') {
-    throw new Error(`EVENTPIPE_REQUIRE_EMULATOR=1 but no Pub/Sub emulator could be had: ${result.reason}`);
+    throw new Error(
+      `EVENTPIPE_REQUIRE_EMULATOR=1 but no Pub/Sub emulator could be had: ${result.reason}`,
+    );
   }
   process.env.EVENTPIPE_EMULATOR_SKIP_REASON = result.reason;
-  process.stderr.write(`\nNo Pub/Sub emulator: integration suites are SKIPPED (${result.reason})\n`);
+  process.stderr.write(
+    `\nNo Pub/Sub emulator: integration suites are SKIPPED (${result.reason})\n`,
+  );
 }

@@ -18,7 +18,10 @@ export function tempDuckDbPath(): string {
 }
 
 /** A logger that keeps its JSON lines in memory (and prints nothing). */
-export function memoryLogger(service = 'test'): { logger: Logger; lines: () => Record<string, unknown>[] } {
+export function memoryLogger(service = 'test'): {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+} {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -1,4 +1,9 @@
-export { ensurePubSubEmulator, findGcloudEmulator, spawnGcloudEmulator, freePort } from './pubsub-emulator';
+export {
+  ensurePubSubEmulator,
+  findGcloudEmulator,
+  spawnGcloudEmulator,
+  freePort,
+} from './pubsub-emulator';
 export type { RunningEmulator, EmulatorResult, EmulatorSource } from './pubsub-emulator';
 export { waitFor, waitForCount } from './wait';
 export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixtures';

@@ -12,7 +12,8 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-export type EmulatorResult = { ok: true; emulator: RunningEmulator } | { ok: false; reason: string };
+export type EmulatorResult =
+  { ok: true; emulator: RunningEmulator } | { ok: false; reason: string };
 
 /** A free loopback TCP port (the OS picks; a race with another process is possible but rare). */
 export function freePort(): Promise<number> {
@@ -45,7 +46,11 @@ function canConnect(host: string, port: number): Promise<boolean> {
 
 /** Where the Google Cloud CLI keeps its emulator launcher, or undefined. */
 export function findGcloudEmulator(): string | undefined {
-  const roots = ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk'];
+  const roots = [
+    '/usr/lib/google-cloud-sdk',
+    '/usr/share/google-cloud-sdk',
+    '/opt/google-cloud-sdk',
+  ];
   try {
     const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
       encoding: 'utf8',
@@ -63,7 +68,11 @@ export function findGcloudEmulator(): string | undefined {
   return undefined;
 }
 
-async function waitUntilServing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilServing(
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`emulator exited with code ${child.exitCode}`);
@@ -77,7 +86,10 @@ async function waitUntilServing(port: number, child: ChildProcess, timeoutMs: nu
 }
 
 /** Spawns the emulator installed with the Google Cloud CLI on a free loopback port. */
-export async function spawnGcloudEmulator(bin: string, timeoutMs = 60_000): Promise<RunningEmulator> {
+export async function spawnGcloudEmulator(
+  bin: string,
+  timeoutMs = 60_000,
+): Promise<RunningEmulator> {
   const port = await freePort();
   const child = spawn(bin, ['--host=127.0.0.1', `--port=${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -118,10 +130,13 @@ function killGroup(child: ChildProcess): void {
 
 const TESTCONTAINERS_IMAGE = 'gcr.io/google.com/cloudsdktool/google-cloud-cli:528.0.0-emulators';
 
+/* eslint-disable @typescript-eslint/no-require-imports */
 async function startWithTestcontainers(): Promise<RunningEmulator> {
-  const tc = await import('testcontainers');
+  // require, not import(): jest's module sandbox refuses dynamic import() without VM flags.
+  const tc = require('testcontainers') as typeof import('testcontainers');
   await tc.getContainerRuntimeClient(); // throws when no Docker (or compatible) runtime answers
-  const { PubSubEmulatorContainer } = await import('@testcontainers/gcloud');
+  const { PubSubEmulatorContainer } =
+    require('@testcontainers/gcloud') as typeof import('@testcontainers/gcloud');
   const container = await new PubSubEmulatorContainer(TESTCONTAINERS_IMAGE).start();
   return {
     host: container.getEmulatorEndpoint(),
@@ -131,13 +146,16 @@ async function startWithTestcontainers(): Promise<RunningEmulator> {
     },
   };
 }
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Finds a Pub/Sub emulator for the integration tests, in this order: PUBSUB_EMULATOR_HOST if set;
  * the one installed with the Google Cloud CLI, spawned on a free port; a testcontainers
  * PubSubEmulatorContainer when Docker answers. Otherwise says why none could be had.
  */
-export async function ensurePubSubEmulator(env: Record<string, string | undefined>): Promise<EmulatorResult> {
+export async function ensurePubSubEmulator(
+  env: Record<string, string | undefined>,
+): Promise<EmulatorResult> {
   const given = env.PUBSUB_EMULATOR_HOST;
   if (given) {
     const [host, port] = given.split(':');

@@ -26,7 +26,11 @@ export interface Stack {
 /** The three services wired to one bus and one store, each with its own metrics registry. */
 export function createStack(deps: StackDeps): Stack {
   return {
-    publisher: createPublisherApp({ bus: deps.bus, logger: deps.loggers.publisher, registry: createRegistry('publisher-api') }),
+    publisher: createPublisherApp({
+      bus: deps.bus,
+      logger: deps.loggers.publisher,
+      registry: createRegistry('publisher-api'),
+    }),
     query: createQueryApp({
       store: deps.store,
       logger: deps.loggers.query,

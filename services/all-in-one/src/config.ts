@@ -9,8 +9,14 @@ const port = (description: string, def: number) =>
 
 /** The one-process mode's environment (npm start). */
 export const stackConfigSchema = z.object({
-  NODE_ENV: z.string().default('development').describe('production turns auto-creation off by default'),
-  HOST: z.string().default('127.0.0.1').describe('Interface all three services listen on (loopback by default)'),
+  NODE_ENV: z
+    .string()
+    .default('development')
+    .describe('production turns auto-creation off by default'),
+  HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe('Interface all three services listen on (loopback by default)'),
   PUBLISHER_PORT: port('Publisher API port', 8080),
   QUERY_PORT: port('Query API port', 8081),
   WORKER_PORT: port('Worker health/metrics port', 8082),
@@ -18,7 +24,13 @@ export const stackConfigSchema = z.object({
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')
     .describe('pino log level'),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(8000).describe('Longest graceful shutdown'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(8000)
+    .describe('Longest graceful shutdown'),
   ...busEnvShape,
   ...storeEnvShape,
   ...workerEnvShape,

@@ -29,10 +29,21 @@ async function main(): Promise<void> {
   const stack = createStack({
     bus,
     store,
-    loggers: { publisher: logger('publisher-api'), worker: logger('subscriber-worker'), query: logger('query-api') },
+    loggers: {
+      publisher: logger('publisher-api'),
+      worker: logger('subscriber-worker'),
+      query: logger('query-api'),
+    },
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
-    batch: { maxRows: config.BATCH_MAX_ROWS, maxBytes: config.BATCH_MAX_BYTES, maxWaitMs: config.BATCH_MAX_WAIT_MS },
-    flowControl: { maxMessages: config.WORKER_MAX_OUTSTANDING_MESSAGES, maxBytes: config.WORKER_MAX_OUTSTANDING_BYTES },
+    batch: {
+      maxRows: config.BATCH_MAX_ROWS,
+      maxBytes: config.BATCH_MAX_BYTES,
+      maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    },
+    flowControl: {
+      maxMessages: config.WORKER_MAX_OUTSTANDING_MESSAGES,
+      maxBytes: config.WORKER_MAX_OUTSTANDING_BYTES,
+    },
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const publisher = await listen(stack.publisher, config.PUBLISHER_PORT, config.HOST);
@@ -69,6 +80,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`eventpipe failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    `eventpipe failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
   process.exit(1);
 });

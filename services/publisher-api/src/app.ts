@@ -38,7 +38,10 @@ const MEDIA_TYPES: Record<string, 'one' | 'many' | 'either'> = {
 
 function mediaTypeOf(req: Request): 'one' | 'many' | 'either' {
   const header = req.get('content-type');
-  if (!header) throw errors.unsupportedMediaType(`Content-Type is required; use one of ${Object.keys(MEDIA_TYPES).join(', ')}`);
+  if (!header)
+    throw errors.unsupportedMediaType(
+      `Content-Type is required; use one of ${Object.keys(MEDIA_TYPES).join(', ')}`,
+    );
   const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
   const shape = MEDIA_TYPES[type ?? ''];
   if (!shape) {
@@ -76,7 +79,9 @@ export function createPublisherApp(deps: PublisherDeps): Express {
   const app = createBaseApp(logger, registry);
   const retryAfter = deps.retryAfterSeconds ?? 5;
 
-  app.use(operationalRoutes({ registry, logger, checks: [{ name: 'bus', check: () => bus.check() }] }));
+  app.use(
+    operationalRoutes({ registry, logger, checks: [{ name: 'bus', check: () => bus.check() }] }),
+  );
 
   app.post(
     '/v1/events',
@@ -102,20 +107,26 @@ export function createPublisherApp(deps: PublisherDeps): Express {
           throw errors.validation(`${CLOUDEVENTS_JSON} bodies hold exactly one event object`);
         }
         if (shape === 'many' && !Array.isArray(body)) {
-          throw errors.validation('application/cloudevents-batch+json bodies hold an array of events');
+          throw errors.validation(
+            'application/cloudevents-batch+json bodies hold an array of events',
+          );
         }
         isBatch = Array.isArray(body);
         if (Array.isArray(body)) {
           if (body.length === 0) throw errors.validation('the event array is empty');
           if (body.length > LIMITS.maxEventsPerRequest) {
-            throw errors.tooLarge(`a request holds at most ${LIMITS.maxEventsPerRequest} events; got ${body.length}`);
+            throw errors.tooLarge(
+              `a request holds at most ${LIMITS.maxEventsPerRequest} events; got ${body.length}`,
+            );
           }
         }
         const parsed = parseInputEvents(body, { receivedAt });
         if (!parsed.ok) {
           throw errors.validation(
             `${new Set(parsed.issues.map((i) => i.index)).size} event(s) failed validation; nothing was published`,
-            parsed.issues.slice(0, 100).map((i) => ({ index: i.index, pointer: i.pointer, detail: i.message })),
+            parsed.issues
+              .slice(0, 100)
+              .map((i) => ({ index: i.index, pointer: i.pointer, detail: i.message })),
           );
         }
         events = parsed.events;
@@ -145,7 +156,11 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         await bus.publish(messages);
       } catch (e) {
         metrics.events.inc({ outcome: 'failed' }, events.length);
-        throw errors.unavailable('the event bus did not accept the events; retry later', retryAfter, e);
+        throw errors.unavailable(
+          'the event bus did not accept the events; retry later',
+          retryAfter,
+          e,
+        );
       } finally {
         end();
       }

@@ -57,7 +57,13 @@ export function createQueryApp(deps: QueryDeps): Express {
     return run().finally(() => end());
   };
 
-  app.use(operationalRoutes({ registry, logger, checks: [{ name: 'store', check: () => store.check() }] }));
+  app.use(
+    operationalRoutes({
+      registry,
+      logger,
+      checks: [{ name: 'store', check: () => store.check() }],
+    }),
+  );
 
   app.get('/v1/events', async (req, res) => {
     const params = parseQuery(listParamsSchema, req.query);
@@ -70,7 +76,7 @@ export function createQueryApp(deps: QueryDeps): Express {
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > limit && last
-        ? cursors.encode({ time: last.time as string, source: last.source as string, id: last.id as string }, filter)
+        ? cursors.encode({ time: last.time, source: last.source, id: last.id }, filter)
         : null;
     rowsReturned.inc({ operation: 'list' }, page.length);
     res.json({ data: page, nextCursor });
@@ -80,10 +86,15 @@ export function createQueryApp(deps: QueryDeps): Express {
     const { source } = parseQuery(getParamsSchema, req.query);
     const id = req.params.id;
     if (!id || Buffer.byteLength(id) > LIMITS.maxAttributeBytes) {
-      throw errors.validation('id is empty or too long', [{ pointer: 'id', detail: 'id is empty or too long' }]);
+      throw errors.validation('id is empty or too long', [
+        { pointer: 'id', detail: 'id is empty or too long' },
+      ]);
     }
     const found = await timed('get', () => store.get(id, source));
-    if (found.length === 0) throw errors.notFound(`no event with id ${id.slice(0, 100)}${source ? ' from that source' : ''}`);
+    if (found.length === 0)
+      throw errors.notFound(
+        `no event with id ${id.slice(0, 100)}${source ? ' from that source' : ''}`,
+      );
     if (found.length > 1) {
       throw new AppError('ambiguous-id', 409, 'Id is used by more than one source', {
         detail: `${found.length} sources use this id; add ?source= to choose one`,
@@ -99,9 +110,12 @@ export function createQueryApp(deps: QueryDeps): Express {
     const interval = params.interval ?? 'hour';
     const to = params.to ?? nowTime();
     const from =
-      params.from ?? formatMicros(parseRfc3339(to)! - BigInt(deps.defaultStatsWindowMs ?? DAY_MS) * 1000n);
+      params.from ??
+      formatMicros(parseRfc3339(to)! - BigInt(deps.defaultStatsWindowMs ?? DAY_MS) * 1000n);
     if (parseRfc3339(from)! > parseRfc3339(to)!) {
-      throw errors.validation('from must not be after to', [{ pointer: 'from', detail: 'from must not be after to' }]);
+      throw errors.validation('from must not be after to', [
+        { pointer: 'from', detail: 'from must not be after to' },
+      ]);
     }
     const span = parseRfc3339(to)! - parseRfc3339(from)!;
     const buckets = span / INTERVAL_MICROS[interval] + 1n;

@@ -7,7 +7,9 @@ export const cursorSecretShape = {
     .string()
     .refine((v) => Buffer.byteLength(v) >= 16, { error: 'must be at least 16 bytes' })
     .optional()
-    .describe('HMAC key that signs page cursors; set it so cursors survive restarts and work across replicas'),
+    .describe(
+      'HMAC key that signs page cursors; set it so cursors survive restarts and work across replicas',
+    ),
 };
 
 /** The query API's environment when it runs alone (compose, Cloud Run). */
@@ -19,7 +21,13 @@ export const queryConfigSchema = z.object({
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')
     .describe('pino log level'),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(8000).describe('Longest graceful shutdown'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(8000)
+    .describe('Longest graceful shutdown'),
   ...storeEnvShape,
   ...cursorSecretShape,
 });

@@ -13,7 +13,9 @@ export class CursorCodec {
   }
 
   encode(key: PageKey, filter: EventFilter): string {
-    const payload = Buffer.from(JSON.stringify({ v: 1, t: key.time, s: key.source, i: key.id, f: fingerprint(filter) })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ v: 1, t: key.time, s: key.source, i: key.id, f: fingerprint(filter) }),
+    ).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
 
@@ -26,7 +28,11 @@ export class CursorCodec {
       throw invalid('cursor signature does not match; use nextCursor exactly as returned');
     }
     const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
-      v: number; t: string; s: string; i: string; f: string;
+      v: number;
+      t: string;
+      s: string;
+      i: string;
+      f: string;
     };
     if (body.v !== 1) throw invalid('cursor version is not supported');
     if (body.f !== fingerprint(filter)) {
@@ -41,9 +47,18 @@ export class CursorCodec {
 }
 
 const invalid = (detail: string) =>
-  new AppError('invalid-cursor', 400, 'Cursor is not valid', { detail, errors: [{ pointer: 'cursor', detail }] });
+  new AppError('invalid-cursor', 400, 'Cursor is not valid', {
+    detail,
+    errors: [{ pointer: 'cursor', detail }],
+  });
 
 function fingerprint(f: EventFilter): string {
-  const canonical = JSON.stringify([f.type ?? null, f.source ?? null, f.subject ?? null, f.from ?? null, f.to ?? null]);
+  const canonical = JSON.stringify([
+    f.type ?? null,
+    f.source ?? null,
+    f.subject ?? null,
+    f.from ?? null,
+    f.to ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
   // clear message while a worker process holds it (DuckDB admits one writing process).
   const store = await openStore(config, { readOnly: true });
-  if (!config.CURSOR_SECRET) logger.warn('CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart');
+  if (!config.CURSOR_SECRET)
+    logger.warn(
+      'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
+    );
   const app = createQueryApp({
     store,
     logger,
@@ -38,6 +41,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`query-api failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    `query-api failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
   process.exit(1);
 });

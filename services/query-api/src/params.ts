@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { errors } from '@eventpipe/platform';
 import { LIMITS, canonicalTime, parseRfc3339 } from '@eventpipe/schema';
-import { STATS_GROUPS, STATS_INTERVALS, type EventFilter, type StatsInterval } from '@eventpipe/store';
+import {
+  STATS_GROUPS,
+  STATS_INTERVALS,
+  type EventFilter,
+  type StatsInterval,
+} from '@eventpipe/store';
 
 const single = (name: string) =>
   z.string({
-    error: (i) => (Array.isArray(i.input) ? `${name} may be given once` : `${name} must be a string`),
+    error: (i) =>
+      Array.isArray(i.input) ? `${name} may be given once` : `${name} must be a string`,
   });
 
 const text = (name: string) =>
@@ -56,8 +62,12 @@ export const getParamsSchema = z.strictObject({ source: text('source').optional(
 export const statsParamsSchema = z
   .strictObject({
     ...filterShape,
-    interval: z.enum(STATS_INTERVALS, { error: `interval must be one of ${STATS_INTERVALS.join(', ')}` }).optional(),
-    groupBy: z.enum(STATS_GROUPS, { error: `groupBy must be one of ${STATS_GROUPS.join(', ')}` }).optional(),
+    interval: z
+      .enum(STATS_INTERVALS, { error: `interval must be one of ${STATS_INTERVALS.join(', ')}` })
+      .optional(),
+    groupBy: z
+      .enum(STATS_GROUPS, { error: `groupBy must be one of ${STATS_GROUPS.join(', ')}` })
+      .optional(),
   })
   .refine(orderedRange, rangeIssue);
 
@@ -67,7 +77,10 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
   if (r.success) return r.data;
   const items = r.error.issues.flatMap((i) =>
     i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ pointer: k.slice(0, 64), detail: `unknown query parameter ${k.slice(0, 64)}` }))
+      ? i.keys.map((k) => ({
+          pointer: k.slice(0, 64),
+          detail: `unknown query parameter ${k.slice(0, 64)}`,
+        }))
       : [{ pointer: String(i.path[0] ?? ''), detail: i.message }],
   );
   throw errors.validation(items.map((i) => i.detail).join('; '), items);

@@ -86,7 +86,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
       { ...this.deps.flowControl, closeTimeoutMs: this.deps.shutdownTimeoutMs },
     );
-    this.deps.logger.info({ batch: this.deps.batch, flowControl: this.deps.flowControl }, 'worker pulling');
+    this.deps.logger.info(
+      { batch: this.deps.batch, flowControl: this.deps.flowControl },
+      'worker pulling',
+    );
   }
 
   /** Stops pulling, flushes the open batch, waits for acks; messages not settled in time are
@@ -142,7 +145,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const now = Date.now();
       for (const p of batch) {
         const received = parseRfc3339(p.item.meta.receivedAt);
-        if (received !== undefined) this.metrics.lagSeconds.observe(Math.max(0, now - Number(received / 1000n)) / 1000);
+        if (received !== undefined)
+          this.metrics.lagSeconds.observe(Math.max(0, now - Number(received / 1000n)) / 1000);
       }
       // Ack only now: the rows are committed, so a lost ack costs a redelivery, never an event.
       this.settle(
@@ -154,7 +158,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } catch (e) {
       end({ result: 'error' });
       const error = e instanceof Error ? e : new Error(String(e));
-      this.deps.logger.error({ err: error, rows: batch.length }, 'store insert failed; nacking batch');
+      this.deps.logger.error(
+        { err: error, rows: batch.length },
+        'store insert failed; nacking batch',
+      );
       this.settle(
         batch.map((p) => p.message),
         'nacked',
@@ -163,7 +170,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private async deadLetter(message: IncomingMessage, reason: DeadLetterReason, detail: string): Promise<void> {
+  private async deadLetter(
+    message: IncomingMessage,
+    reason: DeadLetterReason,
+    detail: string,
+  ): Promise<void> {
     try {
       await this.deps.bus.deadLetter({
         data: message.data,
@@ -171,7 +182,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
           ...message.attributes,
           [ATTR.dlqReason]: reason,
           // Pub/Sub attribute values are capped at 1024 bytes.
-          [ATTR.dlqDetail]: Buffer.from(detail).subarray(0, 1000).toString('utf8').replace(/\uFFFD$/, ''),
+          [ATTR.dlqDetail]: Buffer.from(detail)
+            .subarray(0, 1000)
+            .toString('utf8')
+            .replace(/\uFFFD$/, ''),
           [ATTR.dlqMessageId]: message.id,
           [ATTR.dlqAt]: nowTime(),
         },
@@ -182,7 +196,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emit('dead-lettered', reason, message.id);
     } catch (e) {
       // Could not dead-letter: keep the message; it comes back and is tried again.
-      this.deps.logger.error({ err: e, reason, messageId: message.id }, 'dead-letter publish failed; nacking');
+      this.deps.logger.error(
+        { err: e, reason, messageId: message.id },
+        'dead-letter publish failed; nacking',
+      );
       this.settle([message], 'nacked');
     }
   }

@@ -21,7 +21,11 @@ export type Decoded =
  */
 export function decodeMessage(message: IncomingMessage): Decoded {
   if (message.data.length > LIMITS.maxEventBytes) {
-    return { ok: false, reason: 'too-large', detail: `message is ${message.data.length} bytes; the limit is ${LIMITS.maxEventBytes}` };
+    return {
+      ok: false,
+      reason: 'too-large',
+      detail: `message is ${message.data.length} bytes; the limit is ${LIMITS.maxEventBytes}`,
+    };
   }
   let text: string;
   try {

@@ -30,8 +30,15 @@ async function main(): Promise<void> {
     store,
     logger,
     registry: createRegistry('subscriber-worker'),
-    batch: { maxRows: config.BATCH_MAX_ROWS, maxBytes: config.BATCH_MAX_BYTES, maxWaitMs: config.BATCH_MAX_WAIT_MS },
-    flowControl: { maxMessages: config.WORKER_MAX_OUTSTANDING_MESSAGES, maxBytes: config.WORKER_MAX_OUTSTANDING_BYTES },
+    batch: {
+      maxRows: config.BATCH_MAX_ROWS,
+      maxBytes: config.BATCH_MAX_BYTES,
+      maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    },
+    flowControl: {
+      maxMessages: config.WORKER_MAX_OUTSTANDING_MESSAGES,
+      maxBytes: config.WORKER_MAX_OUTSTANDING_BYTES,
+    },
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const server = await listen(worker.app, config.PORT, config.HOST);
@@ -46,6 +53,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`subscriber-worker failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    `subscriber-worker failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
   process.exit(1);
 });

@@ -1,0 +1,281 @@
+import request from 'supertest';
+import { PubSub, type Message } from '@google-cloud/pubsub';
+import { PubSubBus } from '@eventpipe/bus';
+import { createStack, type Stack } from '@eventpipe/all-in-one';
+import { DuckDbStore, type InsertItem } from '@eventpipe/store';
+import {
+  describeWithEmulator,
+  memoryLogger,
+  sampleEvent,
+  tempDuckDbPath,
+  uniqueName,
+  waitFor,
+} from '@eventpipe/testing';
+
+const projectId = 'eventpipe-e2e';
+
+describeWithEmulator(
+  'pipeline end to end: publisher → Pub/Sub emulator → worker → DuckDB → query API',
+  (host) => {
+    let admin: PubSub;
+    beforeAll(() => {
+      admin = new PubSub({ projectId, apiEndpoint: host, emulatorMode: true });
+    });
+    afterAll(() => admin.close());
+
+    interface Running {
+      stack: Stack;
+      bus: PubSubBus;
+      store: DuckDbStore;
+      names: { topic: string; dlqSubscription: string };
+      workerLines: () => Record<string, unknown>[];
+      inserts: { calls: number; results: { inserted: number; duplicates: number }[] };
+      stop(): Promise<void>;
+    }
+
+    /** Starts the three services on the emulator with fresh topic names and a fresh DuckDB file.
+     * `afterInsert` runs after each committed insert at the store port, where a crash would strike. */
+    async function start(hooks: { afterInsert?: (call: number) => void } = {}): Promise<Running> {
+      const base = uniqueName('e2e');
+      const names = {
+        topic: `${base}-events`,
+        subscription: `${base}-worker`,
+        dlqTopic: `${base}-dlq`,
+        dlqSubscription: `${base}-dlq-hold`,
+      };
+      const bus = new PubSubBus({
+        projectId,
+        topic: names.topic,
+        subscription: names.subscription,
+        deadLetterTopic: names.dlqTopic,
+        deadLetterSubscription: names.dlqSubscription,
+        autoCreate: true,
+        emulatorHost: host,
+        maxDeliveryAttempts: 5,
+        publishTimeoutMs: 10_000,
+      });
+      await bus.init();
+      const store = await DuckDbStore.open({ path: tempDuckDbPath() });
+      await store.init();
+      const inserts: Running['inserts'] = { calls: 0, results: [] };
+      const storePort = Object.assign(Object.create(store) as DuckDbStore, {
+        insert: async (items: InsertItem[]) => {
+          inserts.calls += 1;
+          const result = await store.insert(items);
+          inserts.results.push(result);
+          hooks.afterInsert?.(inserts.calls);
+          return result;
+        },
+      });
+      const worker = memoryLogger('subscriber-worker');
+      const stack = createStack({
+        bus,
+        store: storePort,
+        loggers: {
+          publisher: memoryLogger().logger,
+          worker: worker.logger,
+          query: memoryLogger().logger,
+        },
+        cursorSecret: Buffer.from('e2e-cursor-secret-0123456789'),
+        batch: { maxRows: 500, maxBytes: 5 << 20, maxWaitMs: 200 },
+        flowControl: { maxMessages: 1000, maxBytes: 64 << 20 },
+        shutdownTimeoutMs: 3000,
+      });
+      stack.worker.start();
+      return {
+        stack,
+        bus,
+        store,
+        names,
+        workerLines: worker.lines,
+        inserts,
+        stop: async () => {
+          await stack.worker.stop();
+          await bus.close();
+          await store.close();
+        },
+      };
+    }
+
+    const listAll = async (stack: Stack, query: Record<string, string> = {}) => {
+      const res = await request(stack.query)
+        .get('/v1/events')
+        .query({ limit: '1000', ...query });
+      expect(res.status).toBe(200);
+      return res.body.data as Record<string, unknown>[];
+    };
+
+    it('when a single event and a batch are POSTed, then GET returns exactly them with pipeline metadata', async () => {
+      const run = await start();
+      try {
+        const source = `/e2e/${uniqueName('src')}`;
+        const single = sampleEvent({ source, id: 'single-1', data: { n: 1, text: 'ü😀' } });
+        const batch = Array.from({ length: 25 }, (_, i) =>
+          sampleEvent({ source, id: `batch-${i}`, type: 'com.example.batch' }),
+        );
+        const r1 = await request(run.stack.publisher)
+          .post('/v1/events')
+          .set('Content-Type', 'application/json')
+          .set('X-Request-Id', 'e2e-req-1')
+          .send(JSON.stringify(single));
+        const r2 = await request(run.stack.publisher)
+          .post('/v1/events')
+          .set('Content-Type', 'application/cloudevents-batch+json')
+          .send(JSON.stringify(batch));
+        expect([r1.status, r2.status]).toEqual([202, 202]);
+
+        const stored = await waitFor(
+          async () => {
+            const rows = await listAll(run.stack, { source });
+            return rows.length >= 26 ? rows : undefined;
+          },
+          { what: '26 stored events', timeoutMs: 20_000 },
+        );
+        expect(stored.map((e) => e.id).sort()).toEqual(
+          ['single-1', ...batch.map((e) => e.id as string)].sort(),
+        );
+
+        const one = (await request(run.stack.query).get('/v1/events/single-1').query({ source }))
+          .body;
+        expect(one).toMatchObject({
+          specversion: '1.0',
+          source,
+          type: single.type,
+          data: { n: 1, text: 'ü😀' },
+        });
+        expect(one.messageId).toMatch(/^\d+$/);
+        for (const k of ['receivedAt', 'publishedAt', 'storedAt'])
+          expect(one[k]).toMatch(/^\d{4}-\d{2}-\d{2}T.*\d{6}Z$/);
+        expect(Date.parse(one.storedAt)).toBeGreaterThanOrEqual(Date.parse(one.receivedAt));
+
+        const typed = await listAll(run.stack, { source, type: 'com.example.batch' });
+        expect(typed).toHaveLength(25);
+        const stats = await request(run.stack.query)
+          .get('/v1/stats')
+          .query({ source, groupBy: 'type', interval: 'day' });
+        expect(
+          stats.body.buckets.map((b: { key: string; count: number }) => [b.key, b.count]).sort(),
+        ).toEqual([
+          ['com.example.batch', 25],
+          [single.type, 1],
+        ]);
+        // The request id travelled as a Pub/Sub attribute into the worker's log lines.
+        await waitFor(
+          () => (run.workerLines().some((l) => l.requestId === 'e2e-req-1') ? true : undefined),
+          { what: 'worker log line with the request id' },
+        );
+      } finally {
+        await run.stop();
+      }
+    });
+
+    it('when the insert commits but the worker fails before acking, then Pub/Sub redelivers and nothing is stored twice', async () => {
+      const run = await start({
+        afterInsert: (call) => {
+          if (call === 1) throw new Error('worker died between insert and ack');
+        },
+      });
+      try {
+        const source = `/e2e/${uniqueName('crash')}`;
+        const events = Array.from({ length: 40 }, (_, i) => sampleEvent({ source, id: `c-${i}` }));
+        const res = await request(run.stack.publisher)
+          .post('/v1/events')
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify(events));
+        expect(res.status).toBe(202);
+        await waitFor(() => (run.inserts.calls >= 2 ? true : undefined), {
+          what: 'redelivery after the failed ack',
+          timeoutMs: 30_000,
+        });
+        const rows = await waitFor(
+          async () => {
+            const all = await listAll(run.stack, { source });
+            return all.length === 40 ? all : undefined;
+          },
+          { what: '40 stored events' },
+        );
+        expect(new Set(rows.map((e) => e.id)).size).toBe(40);
+        // Every row was written once; the first batch came back and was recognised as duplicates.
+        const firstBatch = run.inserts.results[0]!.inserted;
+        const total = run.inserts.results.reduce(
+          (a, r) => ({
+            inserted: a.inserted + r.inserted,
+            duplicates: a.duplicates + r.duplicates,
+          }),
+          { inserted: 0, duplicates: 0 },
+        );
+        expect(firstBatch).toBeGreaterThan(0);
+        expect(total).toEqual({ inserted: 40, duplicates: firstBatch });
+      } finally {
+        await run.stop();
+      }
+    });
+
+    it('when poison is published straight to the topic, then it lands on the dead-letter topic with its reason and the valid messages around it are stored', async () => {
+      const run = await start();
+      try {
+        const source = `/e2e/${uniqueName('poison')}`;
+        const topic = admin.topic(run.names.topic);
+        const valid = (id: string) =>
+          Buffer.from(
+            JSON.stringify({
+              specversion: '1.0',
+              time: '2026-11-28T05:00:00Z',
+              ...sampleEvent({ source, id }),
+            }),
+          );
+        await topic.publishMessage({ data: valid('before') });
+        await topic.publishMessage({
+          data: Buffer.from('{"type": "broken"'),
+          attributes: { case: 'non-json' },
+        });
+        await topic.publishMessage({
+          data: Buffer.from(JSON.stringify({ source, type: 't' })),
+          attributes: { case: 'schema' },
+        });
+        await topic.publishMessage({
+          data: Buffer.from([0xc3, 0x28, 0x7b]),
+          attributes: { case: 'encoding' },
+        });
+        await topic.publishMessage({ data: valid('after') });
+
+        const dead: Message[] = [];
+        const dlq = admin.subscription(run.names.dlqSubscription);
+        dlq.on('message', (m: Message) => {
+          dead.push(m);
+          m.ack();
+        });
+        try {
+          await waitFor(() => (dead.length >= 3 ? true : undefined), {
+            what: '3 dead-lettered messages',
+            timeoutMs: 20_000,
+          });
+        } finally {
+          await dlq.close();
+        }
+        const reasons = Object.fromEntries(
+          dead.map((m) => [m.attributes.case, m.attributes['eventpipe-dlq-reason']]),
+        );
+        expect(reasons).toEqual({
+          'non-json': 'invalid-json',
+          schema: 'schema-invalid',
+          encoding: 'invalid-encoding',
+        });
+        const schemaDetail = dead.find((m) => m.attributes.case === 'schema')!.attributes[
+          'eventpipe-dlq-detail'
+        ];
+        expect(schemaDetail).toMatch(/\/id/);
+        const rows = await waitFor(
+          async () => {
+            const all = await listAll(run.stack, { source });
+            return all.length === 2 ? all : undefined;
+          },
+          { what: 'the two valid events' },
+        );
+        expect(rows.map((e) => e.id).sort()).toEqual(['after', 'before']);
+      } finally {
+        await run.stop();
+      }
+    });
+  },
+);

@@ -1,0 +1,246 @@
+import request from 'supertest';
+import { MemoryBus, type EventBus, type OutgoingMessage } from '@eventpipe/bus';
+import { createRegistry } from '@eventpipe/platform';
+import { createPublisherApp } from '@eventpipe/publisher-api';
+import { LIMITS } from '@eventpipe/schema';
+import { memoryLogger, sampleEvent } from '@eventpipe/testing';
+
+/** A bus that records what it was given, on top of the real in-process bus. */
+class RecordingBus extends MemoryBus {
+  readonly published: OutgoingMessage[] = [];
+  failWith: Error | undefined;
+  override async publish(messages: OutgoingMessage[]): Promise<string[]> {
+    if (this.failWith) throw this.failWith;
+    this.published.push(...messages);
+    return super.publish(messages);
+  }
+}
+
+function setup() {
+  const bus = new RecordingBus();
+  const { logger, lines } = memoryLogger('publisher-api');
+  const app = createPublisherApp({
+    bus: bus as EventBus,
+    logger,
+    registry: createRegistry('publisher-api'),
+  });
+  return { bus, app, lines };
+}
+
+const post = (app: Parameters<typeof request>[0], body: unknown, type = 'application/json') =>
+  request(app)
+    .post('/v1/events')
+    .set('Content-Type', type)
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
+
+describe('POST /v1/events', () => {
+  it('when one valid event is posted, then 202 lists its id and the bus got it with ce-* attributes', async () => {
+    const { app, bus } = setup();
+    const res = await post(
+      app,
+      sampleEvent({ id: 'e-1', source: '/shop', type: 'order.created' }),
+    ).set('X-Request-Id', 'req-123');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: 1, ids: ['e-1'] });
+    expect(res.headers['x-request-id']).toBe('req-123');
+    expect(bus.published).toHaveLength(1);
+    const m = bus.published[0]!;
+    expect(m.attributes).toMatchObject({
+      'ce-id': 'e-1',
+      'ce-source': '/shop',
+      'ce-type': 'order.created',
+      'ce-specversion': '1.0',
+      'content-type': 'application/cloudevents+json',
+      'eventpipe-request-id': 'req-123',
+    });
+    expect(m.attributes['eventpipe-received-at']).toMatch(/Z$/);
+    expect(JSON.parse(m.data.toString())).toMatchObject({
+      id: 'e-1',
+      specversion: '1.0',
+      source: '/shop',
+    });
+  });
+
+  it('when a batch is posted, then every event is published in order and ids are defaulted', async () => {
+    const { app, bus } = setup();
+    const res = await post(
+      app,
+      [sampleEvent({ id: 'a' }), { type: 't', source: '/s' }],
+      'application/cloudevents-batch+json',
+    );
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(2);
+    expect(res.body.ids[0]).toBe('a');
+    expect(res.body.ids[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bus.published.map((m) => m.attributes['ce-id'])).toEqual(res.body.ids);
+  });
+
+  it('when application/cloudevents+json carries one event, then it is accepted', async () => {
+    const { app } = setup();
+    expect(
+      (await post(app, sampleEvent(), 'application/cloudevents+json; charset=utf-8')).status,
+    ).toBe(202);
+  });
+
+  it('when one event of a batch is invalid, then 400 lists index and path and nothing is published', async () => {
+    const { app, bus } = setup();
+    const res = await post(app, [sampleEvent(), { type: 't' }, sampleEvent({ time: 'soon' })]);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({
+      type: 'urn:eventpipe:problem:validation-failed',
+      status: 400,
+      code: 'validation-failed',
+      instance: '/v1/events',
+    });
+    expect(res.body.errors).toEqual([
+      { index: 1, pointer: '/1/source', detail: 'source must be a string' },
+      { index: 2, pointer: '/2/time', detail: expect.stringContaining('RFC 3339') },
+    ]);
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it.each([
+    ['text/plain', 415],
+    ['application/xml', 415],
+    ['application/json; charset=latin1', 415],
+  ])('when the content type is %s, then %i', async (type, status) => {
+    const { app, bus } = setup();
+    const res = await post(app, sampleEvent(), type);
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe('unsupported-media-type');
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it('when there is no content type, then 415', async () => {
+    const { app } = setup();
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as { port: number };
+    try {
+      // fetch would add text/plain for a string body; a Uint8Array body goes without a type.
+      const res = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        method: 'POST',
+        body: new TextEncoder().encode(JSON.stringify(sampleEvent())),
+      });
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(
+        /^Content-Type is required/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each([
+    ['{"type": "t", ', 'malformed-json'],
+    ['', 'validation-failed'],
+    ['[]', 'validation-failed'],
+    ['42', 'validation-failed'],
+    ['"a string"', 'validation-failed'],
+    ['null', 'validation-failed'],
+    ['['.repeat(LIMITS.maxJsonDepth + 1) + ']'.repeat(LIMITS.maxJsonDepth + 1), 'json-too-deep'],
+  ])('when the body is %j, then 400 %s', async (body, code) => {
+    const { app, bus } = setup();
+    const res = await post(app, body);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe(code);
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it('when the body is not UTF-8, then 400 invalid-encoding', async () => {
+    const { app } = setup();
+    const res = await request(app)
+      .post('/v1/events')
+      .set('Content-Type', 'application/json')
+      .serialize((b: Buffer) => b as unknown as string) // send the bytes as they are
+      .send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid-encoding');
+  });
+
+  it('when the media type and body shape disagree, then 400', async () => {
+    const { app } = setup();
+    expect((await post(app, [sampleEvent()], 'application/cloudevents+json')).status).toBe(400);
+    expect((await post(app, sampleEvent(), 'application/cloudevents-batch+json')).status).toBe(400);
+  });
+
+  it('when a batch holds more events than allowed, then 413', async () => {
+    const { app, bus } = setup();
+    const res = await post(
+      app,
+      Array.from({ length: LIMITS.maxEventsPerRequest + 1 }, () => ({ type: 't', source: '/s' })),
+    );
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('payload-too-large');
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it('when one event is larger than the event limit, then 413 names its index', async () => {
+    const { app, bus } = setup();
+    const big = sampleEvent({ data: 'x'.repeat(LIMITS.maxEventBytes) });
+    const res = await post(app, [sampleEvent(), big]);
+    expect(res.status).toBe(413);
+    expect(res.body.errors).toEqual([
+      { index: 1, pointer: '/1', detail: expect.stringMatching(/^event is \d+ bytes$/) },
+    ]);
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it('when the body is larger than the request limit, then 413', async () => {
+    const { app } = setup();
+    const res = await post(
+      app,
+      JSON.stringify([{ type: 't', source: '/s', data: 'x'.repeat(LIMITS.maxRequestBytes) }]),
+    );
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('payload-too-large');
+  });
+
+  it('when the bus fails, then 503 with Retry-After and no internals in the body', async () => {
+    const { app, bus, lines } = setup();
+    bus.failWith = new Error('UNAVAILABLE: connect ECONNREFUSED 10.0.0.1:8085');
+    const res = await post(app, sampleEvent());
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.body.code).toBe('unavailable');
+    expect(JSON.stringify(res.body)).not.toContain('ECONNREFUSED');
+    expect(
+      lines().some((l) => l.severity === 'ERROR' && l.requestId === res.headers['x-request-id']),
+    ).toBe(true);
+  });
+});
+
+describe('operational routes', () => {
+  it('when probed, then /healthz, /readyz and /metrics answer', async () => {
+    const { app } = setup();
+    await post(app, sampleEvent());
+    expect((await request(app).get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await request(app).get('/readyz')).body).toEqual({
+      status: 'ready',
+      checks: { bus: 'ok' },
+    });
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toContain(
+      'eventpipe_publisher_events_total{outcome="accepted",service="publisher-api"} 1',
+    );
+    expect(metrics.text).toMatch(
+      /eventpipe_http_request_duration_seconds_count\{service="publisher-api",method="POST",route="\/v1\/events",status="202"\} 1/,
+    );
+    expect(metrics.text).toContain('eventpipe_process_cpu_user_seconds_total');
+  });
+
+  it('when the bus is down, then /readyz is 503 and /healthz still 200', async () => {
+    const { app, bus } = setup();
+    await bus.close();
+    expect((await request(app).get('/readyz')).status).toBe(503);
+    expect((await request(app).get('/healthz')).status).toBe(200);
+  });
+
+  it('when a route does not exist, then 404 problem+json', async () => {
+    const { app } = setup();
+    const res = await request(app).get('/v1/nope');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('route-not-found');
+  });
+});

@@ -1,0 +1,184 @@
+import request from 'supertest';
+import { MemoryBus } from '@eventpipe/bus';
+import { createRegistry } from '@eventpipe/platform';
+import { DuckDbStore, type EventStore, type InsertItem, type InsertResult } from '@eventpipe/store';
+import { createWorker, type Worker } from '@eventpipe/subscriber-worker';
+import {
+  memoryLogger,
+  sampleEvent,
+  tempDuckDbPath,
+  waitFor,
+  waitForCount,
+} from '@eventpipe/testing';
+
+const wire = (overrides: Record<string, unknown> = {}) =>
+  Buffer.from(
+    JSON.stringify({ specversion: '1.0', time: '2026-11-28T05:00:00Z', ...sampleEvent(overrides) }),
+  );
+
+/** Wraps the real store; fails the first `failures` inserts (a store outage at the port). */
+class FlakyStore {
+  failures = 0;
+  inserts = 0;
+  constructor(readonly inner: EventStore) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  async insert(items: InsertItem[]): Promise<InsertResult> {
+    this.inserts += 1;
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('store unavailable');
+    }
+    return this.inner.insert(items);
+  }
+}
+
+describe('subscriber worker (memory bus, DuckDB file)', () => {
+  let store: DuckDbStore;
+  let bus: MemoryBus;
+  let worker: Worker;
+  let flaky: FlakyStore;
+
+  beforeEach(async () => {
+    store = await DuckDbStore.open({ path: tempDuckDbPath() });
+    await store.init();
+    bus = new MemoryBus({ nackDelayMs: 5 });
+    flaky = new FlakyStore(store);
+    const proxy = new Proxy(store, {
+      get: (target, prop, receiver) =>
+        prop === 'insert' ? flaky.insert.bind(flaky) : Reflect.get(target, prop, receiver),
+    });
+    worker = createWorker({
+      bus,
+      store: proxy,
+      logger: memoryLogger('subscriber-worker').logger,
+      registry: createRegistry('subscriber-worker'),
+      batch: { maxRows: 50, maxBytes: 1 << 20, maxWaitMs: 20 },
+      flowControl: { maxMessages: 1000, maxBytes: 1 << 26 },
+      shutdownTimeoutMs: 2000,
+    });
+    worker.start();
+  });
+
+  afterEach(async () => {
+    await worker.stop();
+    await bus.close();
+    await store.close();
+  });
+
+  it('when valid events arrive, then they are stored in batches and acked', async () => {
+    const acked = waitForCount(worker, 'acked', 120);
+    await bus.publish(
+      Array.from({ length: 120 }, (_, i) => ({ data: wire({ id: `v${i}` }), attributes: {} })),
+    );
+    await acked;
+    expect(await store.list({ limit: 1000 })).toHaveLength(120);
+    expect(bus.backlog).toBe(0);
+    expect(flaky.inserts).toBeGreaterThanOrEqual(3); // 120 rows in batches of at most 50
+  });
+
+  it.each([
+    ['invalid-json', Buffer.from('{not json')],
+    ['invalid-encoding', Buffer.from([0xff, 0xfe])],
+    ['schema-invalid', Buffer.from(JSON.stringify({ type: 't', source: '/s' }))],
+    ['too-large', Buffer.alloc(300 * 1024, 'a')],
+  ])(
+    'when a message is %s, then it is dead-lettered with that reason and acked',
+    async (reason, data) => {
+      const dead = new Promise<string>((resolve) =>
+        worker.once('dead-lettered', (r) => resolve(r)),
+      );
+      const stored = waitForCount(worker, 'acked', 1);
+      await bus.publish([
+        { data, attributes: { origin: 'test' } },
+        { data: wire({ id: 'behind' }), attributes: {} },
+      ]);
+      expect(await dead).toBe(reason);
+      await stored;
+      expect(bus.deadLettered).toHaveLength(1);
+      expect(bus.deadLettered[0]!.attributes).toMatchObject({
+        origin: 'test',
+        'eventpipe-dlq-reason': reason,
+        'eventpipe-dlq-message-id': '1',
+      });
+      expect(bus.deadLettered[0]!.attributes['eventpipe-dlq-detail']!.length).toBeGreaterThan(0);
+      expect((await store.get('behind')).length).toBe(1);
+      await waitFor(() => (bus.backlog === 0 ? true : undefined));
+    },
+  );
+
+  it('when the store fails, then the batch is nacked and stored once it recovers', async () => {
+    flaky.failures = 2;
+    const nacked = waitForCount(worker, 'nacked', 10);
+    const acked = waitForCount(worker, 'acked', 10);
+    await bus.publish(
+      Array.from({ length: 10 }, (_, i) => ({ data: wire({ id: `r${i}` }), attributes: {} })),
+    );
+    await nacked;
+    await acked;
+    expect(await store.list({ limit: 100 })).toHaveLength(10);
+    expect(bus.deadLettered).toHaveLength(0);
+  });
+
+  it('when the insert commits but the ack never happens, then the redelivery stores nothing twice', async () => {
+    // The worker fails between insert and ack: the store wrapper commits, then reports failure.
+    let committed = 0;
+    flaky.insert = async (items) => {
+      flaky.inserts += 1;
+      const r = await store.insert(items);
+      committed += r.inserted;
+      if (flaky.inserts === 1) throw new Error('worker died before ack');
+      return r;
+    };
+    const acked = waitForCount(worker, 'acked', 5);
+    await bus.publish(
+      Array.from({ length: 5 }, (_, i) => ({ data: wire({ id: `d${i}` }), attributes: {} })),
+    );
+    await acked;
+    expect(flaky.inserts).toBeGreaterThanOrEqual(2);
+    expect(committed).toBe(5);
+    expect(await store.list({ limit: 100 })).toHaveLength(5);
+  });
+
+  it('when stopped with a batch open, then the batch is flushed and acked before stop resolves', async () => {
+    await worker.stop();
+    worker = createWorker({
+      bus,
+      store,
+      logger: memoryLogger().logger,
+      registry: createRegistry('subscriber-worker'),
+      batch: { maxRows: 500, maxBytes: 1 << 20, maxWaitMs: 60_000 },
+      flowControl: { maxMessages: 1000, maxBytes: 1 << 26 },
+      shutdownTimeoutMs: 2000,
+    });
+    worker.start();
+    await bus.publish(
+      Array.from({ length: 7 }, (_, i) => ({ data: wire({ id: `s${i}` }), attributes: {} })),
+    );
+    await waitFor(() => (bus.backlog === 7 ? true : undefined)); // delivered, held in the open batch
+    await worker.stop();
+    expect(await store.list({ limit: 100 })).toHaveLength(7);
+    expect(bus.backlog).toBe(0);
+  });
+
+  it('when probed, then readiness covers bus, store and subscription and metrics count outcomes', async () => {
+    const acked = waitForCount(worker, 'acked', 1);
+    await bus.publish([{ data: wire(), attributes: {} }]);
+    await acked;
+    expect((await request(worker.app).get('/readyz')).body).toEqual({
+      status: 'ready',
+      checks: { bus: 'ok', store: 'ok', subscription: 'ok' },
+    });
+    const text = (await request(worker.app).get('/metrics')).text;
+    expect(text).toContain(
+      'eventpipe_worker_messages_total{outcome="acked",service="subscriber-worker"} 1',
+    );
+    expect(text).toContain(
+      'eventpipe_worker_rows_total{result="inserted",service="subscriber-worker"} 1',
+    );
+    expect(text).toMatch(
+      /eventpipe_worker_end_to_end_lag_seconds_count\{service="subscriber-worker"\} 1/,
+    );
+  });
+});
