@@ -8,3 +8,5 @@ export type { RunningEmulator, EmulatorResult, EmulatorSource } from './pubsub-e
 export { waitFor, waitForCount } from './wait';
 export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixtures';
 export { emulatorHost, describeWithEmulator } from './jest-emulator';
+export { startService, urlFromLog } from './process';
+export type { ServiceProcess } from './process';

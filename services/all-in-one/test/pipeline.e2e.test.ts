@@ -183,27 +183,29 @@ describeWithEmulator(
           .set('Content-Type', 'application/json')
           .send(JSON.stringify(events));
         expect(res.status).toBe(202);
-        await waitFor(() => (run.inserts.calls >= 2 ? true : undefined), {
-          what: 'redelivery after the failed ack',
-          timeoutMs: 30_000,
-        });
-        const rows = await waitFor(
-          async () => {
-            const all = await listAll(run.stack, { source });
-            return all.length === 40 ? all : undefined;
+        const sum = () =>
+          run.inserts.results.reduce(
+            (a, r) => ({
+              inserted: a.inserted + r.inserted,
+              duplicates: a.duplicates + r.duplicates,
+            }),
+            { inserted: 0, duplicates: 0 },
+          );
+        // Wait until every message was handled and the failed first batch came back once more.
+        await waitFor(
+          () => {
+            const first = run.inserts.results[0]?.inserted ?? 0;
+            const t = sum();
+            return first > 0 && t.inserted === 40 && t.duplicates >= first ? true : undefined;
           },
-          { what: '40 stored events' },
+          { what: 'all 40 inserted and the first batch redelivered', timeoutMs: 30_000 },
         );
+        const rows = await listAll(run.stack, { source });
+        expect(rows).toHaveLength(40);
         expect(new Set(rows.map((e) => e.id)).size).toBe(40);
         // Every row was written once; the first batch came back and was recognised as duplicates.
         const firstBatch = run.inserts.results[0]!.inserted;
-        const total = run.inserts.results.reduce(
-          (a, r) => ({
-            inserted: a.inserted + r.inserted,
-            duplicates: a.duplicates + r.duplicates,
-          }),
-          { inserted: 0, duplicates: 0 },
-        );
+        const total = sum();
         expect(firstBatch).toBeGreaterThan(0);
         expect(total).toEqual({ inserted: 40, duplicates: firstBatch });
       } finally {

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './wait';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Every stdout and stderr line so far. */
+  lines(): string[];
+  /** Resolves with the first line that `match` accepts. */
+  waitForLine(match: (line: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (signal exits give null). */
+  exited: Promise<number | null>;
+  /** SIGKILL, if still running. */
+  kill(): void;
+}
+
+/** Starts a built service (`node dist/main.js`) as a real process, as compose or Cloud Run would. */
+export function startService(script: string, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  const onData = (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  return {
+    child,
+    lines: () => [...lines, ...(partial ? [partial] : [])],
+    waitForLine: (match, what, timeoutMs = 30_000) =>
+      waitFor(
+        () => {
+          if (child.exitCode !== null)
+            throw new Error(
+              `process exited (${child.exitCode}) before ${what}: ${lines.slice(-5).join(' | ')}`,
+            );
+          return lines.find(match);
+        },
+        { what, timeoutMs },
+      ),
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** The `url` field of the first JSON log line whose message matches. */
+export async function urlFromLog(proc: ServiceProcess, message: string): Promise<string> {
+  const line = await proc.waitForLine((l) => l.includes(`"message":"${message}"`), message);
+  return (JSON.parse(line) as { url: string }).url;
+}

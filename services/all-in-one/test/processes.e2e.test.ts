@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { DuckDbStore } from '@eventpipe/store';
+import {
+  describeWithEmulator,
+  sampleEvent,
+  startService,
+  tempDuckDbPath,
+  uniqueName,
+  urlFromLog,
+  waitFor,
+  type ServiceProcess,
+} from '@eventpipe/testing';
+
+// These tests run the built services (`npm test` builds first) as real processes.
+const root = join(__dirname, '..', '..', '..');
+const main = (service: string) => join(root, 'services', service, 'dist', 'main.js');
+
+const postJson = (url: string, body: unknown) =>
+  fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+const running: ServiceProcess[] = [];
+afterEach(() => {
+  for (const p of running.splice(0)) p.kill();
+});
+const track = (p: ServiceProcess) => {
+  running.push(p);
+  return p;
+};
+
+describe('npm start (the one-process mode)', () => {
+  it('when started on embedded defaults, then a POSTed event is readable and SIGTERM exits 0', async () => {
+    const dbPath = tempDuckDbPath();
+    const proc = track(
+      startService(main('all-in-one'), {
+        DUCKDB_PATH: dbPath,
+        PUBLISHER_PORT: '0',
+        QUERY_PORT: '0',
+        WORKER_PORT: '0',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    const urlOf = async (label: string) => {
+      const line = await proc.waitForLine(
+        (l) => l.trimStart().startsWith(label),
+        `banner line ${label}`,
+      );
+      return /http:\/\/[\d.]+:\d+/.exec(line)![0];
+    };
+    const publisher = await urlOf('publisher API');
+    const query = await urlOf('query API');
+    expect(proc.lines().join('\n')).toContain('curl -sS -X POST');
+
+    const res = await postJson(publisher, sampleEvent({ id: 'start-1', source: '/npm-start' }));
+    expect(res.status).toBe(202);
+    // How fast it shows is measured in bench/, not asserted here; here it must show at all.
+    await waitFor(
+      async () => {
+        const body = (await (await fetch(`${query}/v1/events?source=/npm-start`)).json()) as {
+          data: unknown[];
+        };
+        return body.data.length === 1 ? true : undefined;
+      },
+      { what: 'the event through the query API', intervalMs: 20 },
+    );
+
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    const store = await DuckDbStore.open({ path: dbPath, readOnly: true });
+    expect(await store.get('start-1')).toHaveLength(1);
+    await store.close();
+  });
+
+  it('when variables are invalid, then it exits non-zero naming every bad variable with its description', async () => {
+    const proc = track(
+      startService(main('all-in-one'), {
+        BUS: 'kafka',
+        BATCH_MAX_ROWS: '0',
+        PUBLISHER_PORT: 'http',
+      }),
+    );
+    expect(await proc.exited).toBe(78);
+    const out = proc.lines().join('\n');
+    expect(out).toContain('invalid configuration');
+    expect(out).toMatch(/BUS="kafka": .*\(Event bus adapter/);
+    expect(out).toMatch(/BATCH_MAX_ROWS="0": .*\(Most rows per store insert\)/);
+    expect(out).toMatch(/PUBLISHER_PORT="http": .*\(Publisher API port\)/);
+  });
+});
+
+describeWithEmulator('each service alone, as compose and Cloud Run run them', (host) => {
+  it('when publisher and worker run as separate processes on the emulator, then events land in DuckDB and the query API reads them after the worker stops', async () => {
+    const base = uniqueName('alone');
+    const dbPath = tempDuckDbPath();
+    const pubsub = {
+      PUBSUB_EMULATOR_HOST: host,
+      GOOGLE_CLOUD_PROJECT: 'eventpipe-alone',
+      PUBSUB_TOPIC: `${base}-t`,
+      PUBSUB_SUBSCRIPTION: `${base}-s`,
+      PUBSUB_DLQ_TOPIC: `${base}-dlq`,
+      PUBSUB_DLQ_SUBSCRIPTION: `${base}-dlq-s`,
+    };
+    const publisher = track(
+      startService(main('publisher-api'), { ...pubsub, PORT: '0', HOST: '127.0.0.1' }),
+    );
+    const worker = track(
+      startService(main('subscriber-worker'), {
+        ...pubsub,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DUCKDB_PATH: dbPath,
+        BATCH_MAX_WAIT_MS: '100',
+      }),
+    );
+    const publisherUrl = await urlFromLog(publisher, 'publisher-api listening');
+    const workerUrl = await urlFromLog(worker, 'subscriber-worker running');
+
+    const events = Array.from({ length: 50 }, (_, i) =>
+      sampleEvent({ id: `alone-${i}`, source: '/alone' }),
+    );
+    expect((await postJson(publisherUrl, events)).status).toBe(202);
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`${workerUrl}/metrics`)).text();
+        return /eventpipe_worker_rows_total\{result="inserted",service="subscriber-worker"\} 50/.test(
+          text,
+        )
+          ? true
+          : undefined;
+      },
+      { what: '50 rows inserted by the worker process' },
+    );
+
+    // DuckDB admits one writing process: the query API cannot open the file while the worker runs.
+    const blocked = track(startService(main('query-api'), { PORT: '0', DUCKDB_PATH: dbPath }));
+    expect(await blocked.exited).toBe(1);
+    expect(blocked.lines().join('\n')).toMatch(
+      /held by another process.*npm start.*STORE=bigquery/,
+    );
+
+    publisher.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    expect(await publisher.exited).toBe(0);
+    expect(await worker.exited).toBe(0);
+
+    const query = track(
+      startService(main('query-api'), { PORT: '0', HOST: '127.0.0.1', DUCKDB_PATH: dbPath }),
+    );
+    const queryUrl = await urlFromLog(query, 'query-api listening');
+    const body = (await (await fetch(`${queryUrl}/v1/events?source=/alone&limit=100`)).json()) as {
+      data: { id: string }[];
+    };
+    expect(body.data.map((e) => e.id).sort()).toEqual(events.map((e) => e.id as string).sort());
+    query.child.kill('SIGTERM');
+    expect(await query.exited).toBe(0);
+  });
+});
