@@ -1,14 +1,8 @@
 import { z } from 'zod';
+import { envInt, envOptionalBool } from '@eventpipe/platform';
 import type { EventBus } from './event-bus.port';
 import { MemoryBus } from './memory.adapter';
 import { PubSubBus } from './pubsub.adapter';
-
-const bool = (description: string, def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .optional()
-    .transform((v) => (v === undefined ? def : v === 'true' || v === '1'))
-    .describe(description);
 
 /** Environment variables of the bus, shared by every service's config schema. */
 export const busEnvShape = {
@@ -40,35 +34,35 @@ export const busEnvShape = {
     .min(3)
     .default('events-dlq')
     .describe('Subscription on the dead-letter topic that retains dead-lettered messages'),
-  PUBSUB_AUTO_CREATE: bool(
+  PUBSUB_AUTO_CREATE: envOptionalBool(
     'Create missing topics and subscriptions at start (default: true unless NODE_ENV=production)',
-    true,
   ),
-  PUBSUB_MAX_DELIVERY_ATTEMPTS: z.coerce
-    .number()
-    .int()
-    .min(5)
-    .max(100)
-    .default(5)
-    .describe('Dead-letter policy of the subscription created at start (Pub/Sub allows 5..100)'),
-  PUBLISH_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .max(60_000)
-    .default(10_000)
-    .describe('Longest wait for Pub/Sub to accept a publish before answering 503'),
+  PUBSUB_MAX_DELIVERY_ATTEMPTS: envInt(
+    'Dead-letter policy of the subscription created at start (Pub/Sub allows 5..100)',
+    5,
+    5,
+    100,
+  ),
+  PUBLISH_TIMEOUT_MS: envInt(
+    'Longest wait for Pub/Sub to accept a publish before answering 503',
+    10_000,
+    100,
+    60_000,
+  ),
 };
 
 export type BusEnv = z.output<z.ZodObject<typeof busEnvShape>>;
 
-/** Builds the configured bus. `production` turns PUBSUB_AUTO_CREATE off unless set explicitly. */
-export function createBus(
-  env: BusEnv,
-  opts: { production: boolean; autoCreateSet: boolean },
-): EventBus {
-  if (env.BUS === 'memory')
+/** Builds the configured bus. In production PUBSUB_AUTO_CREATE is off unless set explicitly. */
+export function createBus(env: BusEnv, opts: { production: boolean }): EventBus {
+  if (env.BUS === 'memory') {
     return new MemoryBus({ maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS });
+  }
+  if (env.PUBSUB_EMULATOR_HOST) {
+    // Against the emulator there are no credentials to find; without this google-auth-library
+    // probes for a GCE metadata server and prints a warning for every client it builds.
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
+  }
   const projectId =
     env.GOOGLE_CLOUD_PROJECT ?? (env.PUBSUB_EMULATOR_HOST ? 'eventpipe-local' : undefined);
   if (!projectId) {
@@ -80,7 +74,7 @@ export function createBus(
     subscription: env.PUBSUB_SUBSCRIPTION,
     deadLetterTopic: env.PUBSUB_DLQ_TOPIC,
     deadLetterSubscription: env.PUBSUB_DLQ_SUBSCRIPTION,
-    autoCreate: opts.production && !opts.autoCreateSet ? false : env.PUBSUB_AUTO_CREATE,
+    autoCreate: env.PUBSUB_AUTO_CREATE ?? !opts.production,
     emulatorHost: env.PUBSUB_EMULATOR_HOST,
     maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
     publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,

@@ -1,15 +1,38 @@
 import { z } from 'zod';
 
-/** Boolean env values: "true"/"false"/"1"/"0". */
-export const envBool = (description: string, def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1')
-    .describe(description);
-
+/** Integer variable within [min, max]. */
 export const envInt = (description: string, def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def).describe(description);
+
+export const envPort = (description: string, def: number) => envInt(description, def, 0, 65535);
+
+/** Boolean variable ("true"/"false"/"1"/"0"); undefined when unset, so the caller can tell an
+ * explicit choice from a default that depends on something else. */
+export const envOptionalBool = (description: string) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'))
+    .describe(description);
+
+/** Variables every service reads. */
+export const serviceEnvShape = {
+  NODE_ENV: z
+    .string()
+    .default('development')
+    .describe('Deployment environment; production turns PUBSUB_AUTO_CREATE off unless it is set'),
+  HOST: z.string().default('0.0.0.0').describe('Interface to listen on'),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info')
+    .describe('pino log level'),
+  SHUTDOWN_TIMEOUT_MS: envInt(
+    "Longest graceful shutdown after SIGTERM/SIGINT (below Cloud Run's 10 s)",
+    8000,
+    100,
+    600_000,
+  ),
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -41,11 +64,28 @@ export function loadConfig<S extends z.ZodObject>(
   throw new ConfigError(problems);
 }
 
-/** Shared by every main.ts: prints a ConfigError and exits non-zero. */
-export function exitOnConfigError(e: unknown): never {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`${e.message}\n`);
-    process.exit(78); // EX_CONFIG
+/** For main.ts: loadConfig, or print every problem and exit 78 (EX_CONFIG). */
+export function loadConfigOrExit<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  try {
+    return loadConfig(schema, env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
   }
-  throw e;
+}
+
+/** For main.ts: runs the start-up and turns a failure into one line on stderr and exit 1. */
+export function runMain(service: string, main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    process.stderr.write(
+      `${service} failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+    process.exit(1);
+  });
 }

@@ -26,5 +26,14 @@ export {
   REQUEST_ID_HEADER,
 } from './http';
 export type { ReadinessCheck, RunningServer } from './http';
-export { envBool, envInt, loadConfig, exitOnConfigError, ConfigError } from './config';
+export {
+  envInt,
+  envPort,
+  envOptionalBool,
+  serviceEnvShape,
+  loadConfig,
+  loadConfigOrExit,
+  runMain,
+  ConfigError,
+} from './config';
 export { onShutdownSignal } from './lifecycle';

@@ -20,9 +20,8 @@ const KNOWN = new Set<string>(CONTEXT_ATTRIBUTES);
 
 export type ExtensionValue = string | number | boolean;
 
-/** A complete, normalized CloudEvent. Extensions are kept apart from the core attributes here;
- * on the wire (JSON format) they stand beside them, see `toWire`. */
-export interface Envelope {
+/** The CloudEvents context attributes and data of a complete event. */
+export interface CoreAttributes {
   specversion: '1.0';
   id: string;
   source: string;
@@ -34,21 +33,16 @@ export interface Envelope {
   dataschema?: string;
   data?: unknown;
   data_base64?: string;
+}
+
+/** A complete, normalized CloudEvent. Extensions are kept apart from the core attributes here;
+ * on the wire (JSON format) they stand beside them, see `toWire`. */
+export interface Envelope extends CoreAttributes {
   extensions: Record<string, ExtensionValue>;
 }
 
 /** The CloudEvents JSON format object: core attributes and extensions side by side. */
-export interface WireEvent {
-  specversion: '1.0';
-  id: string;
-  source: string;
-  type: string;
-  time: string;
-  subject?: string;
-  datacontenttype?: string;
-  dataschema?: string;
-  data?: unknown;
-  data_base64?: string;
+export interface WireEvent extends CoreAttributes {
   /** Extension attributes. */
   [extension: string]: unknown;
 }

@@ -10,7 +10,14 @@ export {
   toWire,
   wireBytes,
 } from './envelope';
-export type { Envelope, ExtensionValue, WireEvent, ValidationIssue, ParseResult } from './envelope';
+export type {
+  CoreAttributes,
+  Envelope,
+  ExtensionValue,
+  WireEvent,
+  ValidationIssue,
+  ParseResult,
+} from './envelope';
 export {
   EVENT_COLUMNS,
   EVENT_KEY,

@@ -2,28 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { createBus } from '@eventpipe/bus';
 import {
   createLogger,
-  exitOnConfigError,
   listen,
-  loadConfig,
+  loadConfigOrExit,
   onShutdownSignal,
+  runMain,
 } from '@eventpipe/platform';
 import { openStore } from '@eventpipe/store';
+import { workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
-import { stackConfigSchema, type StackConfig } from './config';
+import { stackConfigSchema } from './config';
 
-async function main(): Promise<void> {
-  let config: StackConfig;
-  try {
-    config = loadConfig(stackConfigSchema, process.env);
-  } catch (e) {
-    exitOnConfigError(e);
-  }
+runMain('eventpipe', async () => {
+  const config = loadConfigOrExit(stackConfigSchema, process.env);
   const logger = (service: string) => createLogger({ service, level: config.LOG_LEVEL });
-  const root = logger('all-in-one');
-  const bus = createBus(config, {
-    production: config.NODE_ENV === 'production',
-    autoCreateSet: process.env.PUBSUB_AUTO_CREATE !== undefined,
-  });
+  const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
   const store = await openStore(config);
   const stack = createStack({
@@ -35,15 +27,7 @@ async function main(): Promise<void> {
       query: logger('query-api'),
     },
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
-    batch: {
-      maxRows: config.BATCH_MAX_ROWS,
-      maxBytes: config.BATCH_MAX_BYTES,
-      maxWaitMs: config.BATCH_MAX_WAIT_MS,
-    },
-    flowControl: {
-      maxMessages: config.WORKER_MAX_OUTSTANDING_MESSAGES,
-      maxBytes: config.WORKER_MAX_OUTSTANDING_BYTES,
-    },
+    ...workerOptions(config),
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const publisher = await listen(stack.publisher, config.PUBLISHER_PORT, config.HOST);
@@ -69,7 +53,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  onShutdownSignal(root, config.SHUTDOWN_TIMEOUT_MS, async () => {
+  onShutdownSignal(logger('all-in-one'), config.SHUTDOWN_TIMEOUT_MS, async () => {
     // Intake first, so nothing new is accepted; then drain the worker; then reads.
     await publisher.close(2000);
     await stack.worker.stop();
@@ -77,11 +61,4 @@ async function main(): Promise<void> {
     await bus.close();
     await store.close();
   });
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(
-    `eventpipe failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
-  );
-  process.exit(1);
 });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { envPort, serviceEnvShape } from '@eventpipe/platform';
 import { storeEnvShape } from '@eventpipe/store';
 
-/** CURSOR_SECRET: hex or any string of at least 16 bytes; random per process when unset. */
+/** CURSOR_SECRET: any string of at least 16 bytes; random per process when unset. */
 export const cursorSecretShape = {
   CURSOR_SECRET: z
     .string()
@@ -14,20 +15,8 @@ export const cursorSecretShape = {
 
 /** The query API's environment when it runs alone (compose, Cloud Run). */
 export const queryConfigSchema = z.object({
-  NODE_ENV: z.string().default('development').describe('Deployment environment'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8081).describe('HTTP port'),
-  HOST: z.string().default('0.0.0.0').describe('Interface to listen on'),
-  LOG_LEVEL: z
-    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-    .default('info')
-    .describe('pino log level'),
-  SHUTDOWN_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(100)
-    .max(600_000)
-    .default(8000)
-    .describe('Longest graceful shutdown'),
+  ...serviceEnvShape,
+  PORT: envPort('HTTP port', 8081),
   ...storeEnvShape,
   ...cursorSecretShape,
 });

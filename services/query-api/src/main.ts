@@ -2,30 +2,26 @@ import { randomBytes } from 'node:crypto';
 import {
   createLogger,
   createRegistry,
-  exitOnConfigError,
   listen,
-  loadConfig,
+  loadConfigOrExit,
   onShutdownSignal,
+  runMain,
 } from '@eventpipe/platform';
 import { openStore } from '@eventpipe/store';
 import { createQueryApp } from './app';
-import { queryConfigSchema, type QueryConfig } from './config';
+import { queryConfigSchema } from './config';
 
-async function main(): Promise<void> {
-  let config: QueryConfig;
-  try {
-    config = loadConfig(queryConfigSchema, process.env);
-  } catch (e) {
-    exitOnConfigError(e);
-  }
+runMain('query-api', async () => {
+  const config = loadConfigOrExit(queryConfigSchema, process.env);
   const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL });
   // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
   // clear message while a worker process holds it (DuckDB admits one writing process).
   const store = await openStore(config, { readOnly: true });
-  if (!config.CURSOR_SECRET)
+  if (!config.CURSOR_SECRET) {
     logger.warn(
       'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
     );
+  }
   const app = createQueryApp({
     store,
     logger,
@@ -38,11 +34,4 @@ async function main(): Promise<void> {
     await server.close(config.SHUTDOWN_TIMEOUT_MS - 500);
     await store.close();
   });
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(
-    `query-api failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
-  );
-  process.exit(1);
 });

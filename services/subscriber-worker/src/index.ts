@@ -3,5 +3,5 @@ export type { WorkerDeps, WorkerEvents } from './app';
 export { Batch, Batcher } from './batcher';
 export type { BatchOptions } from './batcher';
 export { decodeMessage } from './decode';
-export { workerConfigSchema, workerEnvShape } from './config';
+export { workerConfigSchema, workerEnvShape, workerOptions } from './config';
 export type { WorkerConfig } from './config';

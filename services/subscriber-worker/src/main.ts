@@ -2,27 +2,19 @@ import { createBus } from '@eventpipe/bus';
 import {
   createLogger,
   createRegistry,
-  exitOnConfigError,
   listen,
-  loadConfig,
+  loadConfigOrExit,
   onShutdownSignal,
+  runMain,
 } from '@eventpipe/platform';
 import { openStore } from '@eventpipe/store';
 import { createWorker } from './app';
-import { workerConfigSchema, type WorkerConfig } from './config';
+import { workerConfigSchema, workerOptions } from './config';
 
-async function main(): Promise<void> {
-  let config: WorkerConfig;
-  try {
-    config = loadConfig(workerConfigSchema, process.env);
-  } catch (e) {
-    exitOnConfigError(e);
-  }
+runMain('subscriber-worker', async () => {
+  const config = loadConfigOrExit(workerConfigSchema, process.env);
   const logger = createLogger({ service: 'subscriber-worker', level: config.LOG_LEVEL });
-  const bus = createBus(config, {
-    production: config.NODE_ENV === 'production',
-    autoCreateSet: process.env.PUBSUB_AUTO_CREATE !== undefined,
-  });
+  const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
   const store = await openStore(config);
   const worker = createWorker({
@@ -30,15 +22,7 @@ async function main(): Promise<void> {
     store,
     logger,
     registry: createRegistry('subscriber-worker'),
-    batch: {
-      maxRows: config.BATCH_MAX_ROWS,
-      maxBytes: config.BATCH_MAX_BYTES,
-      maxWaitMs: config.BATCH_MAX_WAIT_MS,
-    },
-    flowControl: {
-      maxMessages: config.WORKER_MAX_OUTSTANDING_MESSAGES,
-      maxBytes: config.WORKER_MAX_OUTSTANDING_BYTES,
-    },
+    ...workerOptions(config),
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const server = await listen(worker.app, config.PORT, config.HOST);
@@ -50,11 +34,4 @@ async function main(): Promise<void> {
     await store.close();
     await bus.close();
   });
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(
-    `subscriber-worker failed to start: ${e instanceof Error ? e.message : String(e)}\n`,
-  );
-  process.exit(1);
 });
