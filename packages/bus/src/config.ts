@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envInt, envOptionalBool } from '@eventpipe/platform';
+import { envInt, envOptionalBool, googleCloudEnvShape } from '@eventpipe/platform';
 import type { EventBus } from './event-bus.port';
 import { MemoryBus } from './memory.adapter';
 import { PubSubBus } from './pubsub.adapter';
@@ -10,13 +10,7 @@ export const busEnvShape = {
     .enum(['memory', 'pubsub'])
     .default('memory')
     .describe('Event bus adapter: memory (in-process) or pubsub'),
-  GOOGLE_CLOUD_PROJECT: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'Google Cloud project of the Pub/Sub resources (default eventpipe-local with an emulator)',
-    ),
+  ...googleCloudEnvShape,
   PUBSUB_EMULATOR_HOST: z
     .string()
     .regex(/^[^\s/]+:\d+$/, { error: 'must be host:port' })

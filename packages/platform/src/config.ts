@@ -15,6 +15,17 @@ export const envOptionalBool = (description: string) =>
     .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'))
     .describe(description);
 
+/** The Google Cloud project, shared by the Pub/Sub and BigQuery adapters. */
+export const googleCloudEnvShape = {
+  GOOGLE_CLOUD_PROJECT: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Google Cloud project of the Pub/Sub and BigQuery resources (default eventpipe-local with an emulator)',
+    ),
+};
+
 /** Variables every service reads. */
 export const serviceEnvShape = {
   NODE_ENV: z

@@ -31,6 +31,7 @@ export {
   envPort,
   envOptionalBool,
   serviceEnvShape,
+  googleCloudEnvShape,
   loadConfig,
   loadConfigOrExit,
   runMain,

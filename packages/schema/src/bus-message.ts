@@ -26,5 +26,6 @@ export const DEAD_LETTER_REASONS = [
   'invalid-encoding',
   'invalid-json',
   'schema-invalid',
+  'store-rejected',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];

@@ -1,15 +1,67 @@
 import { z } from 'zod';
+import { envInt, envOptionalBool, googleCloudEnvShape } from '@eventpipe/platform';
+import { BigQueryStore } from './bigquery.adapter';
 import { DuckDbStore } from './duckdb.adapter';
-import type { EventStore } from './event-store.port';
+import { StoreConfigError, type EventStore } from './event-store.port';
+
+const DAY_MS = 86_400_000;
 
 /** Environment variables of the store, shared by the worker's and query API's config schemas. */
 export const storeEnvShape = {
-  STORE: z.enum(['duckdb']).default('duckdb').describe('Event store adapter'),
+  STORE: z
+    .enum(['duckdb', 'bigquery'])
+    .default('duckdb')
+    .describe('Event store adapter: duckdb or bigquery'),
   DUCKDB_PATH: z
     .string()
     .min(1)
     .default('./data/eventpipe.duckdb')
     .describe('DuckDB database file (created if missing); relative to the working directory'),
+  ...googleCloudEnvShape,
+  BIGQUERY_EMULATOR_HOST: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { error: 'must be a URL like http://127.0.0.1:9050' })
+    .optional()
+    .describe(
+      'URL of a BigQuery emulator (the official client reads it too); unset for Google Cloud',
+    ),
+  BIGQUERY_DATASET: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,1024}$/, { error: 'letters, digits and underscores only' })
+    .default('eventpipe')
+    .describe('BigQuery dataset'),
+  BIGQUERY_TABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,1024}$/, { error: 'letters, digits and underscores only' })
+    .default('events')
+    .describe('BigQuery table'),
+  BIGQUERY_LOCATION: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('BigQuery dataset location, e.g. US, EU, europe-west1'),
+  BIGQUERY_AUTO_CREATE: envOptionalBool(
+    'Create the dataset and table when missing and add new NULLABLE columns (default: true unless NODE_ENV=production)',
+  ),
+  BIGQUERY_MAX_BYTES_BILLED: z.coerce
+    .number()
+    .int()
+    .min(10 * 1024 * 1024)
+    .default(10 * 1024 ** 3)
+    .describe('Cost guard: a query that would bill more bytes fails (maximumBytesBilled)'),
+  BIGQUERY_DEFAULT_RANGE_DAYS: envInt(
+    'Days a list request reaches back when it gives no from',
+    30,
+    1,
+    3660,
+  ),
+  BIGQUERY_MAX_RANGE_DAYS: envInt('Widest to - from one query may span, in days', 400, 1, 3660),
+  BIGQUERY_INSERT_MAX_ATTEMPTS: envInt(
+    'insertAll attempts on 429 / 5xx / quota errors before the batch is nacked',
+    5,
+    1,
+    20,
+  ),
 };
 
 export type StoreEnv = z.output<z.ZodObject<typeof storeEnvShape>>;
@@ -17,9 +69,39 @@ export type StoreEnv = z.output<z.ZodObject<typeof storeEnvShape>>;
 /** Opens the configured store and ensures its table. */
 export async function openStore(
   env: StoreEnv,
-  opts: { readOnly?: boolean } = {},
+  opts: { readOnly?: boolean; production?: boolean } = {},
 ): Promise<EventStore> {
-  const store = await DuckDbStore.open({ path: env.DUCKDB_PATH, readOnly: opts.readOnly });
+  if (env.STORE === 'duckdb') {
+    const store = await DuckDbStore.open({ path: env.DUCKDB_PATH, readOnly: opts.readOnly });
+    await store.init();
+    return store;
+  }
+  const projectId =
+    env.GOOGLE_CLOUD_PROJECT ?? (env.BIGQUERY_EMULATOR_HOST ? 'eventpipe-local' : undefined);
+  if (!projectId)
+    throw new StoreConfigError(
+      'GOOGLE_CLOUD_PROJECT is required with STORE=bigquery outside an emulator',
+    );
+  if (env.BIGQUERY_DEFAULT_RANGE_DAYS > env.BIGQUERY_MAX_RANGE_DAYS) {
+    throw new StoreConfigError(
+      'BIGQUERY_DEFAULT_RANGE_DAYS must not exceed BIGQUERY_MAX_RANGE_DAYS',
+    );
+  }
+  const store = new BigQueryStore({
+    projectId,
+    dataset: env.BIGQUERY_DATASET,
+    table: env.BIGQUERY_TABLE,
+    location: env.BIGQUERY_LOCATION,
+    apiEndpoint: env.BIGQUERY_EMULATOR_HOST,
+    autoCreate: env.BIGQUERY_AUTO_CREATE ?? !opts.production,
+    readOnly: opts.readOnly,
+    maximumBytesBilled: env.BIGQUERY_MAX_BYTES_BILLED,
+    range: {
+      defaultRangeMs: env.BIGQUERY_DEFAULT_RANGE_DAYS * DAY_MS,
+      maxRangeMs: env.BIGQUERY_MAX_RANGE_DAYS * DAY_MS,
+    },
+    retry: { maxAttempts: env.BIGQUERY_INSERT_MAX_ATTEMPTS, initialDelayMs: 200, maxDelayMs: 5000 },
+  });
   await store.init();
   return store;
 }

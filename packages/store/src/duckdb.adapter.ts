@@ -137,7 +137,7 @@ export class DuckDbStore implements EventStore {
   }
 
   private async insertNow(items: InsertItem[]): Promise<InsertResult> {
-    if (items.length === 0) return { inserted: 0, duplicates: 0 };
+    if (items.length === 0) return { inserted: 0, duplicates: 0, rejected: [] };
     const storedAt = nowTime();
     const seen = new Set<string>();
     const rows: StoredRow[] = [];
@@ -163,7 +163,7 @@ export class DuckDbStore implements EventStore {
       `ON CONFLICT DO NOTHING RETURNING id`;
     const result = await this.writer.runAndReadAll(sql, values);
     const inserted = result.currentRowCount;
-    return { inserted, duplicates: items.length - inserted };
+    return { inserted, duplicates: items.length - inserted, rejected: [] };
   }
 
   private where(f: EventFilter, params: Record<string, DuckDBValue>): string[] {

@@ -7,10 +7,21 @@ export interface InsertItem {
 }
 
 export interface InsertResult {
-  /** Rows newly written. */
+  /** Rows newly written (BigQuery: rows it accepted; its insertId dedup is silent). */
   inserted: number;
   /** Rows skipped because `(source, id)` was already stored (or repeated in the batch). */
   duplicates: number;
+  /** Rows the store refused for their content; the worker dead-letters these. `index` points
+   * into the items given to insert(). Transient failures are thrown instead. */
+  rejected: { index: number; reason: string }[];
+}
+
+/** A store that bills by bytes scanned bounds every read by event time (partition pruning). */
+export interface RangePolicy {
+  /** How far back `from` defaults when a list request gives none. */
+  defaultRangeMs: number;
+  /** Widest `to − from` one request may span. */
+  maxRangeMs: number;
 }
 
 /** Position after the last row of a page, in the list order (time, source, id) descending. */
@@ -57,6 +68,8 @@ export interface StatsBucket {
 
 export interface EventStore {
   readonly kind: 'duckdb' | 'bigquery';
+  /** Set when every read must be bounded in time; the query API applies it to requests. */
+  readonly rangePolicy?: RangePolicy;
   /** Creates the table when missing; refuses a table whose columns differ. */
   init(): Promise<void>;
   /** Idempotent on `(source, id)`: storing the same event twice stores it once. */

@@ -10,3 +10,5 @@ export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixture
 export { emulatorHost, describeWithEmulator } from './jest-emulator';
 export { startService, urlFromLog } from './process';
 export type { ServiceProcess } from './process';
+export { BigQueryFake, parseBigQueryTimestamp } from './bigquery-fake';
+export type { BigQueryFakeOptions } from './bigquery-fake';

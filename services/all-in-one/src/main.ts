@@ -17,7 +17,7 @@ runMain('eventpipe', async () => {
   const logger = (service: string) => createLogger({ service, level: config.LOG_LEVEL });
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
-  const store = await openStore(config);
+  const store = await openStore(config, { production: config.NODE_ENV === 'production' });
   const stack = createStack({
     bus,
     store,

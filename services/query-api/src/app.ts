@@ -34,6 +34,21 @@ export interface QueryDeps {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** A store that bills by bytes scanned (BigQuery) bounds every read: refuse wider ranges here,
+ * with a 400 that says so, before any query runs. */
+function checkSpan(store: EventStore, from: string | undefined, to: string | undefined): void {
+  const policy = store.rangePolicy;
+  if (!policy || from === undefined || to === undefined) return;
+  const spanMs = Number((parseRfc3339(to)! - parseRfc3339(from)!) / 1000n);
+  if (spanMs > policy.maxRangeMs) {
+    const days = Math.floor(policy.maxRangeMs / DAY_MS);
+    throw new AppError('range-too-large', 400, 'Time range too large', {
+      detail: `from and to may be at most ${days} days apart on this store`,
+      errors: [{ pointer: 'from', detail: `at most ${days} days before to` }],
+    });
+  }
+}
+
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
 export function createQueryApp(deps: QueryDeps): Express {
   const { store, logger, registry } = deps;
@@ -69,6 +84,7 @@ export function createQueryApp(deps: QueryDeps): Express {
     const params = parseQuery(listParamsSchema, req.query);
     const filter = filterOf(params);
     const limit = params.limit ?? LIMITS.defaultPageSize;
+    checkSpan(store, filter.from, filter.to);
     const after = params.cursor ? cursors.decode(params.cursor, filter) : undefined;
     // One extra row tells whether another page exists without a count query.
     const rows = await timed('list', () => store.list({ ...filter, limit: limit + 1, after }));
@@ -117,6 +133,7 @@ export function createQueryApp(deps: QueryDeps): Express {
         { pointer: 'from', detail: 'from must not be after to' },
       ]);
     }
+    checkSpan(store, from, to);
     const span = parseRfc3339(to)! - parseRfc3339(from)!;
     const buckets = span / INTERVAL_MICROS[interval] + 1n;
     if (buckets > BigInt(LIMITS.maxStatsBuckets)) {

@@ -16,7 +16,10 @@ runMain('query-api', async () => {
   const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL });
   // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
   // clear message while a worker process holds it (DuckDB admits one writing process).
-  const store = await openStore(config, { readOnly: true });
+  const store = await openStore(config, {
+    readOnly: true,
+    production: config.NODE_ENV === 'production',
+  });
   if (!config.CURSOR_SECRET) {
     logger.warn(
       'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',

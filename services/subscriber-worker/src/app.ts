@@ -142,19 +142,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.metrics.batchBytes.observe(bytes);
       this.metrics.rowsWritten.inc({ result: 'inserted' }, result.inserted);
       this.metrics.rowsWritten.inc({ result: 'duplicate' }, result.duplicates);
+      const refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
+      const stored = batch.filter((_, i) => !refused.has(i));
       const now = Date.now();
-      for (const p of batch) {
+      for (const p of stored) {
         const received = parseRfc3339(p.item.meta.receivedAt);
-        if (received !== undefined)
+        if (received !== undefined) {
           this.metrics.lagSeconds.observe(Math.max(0, now - Number(received / 1000n)) / 1000);
+        }
       }
       // Ack only now: the rows are committed, so a lost ack costs a redelivery, never an event.
       this.settle(
-        batch.map((p) => p.message),
+        stored.map((p) => p.message),
         'acked',
       );
-      this.deps.logger.debug({ rows: batch.length, ...result }, 'batch stored');
-      this.emit('acked', batch.length);
+      // Rows the store refused for their content will not pass on a retry: dead-letter them.
+      for (const [i, reason] of refused)
+        void this.deadLetter(batch[i]!.message, 'store-rejected', reason);
+      this.deps.logger.debug(
+        { rows: batch.length, ...result, rejected: refused.size },
+        'batch stored',
+      );
+      this.emit('acked', stored.length);
     } catch (e) {
       end({ result: 'error' });
       const error = e instanceof Error ? e : new Error(String(e));

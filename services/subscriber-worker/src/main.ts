@@ -16,7 +16,7 @@ runMain('subscriber-worker', async () => {
   const logger = createLogger({ service: 'subscriber-worker', level: config.LOG_LEVEL });
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
-  const store = await openStore(config);
+  const store = await openStore(config, { production: config.NODE_ENV === 'production' });
   const worker = createWorker({
     bus,
     store,

@@ -1,0 +1,455 @@
+import { createHash } from 'node:crypto';
+import { BigQuery, type Dataset, type Query, type Table } from '@google-cloud/bigquery';
+import {
+  EVENT_COLUMNS,
+  bigQuerySchemaFields,
+  formatMicros,
+  fromStoredRow,
+  nowTime,
+  parseRfc3339,
+  toStoredRow,
+  type StoredEvent,
+  type StoredRow,
+} from '@eventpipe/schema';
+import {
+  StoreConfigError,
+  type EventFilter,
+  type EventStore,
+  type InsertItem,
+  type InsertResult,
+  type ListQuery,
+  type RangePolicy,
+  type StatsBucket,
+  type StatsGroup,
+  type StatsInterval,
+  type StatsQuery,
+} from './event-store.port';
+
+export interface BigQueryStoreOptions {
+  projectId: string;
+  dataset: string;
+  table: string;
+  /** Dataset location (e.g. US, EU, europe-west1); the client's default when unset. */
+  location?: string;
+  /** Base URL of an emulator (or the test fake); unset for Google Cloud. No credentials are
+   * used against a custom endpoint. */
+  apiEndpoint?: string;
+  /** Create the dataset and table when missing, and add new NULLABLE columns. */
+  autoCreate: boolean;
+  /** Only read: never create or alter anything (the query API running alone). */
+  readOnly?: boolean;
+  /** Cost guard: a query that would bill more bytes fails instead of running. */
+  maximumBytesBilled: number;
+  range: RangePolicy;
+  /** insertAll retries on 429 / 5xx / quota errors: capped exponential backoff, full jitter. */
+  retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  /** Injected for tests of the backoff; defaults to setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** insertAll request bounds: BigQuery accepts up to 50 000 rows and 10 MB per request and
+ * recommends about 500 rows; 9 MB leaves room for the request envelope. */
+export const INSERT_MAX_ROWS = 500;
+export const INSERT_MAX_BYTES = 9 * 1024 * 1024;
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE_REASONS = new Set([
+  'backendError',
+  'internalError',
+  'rateLimitExceeded',
+  'quotaExceeded',
+  'timeout',
+]);
+
+const TRUNC: Record<StatsInterval, string> = { minute: 'MINUTE', hour: 'HOUR', day: 'DAY' };
+const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
+const TIME_COLUMNS = new Set(
+  EVENT_COLUMNS.filter((c) => c.kind === 'timestamp').map((c) => c.name),
+);
+// Times are read as INT64 epoch microseconds (exact, no time zone or float rounding involved).
+const SELECT_LIST = EVENT_COLUMNS.map((c) =>
+  TIME_COLUMNS.has(c.name) ? `UNIX_MICROS(${c.name}) AS ${c.name}` : c.name,
+).join(', ');
+// insertId dedup is best effort (about a minute), so every read keeps one row per (source, id).
+const DEDUP = 'QUALIFY ROW_NUMBER() OVER (PARTITION BY source, id ORDER BY stored_at) = 1';
+const DAY_US = 86_400_000_000n;
+
+/** The insertId of an event: stable for its (source, id), so a redelivery repeats it. */
+export const insertIdOf = (source: string, id: string): string =>
+  createHash('sha256').update(source).update('\u0000').update(id).digest('base64url');
+
+interface ApiErrorLike {
+  code?: number;
+  errors?: { reason?: string; message?: string }[];
+  name?: string;
+  message?: string;
+}
+
+type Row = { insertId: string; json: StoredRow };
+
+/**
+ * The production store: BigQuery, through the official client. Streaming inserts (insertAll)
+ * with an insertId per (source, id); reads in GoogleSQL with named parameters only, bounded by
+ * event time so day partitions prune, and deduplicated on (source, id).
+ */
+export class BigQueryStore implements EventStore {
+  readonly kind = 'bigquery' as const;
+  readonly rangePolicy: RangePolicy;
+  private readonly client: BigQuery;
+  private readonly dataset: Dataset;
+  private readonly table: Table;
+  private readonly fqTable: string;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly opts: BigQueryStoreOptions) {
+    for (const [what, v] of [
+      ['dataset', opts.dataset],
+      ['table', opts.table],
+    ] as const) {
+      if (!/^[A-Za-z0-9_]{1,1024}$/.test(v))
+        throw new StoreConfigError(`BigQuery ${what} name ${v} is not valid`);
+    }
+    if (!/^[a-z][a-z0-9-.:]{4,61}[a-z0-9]$/.test(opts.projectId)) {
+      throw new StoreConfigError(
+        `GOOGLE_CLOUD_PROJECT ${opts.projectId} is not a valid project id`,
+      );
+    }
+    this.client = new BigQuery({
+      projectId: opts.projectId,
+      location: opts.location,
+      ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
+      // The adapter owns retries (below), so the client's own are off: one policy, one budget.
+      autoRetry: false,
+      maxRetries: 0,
+    });
+    this.dataset = this.client.dataset(opts.dataset, { location: opts.location });
+    this.table = this.dataset.table(opts.table);
+    this.fqTable = `\`${opts.projectId}.${opts.dataset}.${opts.table}\``;
+    this.rangePolicy = opts.range;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async init(): Promise<void> {
+    const create = this.opts.autoCreate && !this.opts.readOnly;
+    const [datasetExists] = await this.dataset.exists();
+    if (!datasetExists) {
+      if (!create)
+        throw new StoreConfigError(
+          `BigQuery dataset ${this.opts.projectId}.${this.opts.dataset} does not exist (BIGQUERY_AUTO_CREATE is off)`,
+        );
+      await this.dataset.create({ location: this.opts.location }).catch(ignoreAlreadyExists);
+    }
+    const wanted = bigQuerySchemaFields();
+    const [tableExists] = await this.table.exists();
+    if (!tableExists) {
+      if (!create)
+        throw new StoreConfigError(
+          `BigQuery table ${this.fqTable} does not exist (BIGQUERY_AUTO_CREATE is off)`,
+        );
+      await this.table
+        .create({
+          schema: { fields: wanted },
+          // Day partitions on the event time, so every time-bounded read prunes to its days;
+          // clustering on the two common filters orders blocks inside each partition.
+          timePartitioning: { type: 'DAY', field: 'time' },
+          clustering: { fields: ['type', 'source'] },
+          description: 'eventpipe events: CloudEvents plus pipeline metadata',
+        })
+        .catch(ignoreAlreadyExists);
+      return;
+    }
+    const [meta] = await this.table.getMetadata();
+    const existing = ((meta as { schema?: { fields?: Field[] } }).schema?.fields ?? []) as Field[];
+    const diff = schemaDifference(existing, wanted);
+    if (diff.incompatible.length) {
+      throw new StoreConfigError(
+        `BigQuery table ${this.fqTable} does not match the event schema: ${diff.incompatible.join('; ')}`,
+      );
+    }
+    if (diff.additions.length) {
+      if (!create) {
+        throw new StoreConfigError(
+          `BigQuery table ${this.fqTable} lacks columns ${diff.additions.map((f) => f.name).join(', ')} (BIGQUERY_AUTO_CREATE is off)`,
+        );
+      }
+      await this.table.setMetadata({ schema: { fields: [...existing, ...diff.additions] } });
+    }
+  }
+
+  async insert(items: InsertItem[]): Promise<InsertResult> {
+    const storedAt = nowTime();
+    const byInsertId = new Map<string, number>(); // insertId → index in items
+    const rows: Row[] = [];
+    let duplicates = 0;
+    items.forEach((item, index) => {
+      const insertId = insertIdOf(item.event.source, item.event.id);
+      if (byInsertId.has(insertId)) {
+        duplicates += 1;
+        return;
+      }
+      byInsertId.set(insertId, index);
+      rows.push({ insertId, json: toStoredRow(item.event, item.meta, storedAt) });
+    });
+    const rejected: InsertResult['rejected'] = [];
+    let inserted = 0;
+    for (const chunk of chunks(rows)) {
+      const result = await this.insertChunk(chunk);
+      inserted += result.accepted;
+      for (const r of result.rejected)
+        rejected.push({ index: byInsertId.get(r.insertId)!, reason: r.reason });
+    }
+    return { inserted, duplicates, rejected };
+  }
+
+  /** One insertAll request with retries; rows BigQuery refuses for their content come back. */
+  private async insertChunk(
+    chunk: Row[],
+  ): Promise<{ accepted: number; rejected: { insertId: string; reason: string }[] }> {
+    const rejected: { insertId: string; reason: string }[] = [];
+    let pending = chunk;
+    let accepted = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.table.insert(pending, { raw: true, skipInvalidRows: true, partialRetries: 0 });
+        return { accepted: accepted + pending.length, rejected };
+      } catch (e) {
+        const err = e as ApiErrorLike & {
+          errors?: { row?: Row; errors?: { reason?: string; message?: string }[] }[];
+        };
+        if (err.name === 'PartialFailureError') {
+          const failed = new Set<string>();
+          const retry: Row[] = [];
+          for (const f of err.errors ?? []) {
+            const row = f.row;
+            if (!row) continue;
+            failed.add(row.insertId);
+            const reasons = (f.errors ?? []).map((x) => x.reason ?? 'unknown');
+            if (reasons.every((r) => RETRYABLE_REASONS.has(r))) retry.push(row);
+            else {
+              const message = (f.errors ?? []).map((x) => `${x.reason}: ${x.message}`).join('; ');
+              rejected.push({ insertId: row.insertId, reason: message.slice(0, 900) });
+            }
+          }
+          accepted += pending.filter((r) => !failed.has(r.insertId)).length;
+          if (retry.length === 0) return { accepted, rejected };
+          pending = retry;
+        } else if (!isRetryable(err)) {
+          throw e;
+        }
+        if (attempt >= this.opts.retry.maxAttempts) throw e;
+        const cap = Math.min(
+          this.opts.retry.maxDelayMs,
+          this.opts.retry.initialDelayMs * 2 ** (attempt - 1),
+        );
+        await this.sleep(Math.random() * cap); // full jitter: retries from many workers spread out
+      }
+    }
+  }
+
+  private bounds(f: EventFilter): { from: string; to: string } {
+    const now = parseRfc3339(nowTime())!;
+    const maxUs = BigInt(this.rangePolicy.maxRangeMs) * 1000n;
+    const toUs = f.to !== undefined ? parseRfc3339(f.to)! : undefined;
+    const fromUs =
+      f.from !== undefined
+        ? parseRfc3339(f.from)!
+        : (toUs ?? now) - BigInt(this.rangePolicy.defaultRangeMs) * 1000n;
+    const upper = toUs ?? fromUs + maxUs;
+    if (upper - fromUs > maxUs) {
+      throw new RangeError(`time range spans more than ${this.rangePolicy.maxRangeMs} ms`);
+    }
+    return { from: formatMicros(fromUs), to: formatMicros(upper) };
+  }
+
+  private where(
+    f: EventFilter,
+    params: Record<string, unknown>,
+    types: Record<string, string>,
+  ): string[] {
+    const { from, to } = this.bounds(f);
+    params.from = BigQuery.timestamp(from);
+    params.to = BigQuery.timestamp(to);
+    const clauses = ['time >= @from', 'time < @to'];
+    for (const key of ['type', 'source', 'subject'] as const) {
+      const v = f[key];
+      if (v !== undefined) {
+        clauses.push(`${key} = @${key}`);
+        params[key] = v;
+        types[key] = 'STRING';
+      }
+    }
+    return clauses;
+  }
+
+  async list(q: ListQuery): Promise<StoredEvent[]> {
+    const params: Record<string, unknown> = {};
+    const types: Record<string, string> = {};
+    const clauses = this.where(q, params, types);
+    if (q.after) {
+      clauses.push(
+        '(time < @at OR (time = @at AND (source < @as OR (source = @as AND id < @ai))))',
+      );
+      Object.assign(params, {
+        at: BigQuery.timestamp(q.after.time),
+        as: q.after.source,
+        ai: q.after.id,
+      });
+      Object.assign(types, { as: 'STRING', ai: 'STRING' });
+    }
+    params.lim = q.limit;
+    types.lim = 'INT64';
+    return this.readEvents(
+      `SELECT ${SELECT_LIST} FROM ${this.fqTable} WHERE ${clauses.join(' AND ')} ${DEDUP} ` +
+        'ORDER BY time DESC, source DESC, id DESC LIMIT @lim',
+      params,
+      types,
+    );
+  }
+
+  async get(id: string, source?: string): Promise<StoredEvent[]> {
+    // No time filter is given here, so the widest allowed window ending a day from now bounds it.
+    const to = parseRfc3339(nowTime())! + DAY_US;
+    const params: Record<string, unknown> = {
+      id,
+      // Timestamps travel as BigQueryTimestamp: a plain string typed TIMESTAMP loses its value.
+      from: BigQuery.timestamp(formatMicros(to - BigInt(this.rangePolicy.maxRangeMs) * 1000n)),
+      to: BigQuery.timestamp(formatMicros(to)),
+    };
+    const types: Record<string, string> = { id: 'STRING' };
+    let sql = `SELECT ${SELECT_LIST} FROM ${this.fqTable} WHERE time >= @from AND time < @to AND id = @id`;
+    if (source !== undefined) {
+      sql += ' AND source = @source';
+      params.source = source;
+      types.source = 'STRING';
+    }
+    return this.readEvents(`${sql} ${DEDUP} ORDER BY source LIMIT 100`, params, types);
+  }
+
+  async stats(q: StatsQuery): Promise<StatsBucket[]> {
+    const params: Record<string, unknown> = {};
+    const types: Record<string, string> = {};
+    const clauses = this.where(q, params, types);
+    const group = q.groupBy ? GROUP[q.groupBy] : undefined;
+    const inner =
+      `SELECT TIMESTAMP_TRUNC(time, ${TRUNC[q.interval]}) AS b${group ? `, ${group} AS grp` : ''} ` +
+      `FROM ${this.fqTable} WHERE ${clauses.join(' AND ')} ${DEDUP}`;
+    const keys = group ? 'b, grp' : 'b';
+    const sql =
+      `SELECT UNIX_MICROS(b) AS bucket${group ? ', grp' : ''}, COUNT(*) AS n FROM (${inner}) ` +
+      `GROUP BY ${keys} ORDER BY ${keys}`;
+    const rows = await this.query(sql, params, types);
+    return rows.map((r) => ({
+      start: formatMicros(BigInt(r.bucket as bigint)),
+      ...(group ? { key: String(r.grp) } : {}),
+      count: Number(r.n),
+    }));
+  }
+
+  private async readEvents(
+    sql: string,
+    params: Record<string, unknown>,
+    types: Record<string, string>,
+  ): Promise<StoredEvent[]> {
+    const rows = await this.query(sql, params, types);
+    return rows.map((r) => {
+      const row: Record<string, unknown> = {};
+      for (const c of EVENT_COLUMNS) {
+        const v = r[c.name];
+        row[c.name] = TIME_COLUMNS.has(c.name) ? formatMicros(BigInt(v as bigint)) : (v ?? null);
+      }
+      return fromStoredRow(row as unknown as StoredRow);
+    });
+  }
+
+  private async query(
+    sql: string,
+    params: Record<string, unknown>,
+    types: Record<string, string>,
+  ): Promise<Record<string, unknown>[]> {
+    const query: Query = {
+      query: sql,
+      params,
+      types,
+      location: this.opts.location,
+      maximumBytesBilled: String(this.opts.maximumBytesBilled),
+      // INT64 as bigint: exact microseconds and counts, never a lossy double.
+      wrapIntegers: { integerTypeCastFunction: (v: string) => BigInt(v) },
+    };
+    const [rows] = await this.client.query(query);
+    return rows as Record<string, unknown>[];
+  }
+
+  async check(): Promise<void> {
+    const [exists] = await this.table.exists();
+    if (!exists) throw new Error(`table ${this.fqTable} does not exist`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface Field {
+  name: string;
+  type: string;
+  mode?: string;
+}
+
+/** What separates an existing table's columns from the wanted ones: NULLABLE columns it lacks
+ * (added at start) and everything else (a refusal, listed exactly). */
+export function schemaDifference(
+  existing: Field[],
+  wanted: Field[],
+): { additions: Field[]; incompatible: string[] } {
+  const incompatible: string[] = [];
+  const additions: Field[] = [];
+  const mode = (f: Field) => (f.mode ?? 'NULLABLE').toUpperCase();
+  for (const w of wanted) {
+    const e = existing.find((x) => x.name === w.name);
+    if (!e) {
+      if (mode(w) === 'NULLABLE') additions.push(w);
+      else
+        incompatible.push(
+          `column ${w.name} ${w.type} ${mode(w)} is missing (only NULLABLE columns can be added)`,
+        );
+    } else if (e.type.toUpperCase() !== w.type.toUpperCase()) {
+      incompatible.push(`column ${w.name} is ${e.type}, expected ${w.type}`);
+    } else if (mode(e) !== mode(w) && !(mode(e) === 'NULLABLE' && mode(w) === 'REQUIRED')) {
+      incompatible.push(`column ${w.name} is ${mode(e)}, expected ${mode(w)}`);
+    }
+  }
+  for (const e of existing) {
+    if (!wanted.some((w) => w.name === e.name) && mode(e) === 'REQUIRED') {
+      incompatible.push(
+        `column ${e.name} is REQUIRED but unknown to eventpipe (inserts would fail)`,
+      );
+    }
+  }
+  return { additions, incompatible };
+}
+
+function isRetryable(err: ApiErrorLike): boolean {
+  if (err.code !== undefined && RETRYABLE_STATUS.has(err.code)) return true;
+  return (err.errors ?? []).some((x) => x.reason !== undefined && RETRYABLE_REASONS.has(x.reason));
+}
+
+function ignoreAlreadyExists(e: unknown): void {
+  if ((e as ApiErrorLike).code !== 409) throw e;
+}
+
+/** Splits rows into insertAll requests of at most INSERT_MAX_ROWS rows and INSERT_MAX_BYTES. */
+export function chunks<T extends { json: unknown }>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = Buffer.byteLength(JSON.stringify(row)) + 1;
+    if (current.length && (current.length >= INSERT_MAX_ROWS || bytes + size > INSERT_MAX_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}

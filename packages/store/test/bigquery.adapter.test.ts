@@ -1,0 +1,273 @@
+import { BigQuery } from '@google-cloud/bigquery';
+import {
+  BigQueryStore,
+  INSERT_MAX_BYTES,
+  INSERT_MAX_ROWS,
+  StoreConfigError,
+  chunks,
+  insertIdOf,
+  schemaDifference,
+  type BigQueryStoreOptions,
+} from '@eventpipe/store';
+import { bigQuerySchemaFields } from '@eventpipe/schema';
+import { BigQueryFake, uniqueName } from '@eventpipe/testing';
+import { at, items } from './store-contract';
+
+// What only the BigQuery adapter does; the shared behaviour is in store-contract.ts.
+const DAY_MS = 86_400_000;
+const project = 'eventpipe-test';
+let fake: BigQueryFake;
+let client: BigQuery;
+beforeAll(async () => {
+  fake = await BigQueryFake.start();
+  client = new BigQuery({ projectId: project, apiEndpoint: fake.endpoint, autoRetry: false });
+});
+afterAll(() => fake.stop());
+
+function options(overrides: Partial<BigQueryStoreOptions> = {}): BigQueryStoreOptions {
+  return {
+    projectId: project,
+    dataset: uniqueName('ds').replaceAll('-', '_'),
+    table: 'events',
+    apiEndpoint: fake.endpoint,
+    autoCreate: true,
+    maximumBytesBilled: 123_456_789,
+    range: { defaultRangeMs: 30 * DAY_MS, maxRangeMs: 400 * DAY_MS },
+    retry: { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 300 },
+    sleep: async () => {},
+    ...overrides,
+  };
+}
+const ev = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  source: '/s',
+  type: 'a',
+  time: at(1),
+  ...extra,
+});
+
+describe('BigQueryStore table', () => {
+  it('when the table is missing, then it is created from the schema, day-partitioned on time and clustered by type, source', async () => {
+    const opts = options();
+    await new BigQueryStore(opts).init();
+    const [meta] = await client.dataset(opts.dataset).table('events').getMetadata();
+    expect(
+      meta.schema.fields.map((f: { name: string; type: string; mode: string }) => [
+        f.name,
+        f.type,
+        f.mode,
+      ]),
+    ).toEqual(bigQuerySchemaFields().map((f) => [f.name, f.type, f.mode]));
+    expect(meta.timePartitioning).toEqual({ type: 'DAY', field: 'time' });
+    expect(meta.clustering).toEqual({ fields: ['type', 'source'] });
+  });
+
+  it('when auto-creation is off and the dataset is missing, then init() refuses to start', async () => {
+    await expect(new BigQueryStore(options({ autoCreate: false })).init()).rejects.toThrow(
+      /does not exist \(BIGQUERY_AUTO_CREATE is off\)/,
+    );
+  });
+
+  it('when the existing table lacks a NULLABLE column, then init() adds it', async () => {
+    const opts = options();
+    const wanted = bigQuerySchemaFields();
+    await client.createDataset(opts.dataset);
+    await client
+      .dataset(opts.dataset)
+      .createTable('events', { schema: { fields: wanted.filter((f) => f.name !== 'dataschema') } });
+    await new BigQueryStore(opts).init();
+    const [meta] = await client.dataset(opts.dataset).table('events').getMetadata();
+    expect(meta.schema.fields.map((f: { name: string }) => f.name)).toContain('dataschema');
+  });
+
+  it('when the existing table has a column of another type, then init() refuses with the exact difference', async () => {
+    const opts = options();
+    const fields = bigQuerySchemaFields().map((f) =>
+      f.name === 'time' ? { ...f, type: 'STRING' } : f,
+    );
+    await client.createDataset(opts.dataset);
+    await client.dataset(opts.dataset).createTable('events', { schema: { fields } });
+    const err = await new BigQueryStore(opts).init().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreConfigError);
+    expect((err as Error).message).toMatch(/column time is STRING, expected TIMESTAMP/);
+  });
+
+  it('when schemas are compared, then only NULLABLE additions are compatible', () => {
+    const wanted = [
+      { name: 'a', type: 'STRING', mode: 'REQUIRED' },
+      { name: 'b', type: 'JSON', mode: 'NULLABLE' },
+      { name: 'c', type: 'STRING', mode: 'REQUIRED' },
+    ];
+    expect(
+      schemaDifference(
+        [
+          { name: 'a', type: 'STRING', mode: 'NULLABLE' },
+          { name: 'x', type: 'INT64', mode: 'REQUIRED' },
+        ],
+        wanted,
+      ),
+    ).toEqual({
+      additions: [{ name: 'b', type: 'JSON', mode: 'NULLABLE' }],
+      incompatible: [
+        'column c STRING REQUIRED is missing (only NULLABLE columns can be added)',
+        'column x is REQUIRED but unknown to eventpipe (inserts would fail)',
+      ],
+    });
+  });
+});
+
+describe('BigQueryStore inserts', () => {
+  it('when rows are inserted, then each carries an insertId derived from (source, id)', async () => {
+    const store = new BigQueryStore(options());
+    await store.init();
+    const before = fake.requests.length;
+    await store.insert(items([ev('1'), ev('2', { source: '/t' })]));
+    const call = fake.requests.slice(before).find((r) => r.path.endsWith('/insertAll'))!;
+    const rows = (call.body as { rows: { insertId: string }[]; skipInvalidRows: boolean }).rows;
+    expect(rows.map((r) => r.insertId)).toEqual([insertIdOf('/s', '1'), insertIdOf('/t', '2')]);
+    expect(insertIdOf('/s', '1')).not.toBe(insertIdOf('/s1', ''));
+  });
+
+  it('when insertId dedup has lapsed and a row is stored twice, then reads still return it once', async () => {
+    const lapsed = await BigQueryFake.start({ insertIdWindowMs: 0 });
+    try {
+      const opts = options({ apiEndpoint: lapsed.endpoint });
+      const store = new BigQueryStore(opts);
+      await store.init();
+      await store.insert(items([ev('dup')]));
+      await new Promise((r) => setTimeout(r, 5));
+      await store.insert(items([ev('dup')]));
+      const raw = new BigQuery({ projectId: project, apiEndpoint: lapsed.endpoint });
+      const [rows] = await raw.query({
+        query: `SELECT COUNT(*) AS n FROM \`${project}.${opts.dataset}.events\` WHERE id = @id`,
+        params: { id: 'dup' },
+      });
+      expect(rows).toEqual([{ n: 2 }]); // two physical rows...
+      expect(await store.get('dup')).toHaveLength(1); // ...one event
+      expect(await store.list({ limit: 10 })).toHaveLength(1);
+    } finally {
+      await lapsed.stop();
+    }
+  });
+
+  it('when BigQuery refuses a row, then it comes back as rejected with the reason and the rest are stored', async () => {
+    const store = new BigQueryStore(options());
+    await store.init();
+    fake.rejectRows((json) => json.id === 'bad-row', 'invalid', 'JSON value is too deep');
+    const result = await store.insert(items([ev('ok-1'), ev('bad-row'), ev('ok-2')]));
+    expect(result.inserted).toBe(2);
+    expect(result.rejected).toEqual([{ index: 1, reason: 'invalid: JSON value is too deep' }]);
+    expect((await store.list({ limit: 10 })).map((e) => e.id).sort()).toEqual(['ok-1', 'ok-2']);
+  });
+
+  it.each([503, 429, 500])(
+    'when insertAll answers %i twice, then it retries with capped, jittered backoff and stores',
+    async (status) => {
+      const delays: number[] = [];
+      const store = new BigQueryStore(options({ sleep: async (ms) => void delays.push(ms) }));
+      await store.init();
+      fake.failInserts(2, status);
+      const result = await store.insert(items([ev('r1'), ev('r2')]));
+      expect(result.inserted).toBe(2);
+      expect(delays).toHaveLength(2);
+      expect(delays[0]).toBeLessThanOrEqual(100);
+      expect(delays[1]).toBeLessThanOrEqual(200);
+      expect(await store.list({ limit: 10 })).toHaveLength(2);
+    },
+  );
+
+  it('when insertAll keeps failing, then insert() gives up after the attempt limit and throws', async () => {
+    const delays: number[] = [];
+    const store = new BigQueryStore(options({ sleep: async (ms) => void delays.push(ms) }));
+    await store.init();
+    fake.failInserts(10, 503);
+    await expect(store.insert(items([ev('x')]))).rejects.toMatchObject({ code: 503 });
+    expect(delays).toHaveLength(3); // 4 attempts, 3 waits
+    expect(delays.every((d) => d <= 300)).toBe(true);
+    fake.clearFailures();
+  });
+
+  it('when many or large rows are inserted, then requests hold at most 500 rows and 9 MB', () => {
+    const small = Array.from({ length: 1200 }, (_, i) => ({ json: { i } }));
+    expect(chunks(small).map((c) => c.length)).toEqual([INSERT_MAX_ROWS, INSERT_MAX_ROWS, 200]);
+    const big = Array.from({ length: 5 }, () => ({ json: { d: 'x'.repeat(3 * 1024 * 1024) } }));
+    const sizes = chunks(big).map((c) => c.reduce((n, r) => n + JSON.stringify(r).length, 0));
+    expect(sizes.length).toBe(3);
+    expect(sizes.every((s) => s <= INSERT_MAX_BYTES)).toBe(true);
+  });
+});
+
+describe('BigQueryStore reads', () => {
+  it('when reading, then every query uses named parameters, the byte cap and a time range, and no value in its text', async () => {
+    const store = new BigQueryStore(options());
+    await store.init();
+    await store.insert(items([ev('1', { type: 'needle-type' })]));
+    const before = fake.queries.length;
+    await store.list({ limit: 5, type: 'needle-type', subject: 'needle-subject' });
+    await store.get('needle-id', 'needle-source');
+    await store.stats({
+      from: at(0),
+      to: at(24),
+      interval: 'hour',
+      groupBy: 'type',
+      source: 'needle-source',
+    });
+    const sent = fake.queries.slice(before);
+    expect(sent).toHaveLength(3);
+    for (const q of sent) {
+      expect(q.parameterMode).toMatch(/^named$/i);
+      expect(q.maximumBytesBilled).toBe('123456789');
+      expect(q.query).toMatch(/time >= @from AND time < @to/);
+      expect(q.query).toMatch(
+        /QUALIFY ROW_NUMBER\(\) OVER \(PARTITION BY source, id ORDER BY stored_at\) = 1/,
+      );
+      expect(q.query).not.toMatch(/needle/);
+    }
+  });
+
+  it('when a list gives no from, then it reaches back the default range only', async () => {
+    const store = new BigQueryStore(
+      options({ range: { defaultRangeMs: 2 * DAY_MS, maxRangeMs: 400 * DAY_MS } }),
+    );
+    await store.init();
+    const old = new Date(Date.now() - 10 * DAY_MS).toISOString();
+    await store.insert(items([ev('recent'), ev('old', { time: old })]));
+    expect((await store.list({ limit: 10 })).map((e) => e.id)).toEqual(['recent']);
+    expect(
+      (await store.list({ limit: 10, from: new Date(Date.now() - 20 * DAY_MS).toISOString() })).map(
+        (e) => e.id,
+      ),
+    ).toEqual(['recent', 'old']);
+  });
+
+  it('when a range wider than the maximum reaches the store, then it refuses before querying', async () => {
+    const store = new BigQueryStore(
+      options({ range: { defaultRangeMs: DAY_MS, maxRangeMs: 2 * DAY_MS } }),
+    );
+    await store.init();
+    const before = fake.queries.length;
+    await expect(store.list({ limit: 1, from: at(-72), to: at(0) })).rejects.toThrow(RangeError);
+    expect(fake.queries.length).toBe(before);
+  });
+});
+
+describe('BigQuery REST fake', () => {
+  it('when asked for something outside its subset, then it says what it does not support', async () => {
+    const res = await fetch(`${fake.endpoint}/bigquery/v2/projects/${project}/jobs`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      `eventpipe BigQuery fake does not support POST /projects/${project}/jobs`,
+    );
+    const opts = options();
+    await new BigQueryStore(opts).init();
+    await expect(
+      client.query({ query: `SELECT ARRAY_AGG(id) FROM \`${project}.${opts.dataset}.events\`` }),
+    ).rejects.toThrow(/does not support function ARRAY_AGG/);
+    await expect(
+      client.query({ query: `DELETE FROM \`${project}.${opts.dataset}.events\` WHERE true` }),
+    ).rejects.toThrow(/does not support statements other than SELECT/);
+  });
+});

@@ -1,0 +1,220 @@
+import type { EventStore, InsertItem, PageKey } from '@eventpipe/store';
+import { formatMicros, parseInputEvents } from '@eventpipe/schema';
+
+/**
+ * The one EventStore contract: every adapter runs these same expectations. Event times are
+ * relative to today, so stores that bound reads by time (BigQuery) see them in range.
+ */
+export interface StoreUnderTest {
+  store: EventStore;
+  close(): Promise<void>;
+}
+
+const HOUR_US = 3_600_000_000n;
+const dayStart = ((BigInt(Date.now()) * 1000n) / (24n * HOUR_US) - 1n) * 24n * HOUR_US; // yesterday 00:00Z
+/** Yesterday at hh:mm (UTC), canonical. */
+export const at = (hours: number, minutes = 0, micros = 0): string =>
+  formatMicros(dayStart + BigInt(hours) * HOUR_US + BigInt(minutes) * 60_000_000n + BigInt(micros));
+
+const meta = { receivedAt: at(0), publishedAt: at(0, 0, 1000), messageId: 'm' };
+
+export function items(events: Record<string, unknown>[]): InsertItem[] {
+  const r = parseInputEvents(events, { receivedAt: meta.receivedAt });
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.events.map((event, i) => ({ event, meta: { ...meta, messageId: `m${i}` } }));
+}
+
+const ev = (id: string, time: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  source: '/s',
+  type: 'a',
+  time,
+  ...extra,
+});
+
+export function describeStoreContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`EventStore contract: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: EventStore;
+    beforeEach(async () => {
+      sut = await open();
+      store = sut.store;
+    });
+    afterEach(() => sut.close());
+
+    const ids = async (q: Parameters<EventStore['list']>[0]) =>
+      (await store.list(q)).map((e) => `${e.source}#${e.id}`);
+
+    it('when the same batch is inserted twice, then each event is stored once', async () => {
+      const batch = items([ev('1', at(1)), ev('2', at(2))]);
+      const first = await store.insert(batch);
+      expect(first.inserted).toBe(2);
+      expect(first.rejected).toEqual([]);
+      await store.insert(batch);
+      expect(await ids({ limit: 10 })).toEqual(['/s#2', '/s#1']);
+    });
+
+    it('when batches overlap or repeat a key inside, then each (source, id) is stored once', async () => {
+      await store.insert(items([ev('1', at(1)), ev('2', at(2))]));
+      await store.insert(items([ev('2', at(2)), ev('3', at(3)), ev('3', at(3))]));
+      expect(await ids({ limit: 10 })).toEqual(['/s#3', '/s#2', '/s#1']);
+    });
+
+    it('when two sources use the same id, then both are stored and get() finds each', async () => {
+      await store.insert(items([ev('same', at(1)), { ...ev('same', at(1)), source: '/other' }]));
+      expect((await store.get('same')).map((e) => e.source)).toEqual(['/other', '/s']);
+      expect((await store.get('same', '/s')).map((e) => e.source)).toEqual(['/s']);
+    });
+
+    it('when an id is missing, then get() finds nothing', async () => {
+      await store.insert(items([ev('1', at(1))]));
+      expect(await store.get('missing')).toEqual([]);
+      expect(await store.get('1', '/elsewhere')).toEqual([]);
+    });
+
+    it('when listing with filters and a time range, then only matching events come back newest first', async () => {
+      await store.insert(
+        items([
+          ev('1', at(1), { type: 'a', subject: 'x' }),
+          ev('2', at(2), { type: 'b', subject: 'x' }),
+          ev('3', at(3), { type: 'a', subject: 'y' }),
+          ev('4', at(4), { type: 'a', subject: 'x', source: '/t' }),
+        ]),
+      );
+      expect(await ids({ limit: 10, type: 'a' })).toEqual(['/t#4', '/s#3', '/s#1']);
+      expect(await ids({ limit: 10, type: 'a', subject: 'x', source: '/s' })).toEqual(['/s#1']);
+      expect(await ids({ limit: 10, from: at(2), to: at(4) })).toEqual(['/s#3', '/s#2']);
+      expect(await ids({ limit: 2 })).toEqual(['/t#4', '/s#3']);
+    });
+
+    it('when paging while inserts continue, then no event that existed is repeated or skipped', async () => {
+      await store.insert(
+        items(
+          ['a', 'b', 'c', 'd', 'e']
+            .map((id) => ev(id, at(5)))
+            .concat([ev('f', at(4)), ev('g', at(3))]),
+        ),
+      );
+      const seen: string[] = [];
+      let after: PageKey | undefined;
+      let round = 0;
+      for (;;) {
+        const page = await store.list({ limit: 2, after });
+        if (page.length === 0) break;
+        seen.push(...page.map((e) => e.id));
+        const last = page[page.length - 1]!;
+        after = { time: last.time, source: last.source, id: last.id };
+        round += 1;
+        // A newer event, and an older late arrival, land between pages.
+        await store.insert(items([ev(`new${round}`, at(9)), ev(`late${round}`, at(0, round))]));
+      }
+      const original = seen.filter((id) => !id.startsWith('new') && !id.startsWith('late'));
+      expect(original).toEqual(['e', 'd', 'c', 'b', 'a', 'f', 'g']);
+      expect(seen.filter((id) => id.startsWith('new'))).toEqual([]);
+    });
+
+    it('when stats are asked per hour by type and per day, then counts per bucket come back in order', async () => {
+      await store.insert(
+        items([
+          ev('1', at(1, 10), { type: 'a' }),
+          ev('2', at(1, 20), { type: 'a' }),
+          ev('3', at(1, 30), { type: 'b' }),
+          ev('4', at(3), { type: 'a' }),
+          ev('5', at(30), { type: 'a' }),
+        ]),
+      );
+      const range = { from: at(0), to: at(24) };
+      expect(await store.stats({ ...range, interval: 'hour', groupBy: 'type' })).toEqual([
+        { start: at(1), key: 'a', count: 2 },
+        { start: at(1), key: 'b', count: 1 },
+        { start: at(3), key: 'a', count: 1 },
+      ]);
+      expect(await store.stats({ ...range, interval: 'day' })).toEqual([
+        { start: at(0), count: 4 },
+      ]);
+      expect(
+        await store.stats({ ...range, interval: 'minute', groupBy: 'source', type: 'b' }),
+      ).toEqual([{ start: at(1, 30), key: '/s', count: 1 }]);
+    });
+
+    it('when the same events are inserted twice, then stats count each once', async () => {
+      const batch = items([ev('1', at(1)), ev('2', at(1))]);
+      await store.insert(batch);
+      await store.insert(batch);
+      expect(await store.stats({ from: at(0), to: at(24), interval: 'day' })).toEqual([
+        { start: at(0), count: 2 },
+      ]);
+    });
+
+    it('when timestamps carry microseconds and offsets, then they come back exact in UTC', async () => {
+      const local = at(6, 13, 123456).replace(
+        /^(.*)T(\d\d)(.*)Z$/,
+        (_, d: string, h: string, rest: string) =>
+          `${d}T${String(Number(h) + 1).padStart(2, '0')}${rest}+01:00`,
+      );
+      await store.insert(items([ev('1', local)]));
+      const [e] = await store.get('1');
+      expect(e!.time).toBe(at(6, 13, 123456));
+      expect(e!.receivedAt).toBe(meta.receivedAt);
+      expect(e!.publishedAt).toBe(meta.publishedAt);
+      expect(e!.storedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    });
+
+    it('when data is unicode, nested, an empty object or 2^53+1 as a string, then it round-trips', async () => {
+      const payloads = [
+        { u: 'ü😀\u2028 "quoted" \\ back' },
+        { a: { b: { c: [1, null, true, 2.5] } } },
+        {},
+        { n: '9007199254740993' },
+        'plain text',
+        0,
+        [],
+      ];
+      await store.insert(items(payloads.map((data, i) => ev(`p${i}`, at(1), { data }))));
+      for (const [i, data] of payloads.entries()) {
+        const [e] = await store.get(`p${i}`);
+        expect(e!.data).toEqual(data);
+      }
+    });
+
+    it('when extensions and optional attributes are set, then they round-trip; absent ones stay absent', async () => {
+      await store.insert(
+        items([
+          ev('full', at(1), {
+            subject: 's',
+            datacontenttype: 'application/json',
+            dataschema: 'https://example.com/s.json',
+            traceparent: '00-x',
+            n: 7,
+            ok: true,
+          }),
+          ev('bin', at(1), { data_base64: 'AAEC' }),
+          ev('bare', at(1)),
+        ]),
+      );
+      const [full] = await store.get('full');
+      expect(full).toMatchObject({
+        subject: 's',
+        datacontenttype: 'application/json',
+        dataschema: 'https://example.com/s.json',
+        traceparent: '00-x',
+        n: 7,
+        ok: true,
+      });
+      expect((await store.get('bin'))[0]!.data_base64).toBe('AAEC');
+      const [bare] = await store.get('bare');
+      for (const k of ['subject', 'data', 'data_base64', 'datacontenttype', 'dataschema'])
+        expect(bare).not.toHaveProperty(k);
+    });
+
+    it('when a filter holds SQL metacharacters, then it is matched as a plain value', async () => {
+      await store.insert(items([ev('1', at(1), { type: "a' OR '1'='1" })]));
+      expect(await store.list({ limit: 10, type: "x' OR '1'='1" })).toEqual([]);
+      expect(await store.list({ limit: 10, type: "a' OR '1'='1" })).toHaveLength(1);
+    });
+
+    it('when asked, then check() resolves', async () => {
+      await expect(store.check()).resolves.toBeUndefined();
+    });
+  });
+}
