@@ -161,11 +161,11 @@ export class BigQueryFake {
   static async start(opts: BigQueryFakeOptions = {}): Promise<BigQueryFake> {
     const instance = await DuckDBInstance.create(':memory:');
     const conn = await instance.connect();
-    let fake: BigQueryFake | undefined;
-    const server = createServer((req, res) => void fake!.handle(req, res));
-    fake = new BigQueryFake(server, conn, instance, {
+    const server = createServer();
+    const fake = new BigQueryFake(server, conn, instance, {
       insertIdWindowMs: opts.insertIdWindowMs ?? 60_000,
     });
+    server.on('request', (req, res) => void fake.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return fake;
   }
