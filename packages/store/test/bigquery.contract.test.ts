@@ -1,5 +1,5 @@
 import { BigQueryStore } from '@eventpipe/store';
-import { BigQueryFake, uniqueName } from '@eventpipe/testing';
+import { BIGQUERY_EMULATOR_PROJECT, BigQueryFake, uniqueName } from '@eventpipe/testing';
 import { describeStoreContract } from './store-contract';
 
 // The BigQuery REST fake (DuckDB underneath) stands in where no BigQuery emulator runs.
@@ -25,3 +25,22 @@ describeStoreContract('BigQuery (REST fake)', async () => {
   await store.init();
   return { store, close: () => store.close() };
 });
+
+// With Docker (GitHub Actions), the same contract runs against goccy/bigquery-emulator.
+const emulator = process.env.EVENTPIPE_BIGQUERY_EMULATOR;
+if (emulator) {
+  describeStoreContract('BigQuery (goccy/bigquery-emulator)', async () => {
+    const store = new BigQueryStore({
+      projectId: BIGQUERY_EMULATOR_PROJECT,
+      dataset: uniqueName('ds').replaceAll('-', '_'),
+      table: 'events',
+      apiEndpoint: emulator,
+      autoCreate: true,
+      maximumBytesBilled: 1024 ** 3,
+      range: { defaultRangeMs: 30 * DAY_MS, maxRangeMs: 400 * DAY_MS },
+      retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5 },
+    });
+    await store.init();
+    return { store, close: () => store.close() };
+  });
+}

@@ -3,6 +3,8 @@ export {
   findGcloudEmulator,
   spawnGcloudEmulator,
   freePort,
+  startBigQueryEmulator,
+  BIGQUERY_EMULATOR_PROJECT,
 } from './pubsub-emulator';
 export type { RunningEmulator, EmulatorResult, EmulatorSource } from './pubsub-emulator';
 export { waitFor, waitForCount } from './wait';

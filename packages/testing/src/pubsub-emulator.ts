@@ -146,6 +146,33 @@ async function startWithTestcontainers(): Promise<RunningEmulator> {
     },
   };
 }
+
+/** Project id the goccy BigQuery emulator container is started with (it serves one project). */
+export const BIGQUERY_EMULATOR_PROJECT = 'eventpipe-test';
+const BIGQUERY_EMULATOR_IMAGE = 'ghcr.io/goccy/bigquery-emulator:0.6.1';
+
+/** Starts goccy/bigquery-emulator with testcontainers when a Docker runtime answers; otherwise
+ * says why not. The suites then run against it beside the REST fake. */
+export async function startBigQueryEmulator(): Promise<
+  { ok: true; endpoint: string; stop(): Promise<void> } | { ok: false; reason: string }
+> {
+  try {
+    const tc = require('testcontainers') as typeof import('testcontainers');
+    await tc.getContainerRuntimeClient();
+    const { BigQueryEmulatorContainer } =
+      require('@testcontainers/gcloud') as typeof import('@testcontainers/gcloud');
+    const container = await new BigQueryEmulatorContainer(BIGQUERY_EMULATOR_IMAGE)
+      .withProjectId(BIGQUERY_EMULATOR_PROJECT)
+      .start();
+    return {
+      ok: true,
+      endpoint: container.getEmulatorEndpoint(),
+      stop: async () => void (await container.stop()),
+    };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message.split('\n')[0] ?? 'unknown' };
+  }
+}
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DuckDbStore } from '@eventpipe/store';
 import {
+  BigQueryFake,
   describeWithEmulator,
   sampleEvent,
   startService,
@@ -156,5 +157,58 @@ describeWithEmulator('each service alone, as compose and Cloud Run run them', (h
     expect(body.data.map((e) => e.id).sort()).toEqual(events.map((e) => e.id as string).sort());
     query.child.kill('SIGTERM');
     expect(await query.exited).toBe(0);
+  });
+
+  it('when publisher, worker and query API run as separate processes on STORE=bigquery, then the query API reads while the worker writes', async () => {
+    const bigquery = await BigQueryFake.start();
+    try {
+      const base = uniqueName('bq');
+      const shared = {
+        PUBSUB_EMULATOR_HOST: host,
+        BIGQUERY_EMULATOR_HOST: bigquery.endpoint,
+        GOOGLE_CLOUD_PROJECT: 'eventpipe-bq',
+        BIGQUERY_DATASET: base.replaceAll('-', '_'),
+        PUBSUB_TOPIC: `${base}-t`,
+        PUBSUB_SUBSCRIPTION: `${base}-s`,
+        PUBSUB_DLQ_TOPIC: `${base}-dlq`,
+        PUBSUB_DLQ_SUBSCRIPTION: `${base}-dlq-s`,
+        STORE: 'bigquery',
+        HOST: '127.0.0.1',
+        PORT: '0',
+      };
+      const publisher = track(startService(main('publisher-api'), shared));
+      const worker = track(
+        startService(main('subscriber-worker'), { ...shared, BATCH_MAX_WAIT_MS: '100' }),
+      );
+      const publisherUrl = await urlFromLog(publisher, 'publisher-api listening');
+      await urlFromLog(worker, 'subscriber-worker running'); // the table exists once the worker runs
+      const query = track(
+        startService(main('query-api'), { ...shared, CURSOR_SECRET: 'bq-process-test-secret' }),
+      );
+      const queryUrl = await urlFromLog(query, 'query-api listening');
+
+      const events = Array.from({ length: 30 }, (_, i) =>
+        sampleEvent({ id: `bq-${i}`, source: '/bq' }),
+      );
+      expect((await postJson(publisherUrl, events)).status).toBe(202);
+      const ids = await waitFor(
+        async () => {
+          const body = (await (
+            await fetch(`${queryUrl}/v1/events?source=/bq&limit=100`)
+          ).json()) as { data: { id: string }[] };
+          return body.data.length === 30 ? body.data.map((e) => e.id) : undefined;
+        },
+        { what: '30 events through the query API process' },
+      );
+      expect(ids.sort()).toEqual(events.map((e) => e.id as string).sort());
+      const stats = (await (
+        await fetch(`${queryUrl}/v1/stats?source=/bq&interval=day`)
+      ).json()) as { buckets: { count: number }[] };
+      expect(stats.buckets.reduce((n, b) => n + b.count, 0)).toBe(30);
+      for (const p of [publisher, worker, query]) p.child.kill('SIGTERM');
+      expect(await Promise.all([publisher.exited, worker.exited, query.exited])).toEqual([0, 0, 0]);
+    } finally {
+      await bigquery.stop();
+    }
   });
 });

@@ -3,8 +3,8 @@ import type { Express } from 'express';
 import { createRegistry } from '@eventpipe/platform';
 import { createQueryApp, CursorCodec } from '@eventpipe/query-api';
 import { parseInputEvents } from '@eventpipe/schema';
-import { DuckDbStore } from '@eventpipe/store';
-import { memoryLogger, tempDuckDbPath } from '@eventpipe/testing';
+import { BigQueryStore, DuckDbStore } from '@eventpipe/store';
+import { BigQueryFake, memoryLogger, tempDuckDbPath, uniqueName } from '@eventpipe/testing';
 
 const secret = Buffer.from('0123456789abcdef0123456789abcdef');
 const meta = {
@@ -230,5 +230,56 @@ describe('CursorCodec', () => {
     const b = new CursorCodec(Buffer.from('another-secret-of-32-bytes-long!'));
     const cursor = a.encode({ time: '2026-11-28T01:00:00.000000Z', source: '/a', id: '1' }, {});
     expect(() => b.decode(cursor, {})).toThrow(/signature/);
+  });
+});
+
+describe('query API on a store that bounds reads in time (BigQuery, REST fake)', () => {
+  let fake: BigQueryFake;
+  let app: Express;
+  beforeAll(async () => {
+    fake = await BigQueryFake.start();
+    const store = new BigQueryStore({
+      projectId: 'eventpipe-test',
+      dataset: uniqueName('q').replaceAll('-', '_'),
+      table: 'events',
+      apiEndpoint: fake.endpoint,
+      autoCreate: true,
+      maximumBytesBilled: 1024 ** 3,
+      range: { defaultRangeMs: 7 * 86_400_000, maxRangeMs: 31 * 86_400_000 },
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    await store.init();
+    app = createQueryApp({
+      store,
+      logger: memoryLogger().logger,
+      registry: createRegistry('query-api'),
+      cursorSecret: secret,
+    });
+  });
+  afterAll(() => fake.stop());
+
+  it('when from and to are further apart than the store allows, then 400 range-too-large before any query', async () => {
+    const before = fake.queries.length;
+    const list = await request(app)
+      .get('/v1/events')
+      .query({ from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' });
+    expect(list.status).toBe(400);
+    expect(list.body).toMatchObject({
+      code: 'range-too-large',
+      detail: 'from and to may be at most 31 days apart on this store',
+    });
+    const stats = await request(app)
+      .get('/v1/stats')
+      .query({ from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z', interval: 'day' });
+    expect(stats.status).toBe(400);
+    expect(fake.queries.length).toBe(before);
+  });
+
+  it('when the range fits, then the query runs', async () => {
+    const res = await request(app)
+      .get('/v1/events')
+      .query({ from: '2026-01-01T00:00:00Z', to: '2026-01-20T00:00:00Z' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ data: [], nextCursor: null });
   });
 });

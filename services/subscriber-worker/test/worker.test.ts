@@ -141,6 +141,32 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     expect(await store.list({ limit: 100 })).toHaveLength(5);
   });
 
+  it('when the store refuses one row of a batch, then that message is dead-lettered with the store reason and the rest acked', async () => {
+    flaky.insert = async (items) => {
+      const bad = items.findIndex((i) => i.event.id === 'refused');
+      const r = await store.insert(items.filter((_, i) => i !== bad));
+      return {
+        ...r,
+        rejected: bad >= 0 ? [{ index: bad, reason: 'invalid: JSON value is too deep' }] : [],
+      };
+    };
+    const dead = new Promise<string>((resolve) => worker.once('dead-lettered', (r) => resolve(r)));
+    const acked = waitForCount(worker, 'acked', 2);
+    await bus.publish(
+      ['ok-1', 'refused', 'ok-2'].map((id) => ({ data: wire({ id }), attributes: {} })),
+    );
+    expect(await dead).toBe('store-rejected');
+    await acked;
+    expect(bus.deadLettered).toHaveLength(1);
+    expect(bus.deadLettered[0]!.attributes).toMatchObject({
+      'eventpipe-dlq-reason': 'store-rejected',
+      'eventpipe-dlq-detail': 'invalid: JSON value is too deep',
+    });
+    expect(JSON.parse(bus.deadLettered[0]!.data.toString()).id).toBe('refused');
+    expect((await store.list({ limit: 10 })).map((e) => e.id).sort()).toEqual(['ok-1', 'ok-2']);
+    await waitFor(() => (bus.backlog === 0 ? true : undefined));
+  });
+
   it('when stopped with a batch open, then the batch is flushed and acked before stop resolves', async () => {
     await worker.stop();
     worker = createWorker({
