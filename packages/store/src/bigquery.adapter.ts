@@ -153,6 +153,8 @@ export class BigQueryStore implements EventStore {
           // clustering on the two common filters orders blocks inside each partition.
           timePartitioning: { type: 'DAY', field: 'time' },
           clustering: { fields: ['type', 'source'] },
+          // A query without a time filter fails instead of scanning (and billing) every day.
+          requirePartitionFilter: true,
           description: 'eventpipe events: CloudEvents plus pipeline metadata',
         })
         .catch(ignoreAlreadyExists);

@@ -60,6 +60,10 @@ describe('BigQueryStore table', () => {
     ).toEqual(bigQuerySchemaFields().map((f) => [f.name, f.type, f.mode]));
     expect(meta.timePartitioning).toEqual({ type: 'DAY', field: 'time' });
     expect(meta.clustering).toEqual({ fields: ['type', 'source'] });
+    expect(meta.requirePartitionFilter).toBe(true);
+    await expect(
+      client.query({ query: `SELECT COUNT(*) AS n FROM \`${project}.${opts.dataset}.events\`` }),
+    ).rejects.toThrow(/without a filter over column\(s\) 'time'/);
   });
 
   it('when auto-creation is off and the dataset is missing, then init() refuses to start', async () => {
@@ -139,8 +143,8 @@ describe('BigQueryStore inserts', () => {
       await store.insert(items([ev('dup')]));
       const raw = new BigQuery({ projectId: project, apiEndpoint: lapsed.endpoint });
       const [rows] = await raw.query({
-        query: `SELECT COUNT(*) AS n FROM \`${project}.${opts.dataset}.events\` WHERE id = @id`,
-        params: { id: 'dup' },
+        query: `SELECT COUNT(*) AS n FROM \`${project}.${opts.dataset}.events\` WHERE time >= @from AND id = @id`,
+        params: { id: 'dup', from: BigQuery.timestamp(at(-24)) },
       });
       expect(rows).toEqual([{ n: 2 }]); // two physical rows...
       expect(await store.get('dup')).toHaveLength(1); // ...one event

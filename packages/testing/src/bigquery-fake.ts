@@ -38,8 +38,9 @@ interface Field {
 interface TableMeta {
   tableReference: { projectId: string; datasetId: string; tableId: string };
   schema: { fields: Field[] };
-  timePartitioning?: unknown;
+  timePartitioning?: { type?: string; field?: string };
   clustering?: unknown;
+  requirePartitionFilter?: boolean;
   description?: string;
   creationTime: string;
 }
@@ -60,6 +61,7 @@ const TABLE_KEYS = new Set([
   'schema',
   'timePartitioning',
   'clustering',
+  'requirePartitionFilter',
   'description',
   'labels',
   'friendlyName',
@@ -359,8 +361,9 @@ export class BigQueryFake {
     this.tables.set(key, {
       tableReference: { projectId: p, datasetId: d, tableId: t },
       schema: { fields: fields.map((f) => ({ ...f, mode: f.mode ?? 'NULLABLE' })) },
-      timePartitioning: body.timePartitioning,
+      timePartitioning: body.timePartitioning as TableMeta['timePartitioning'],
       clustering: body.clustering,
+      requirePartitionFilter: body.requirePartitionFilter as boolean | undefined,
       description: body.description as string | undefined,
       creationTime: String(Date.now()),
     });
@@ -554,7 +557,20 @@ export class BigQueryFake {
     let out = sql.replace(
       /`([^`.]+)\.([^`.]+)\.([^`.]+)`/g,
       (_, p: string, d: string, t: string) => {
-        this.tableMeta(p, d, t);
+        const meta = this.tableMeta(p, d, t);
+        const field = meta.timePartitioning?.field;
+        // Like BigQuery: a table that requires a partition filter refuses a query without one.
+        if (
+          meta.requirePartitionFilter &&
+          field &&
+          !new RegExp(`\\b${field}\\s*(>=|<=|<|>|=)`).test(sql)
+        ) {
+          throw new ApiError(
+            400,
+            'invalidQuery',
+            `Cannot query over table '${p}.${d}.${t}' without a filter over column(s) '${field}' that can be used for partition elimination`,
+          );
+        }
         return `${quote(`${p}.${d}`)}.${quote(t)}`;
       },
     );
