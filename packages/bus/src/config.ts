@@ -37,6 +37,12 @@ export const busEnvShape = {
     5,
     100,
   ),
+  PUBSUB_ACK_DEADLINE_SECONDS: envInt(
+    "Ack deadline of the subscription created at start: how soon a crashed worker's messages come back (10..600)",
+    60,
+    10,
+    600,
+  ),
   PUBLISH_TIMEOUT_MS: envInt(
     'Longest wait for Pub/Sub to accept a publish before answering 503',
     10_000,
@@ -71,6 +77,7 @@ export function createBus(env: BusEnv, opts: { production: boolean }): EventBus 
     autoCreate: env.PUBSUB_AUTO_CREATE ?? !opts.production,
     emulatorHost: env.PUBSUB_EMULATOR_HOST,
     maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
+    ackDeadlineSeconds: env.PUBSUB_ACK_DEADLINE_SECONDS,
     publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,
   });
 }

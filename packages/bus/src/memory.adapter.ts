@@ -7,8 +7,9 @@ import type {
 } from './event-bus.port';
 
 export interface MemoryBusOptions {
-  /** Unsettled deliveries come back after this long (Pub/Sub's default ack deadline is 10 s). */
-  ackDeadlineMs?: number;
+  /** A delivery left unsettled this long comes back. A live Pub/Sub subscriber extends its
+   * leases up to the client's maxExtension (60 minutes by default); this mirrors that. */
+  maxExtensionMs?: number;
   /** After this many deliveries a message moves to the dead-letter list, like a Pub/Sub
    * dead-letter policy; 0 keeps redelivering forever. */
   maxDeliveryAttempts?: number;
@@ -38,12 +39,12 @@ export class MemoryBus implements EventBus {
   private nextId = 1;
   private subscriber: MemorySubscription | undefined;
   private closed = false;
-  private readonly ackDeadlineMs: number;
+  private readonly maxExtensionMs: number;
   private readonly maxDeliveryAttempts: number;
   private readonly nackDelayMs: number;
 
   constructor(opts: MemoryBusOptions = {}) {
-    this.ackDeadlineMs = opts.ackDeadlineMs ?? 10_000;
+    this.maxExtensionMs = opts.maxExtensionMs ?? 60 * 60_000;
     this.maxDeliveryAttempts = opts.maxDeliveryAttempts ?? 5;
     this.nackDelayMs = opts.nackDelayMs ?? 100;
   }
@@ -121,8 +122,8 @@ export class MemoryBus implements EventBus {
     if (this.subscriber === sub) this.subscriber = undefined;
   }
 
-  get ackDeadline(): number {
-    return this.ackDeadlineMs;
+  get maxExtension(): number {
+    return this.maxExtensionMs;
   }
   get nackDelay(): number {
     return this.nackDelayMs;
@@ -177,7 +178,7 @@ class MemorySubscription implements BusSubscription {
       if (this.outstanding.size === 0) this.settledWaiter?.();
       this.pump();
     };
-    const timer = setTimeout(() => settle(0), this.bus.ackDeadline);
+    const timer = setTimeout(() => settle(0), this.bus.maxExtension);
     timer.unref();
     this.outstanding.set(deliveryKey, { msg, timer });
     this.outstandingBytes += msg.data.length;

@@ -27,6 +27,8 @@ export interface PubSubBusOptions {
   emulatorHost?: string;
   /** Dead-letter policy of a subscription this adapter creates. */
   maxDeliveryAttempts: number;
+  /** Ack deadline of a subscription this adapter creates (default 60 s). */
+  ackDeadlineSeconds?: number;
   /** Bounds one publish call; past it the caller gets an error (and answers 503). */
   publishTimeoutMs: number;
 }
@@ -72,7 +74,7 @@ export class PubSubBus implements EventBus {
     const dlqTopicName = `projects/${this.opts.projectId}/topics/${this.opts.deadLetterTopic}`;
     await this.topic
       .createSubscription(this.opts.subscription, {
-        ackDeadlineSeconds: 60,
+        ackDeadlineSeconds: this.opts.ackDeadlineSeconds ?? 60,
         deadLetterPolicy: {
           deadLetterTopic: dlqTopicName,
           maxDeliveryAttempts: this.opts.maxDeliveryAttempts,

@@ -44,8 +44,8 @@ describe('MemoryBus', () => {
     await bus.close();
   });
 
-  it('when a delivery is never settled, then it is redelivered after the ack deadline', async () => {
-    const bus = new MemoryBus({ ackDeadlineMs: 30 });
+  it('when a delivery is never settled, then it is redelivered once the lease runs out', async () => {
+    const bus = new MemoryBus({ maxExtensionMs: 30 });
     const attempts: number[] = [];
     bus.subscribe(
       (m) => {

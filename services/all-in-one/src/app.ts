@@ -4,7 +4,12 @@ import { createRegistry, type Logger } from '@eventpipe/platform';
 import { createPublisherApp } from '@eventpipe/publisher-api';
 import { createQueryApp } from '@eventpipe/query-api';
 import type { EventStore } from '@eventpipe/store';
-import { createWorker, type BatchOptions, type Worker } from '@eventpipe/subscriber-worker';
+import {
+  createWorker,
+  type BatchOptions,
+  type StoreRetry,
+  type Worker,
+} from '@eventpipe/subscriber-worker';
 
 export interface StackDeps {
   bus: EventBus;
@@ -12,8 +17,10 @@ export interface StackDeps {
   /** One logger per service, so every line says which one wrote it. */
   loggers: { publisher: Logger; worker: Logger; query: Logger };
   cursorSecret: Buffer;
+  maxInFlightEvents?: number;
   batch: BatchOptions;
   flowControl: { maxMessages: number; maxBytes: number };
+  storeRetry?: StoreRetry;
   shutdownTimeoutMs: number;
 }
 
@@ -27,6 +34,7 @@ export interface Stack {
 export function createStack(deps: StackDeps): Stack {
   return {
     publisher: createPublisherApp({
+      maxInFlightEvents: deps.maxInFlightEvents,
       bus: deps.bus,
       logger: deps.loggers.publisher,
       registry: createRegistry('publisher-api'),
@@ -44,6 +52,7 @@ export function createStack(deps: StackDeps): Stack {
       registry: createRegistry('subscriber-worker'),
       batch: deps.batch,
       flowControl: deps.flowControl,
+      storeRetry: deps.storeRetry,
       shutdownTimeoutMs: deps.shutdownTimeoutMs,
     }),
   };

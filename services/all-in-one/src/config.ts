@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
 import { envPort, serviceEnvShape } from '@eventpipe/platform';
+import { publisherEnvShape } from '@eventpipe/publisher-api';
 import { cursorSecretShape } from '@eventpipe/query-api';
 import { storeEnvShape } from '@eventpipe/store';
 import { workerEnvShape } from '@eventpipe/subscriber-worker';
@@ -16,6 +17,7 @@ export const stackConfigSchema = z.object({
   QUERY_PORT: envPort('Query API port', 8081),
   WORKER_PORT: envPort('Worker health/metrics port', 8082),
   ...busEnvShape,
+  ...publisherEnvShape,
   ...storeEnvShape,
   ...workerEnvShape,
   ...cursorSecretShape,

@@ -28,6 +28,7 @@ runMain('eventpipe', async () => {
     },
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
     ...workerOptions(config),
+    maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const publisher = await listen(stack.publisher, config.PUBLISHER_PORT, config.HOST);

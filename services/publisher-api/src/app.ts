@@ -1,6 +1,7 @@
 import express, { type Express, type Request } from 'express';
 import type { EventBus, OutgoingMessage } from '@eventpipe/bus';
 import {
+  AppError,
   createBaseApp,
   currentRequestId,
   errors,
@@ -27,6 +28,9 @@ export interface PublisherDeps {
   registry: Registry;
   /** Seconds a client is told to wait (Retry-After) when the bus fails. */
   retryAfterSeconds?: number;
+  /** Most events published and not yet confirmed by the bus; past it requests get 429. Bounds
+   * the memory a slow or failing bus can tie up. */
+  maxInFlightEvents?: number;
 }
 
 /** Accepted request content types and the body shape each allows. */
@@ -78,6 +82,8 @@ export function createPublisherApp(deps: PublisherDeps): Express {
   const metrics = publisherMetrics(registry);
   const app = createBaseApp(logger, registry);
   const retryAfter = deps.retryAfterSeconds ?? 5;
+  const maxInFlight = deps.maxInFlightEvents ?? 10_000;
+  let inFlight = 0;
 
   app.use(
     operationalRoutes({ registry, logger, checks: [{ name: 'bus', check: () => bus.check() }] }),
@@ -151,6 +157,15 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         );
       }
 
+      if (inFlight + events.length > maxInFlight) {
+        metrics.events.inc({ outcome: 'throttled' }, events.length);
+        throw new AppError('too-many-in-flight', 429, 'Too many events in flight', {
+          detail: `the bus has not yet confirmed ${inFlight} events; retry shortly`,
+          headers: { 'Retry-After': '1' },
+        });
+      }
+      inFlight += events.length;
+      metrics.inFlight.set(inFlight);
       const end = metrics.publishSeconds.startTimer();
       try {
         await bus.publish(messages);
@@ -163,6 +178,8 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         );
       } finally {
         end();
+        inFlight -= events.length;
+        metrics.inFlight.set(inFlight);
       }
       metrics.events.inc({ outcome: 'accepted' }, events.length);
       metrics.requestBytes.observe((req.body as Buffer).length);

@@ -1,11 +1,22 @@
 import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
-import { envPort, serviceEnvShape } from '@eventpipe/platform';
+import { envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
+
+/** Publisher variables, shared with the one-process mode. */
+export const publisherEnvShape = {
+  PUBLISH_MAX_IN_FLIGHT_EVENTS: envInt(
+    'Most events handed to Pub/Sub and not yet confirmed; past it requests get 429',
+    10_000,
+    1000,
+    1_000_000,
+  ),
+};
 
 /** The publisher's environment when it runs alone (compose, Cloud Run). */
 export const publisherConfigSchema = z.object({
   ...serviceEnvShape,
   PORT: envPort('HTTP port', 8080),
+  ...publisherEnvShape,
   ...busEnvShape,
   BUS: z
     .enum(['pubsub'])

@@ -1,4 +1,4 @@
 export { createPublisherApp } from './app';
 export type { PublisherDeps } from './app';
-export { publisherConfigSchema } from './config';
+export { publisherConfigSchema, publisherEnvShape } from './config';
 export type { PublisherConfig } from './config';

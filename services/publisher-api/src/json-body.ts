@@ -42,9 +42,41 @@ export function parseJsonBody(body: Buffer): unknown {
       detail: `JSON may nest at most ${LIMITS.maxJsonDepth} levels`,
     });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw errors.badJson((e as Error).message.slice(0, 200));
   }
+  // Keys that reach for an object's prototype have no place in an event; refusing them means no
+  // code further on (ours or a consumer's) can be tricked by them. The walk runs only when the
+  // text holds one of the names at all.
+  if (FORBIDDEN_TEXT.test(text)) {
+    const key = forbiddenKey(value);
+    if (key) {
+      throw new AppError('forbidden-key', 400, 'Forbidden object key', {
+        detail: `objects may not have the key "${key}"`,
+      });
+    }
+  }
+  return value;
+}
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
+
+function forbiddenKey(value: unknown): string | undefined {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) stack.push(...(v as unknown[]));
+    else {
+      for (const k of Object.keys(v)) {
+        if (FORBIDDEN.has(k)) return k;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return undefined;
 }

@@ -15,7 +15,12 @@ runMain('publisher-api', async () => {
   const logger = createLogger({ service: 'publisher-api', level: config.LOG_LEVEL });
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
-  const app = createPublisherApp({ bus, logger, registry: createRegistry('publisher-api') });
+  const app = createPublisherApp({
+    bus,
+    logger,
+    registry: createRegistry('publisher-api'),
+    maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
+  });
   const server = await listen(app, config.PORT, config.HOST);
   logger.info({ url: server.url }, 'publisher-api listening');
   onShutdownSignal(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {

@@ -1,10 +1,10 @@
-import { Counter, Histogram, type Registry } from '@eventpipe/platform';
+import { Counter, Gauge, Histogram, type Registry } from '@eventpipe/platform';
 
 export function publisherMetrics(registry: Registry) {
   return {
     events: new Counter({
       name: 'eventpipe_publisher_events_total',
-      help: 'Events received, by outcome: accepted (published), rejected (4xx), failed (bus error).',
+      help: 'Events received, by outcome: accepted (published), rejected (4xx), throttled (429), failed (bus error).',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
@@ -12,6 +12,11 @@ export function publisherMetrics(registry: Registry) {
       name: 'eventpipe_publisher_publish_duration_seconds',
       help: 'Time for the bus to accept one request worth of events.',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'eventpipe_publisher_in_flight_events',
+      help: 'Events handed to the bus and not yet confirmed.',
       registers: [registry],
     }),
     requestBytes: new Histogram({

@@ -3,7 +3,7 @@ import { MemoryBus, type EventBus, type OutgoingMessage } from '@eventpipe/bus';
 import { createRegistry } from '@eventpipe/platform';
 import { createPublisherApp } from '@eventpipe/publisher-api';
 import { LIMITS } from '@eventpipe/schema';
-import { memoryLogger, sampleEvent } from '@eventpipe/testing';
+import { memoryLogger, sampleEvent, waitFor } from '@eventpipe/testing';
 
 /** A bus that records what it was given, on top of the real in-process bus. */
 class RecordingBus extends MemoryBus {
@@ -242,5 +242,62 @@ describe('operational routes', () => {
     const res = await request(app).get('/v1/nope');
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('route-not-found');
+  });
+});
+
+describe('backpressure and hostile keys', () => {
+  it('when more events are in flight than allowed, then 429 with Retry-After and nothing published', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let entered = false;
+    class SlowBus extends MemoryBus {
+      override async publish(messages: OutgoingMessage[]): Promise<string[]> {
+        entered = true;
+        await gate;
+        return super.publish(messages);
+      }
+    }
+    const bus = new SlowBus();
+    const app = createPublisherApp({
+      bus,
+      logger: memoryLogger().logger,
+      registry: createRegistry('p'),
+      maxInFlightEvents: 1000,
+    });
+    const first = post(
+      app,
+      Array.from({ length: 800 }, () => ({ type: 't', source: '/s' })),
+    );
+    const firstDone = first.then((r) => r); // start it
+    await waitFor(() => (entered ? true : undefined), { what: 'the first publish to start' });
+    const second = await post(
+      app,
+      Array.from({ length: 300 }, () => ({ type: 't', source: '/s' })),
+    );
+    expect(second.status).toBe(429);
+    expect(second.headers['retry-after']).toBe('1');
+    expect(second.body.code).toBe('too-many-in-flight');
+    release();
+    expect((await firstDone).status).toBe(202);
+    expect((await post(app, [{ type: 't', source: '/s' }])).status).toBe(202);
+  });
+
+  it.each([
+    '{"type":"t","source":"/s","__proto__":{"polluted":true}}',
+    '{"type":"t","source":"/s","data":{"a":[{"constructor":{"prototype":1}}]}}',
+    '{"type":"t","source":"/s","data":{"prototype":"x"}}',
+  ])('when the body holds a prototype key (%s), then 400 forbidden-key', async (body) => {
+    const { app, bus } = setup();
+    const res = await post(app, body);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('forbidden-key');
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it('when such a name is only a value, then the event is accepted', async () => {
+    const { app } = setup();
+    expect(
+      (await post(app, { type: 'constructor', source: '/__proto__', data: 'prototype' })).status,
+    ).toBe(202);
   });
 });

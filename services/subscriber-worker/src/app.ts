@@ -10,7 +10,7 @@ import {
   type Registry,
 } from '@eventpipe/platform';
 import { ATTR, nowTime, parseRfc3339, type DeadLetterReason } from '@eventpipe/schema';
-import type { EventStore, InsertItem } from '@eventpipe/store';
+import type { EventStore, InsertItem, InsertResult } from '@eventpipe/store';
 import { Batcher, type BatchOptions } from './batcher';
 import { decodeMessage } from './decode';
 import { workerMetrics } from './metrics';
@@ -25,7 +25,23 @@ export interface WorkerDeps {
   flowControl: { maxMessages: number; maxBytes: number };
   /** How long stop() lets outstanding messages settle. */
   shutdownTimeoutMs: number;
+  /** A failed insert is retried in place, holding the batch (Pub/Sub keeps extending the
+   * leases), with capped exponential backoff; only after `windowMs` is the batch nacked. So a
+   * short store outage does not burn delivery attempts towards the dead-letter topic. */
+  storeRetry?: StoreRetry;
 }
+
+export interface StoreRetry {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  windowMs: number;
+}
+
+const DEFAULT_STORE_RETRY: StoreRetry = {
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  windowMs: 300_000,
+};
 
 interface Pending {
   message: IncomingMessage;
@@ -37,6 +53,20 @@ export interface WorkerEvents {
   acked: [count: number];
   nacked: [count: number, error: Error];
   'dead-lettered': [reason: DeadLetterReason, messageId: string];
+  'store-retry': [attempt: number];
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
 }
 
 /**
@@ -50,6 +80,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly batcher: Batcher<Pending>;
   private subscription: BusSubscription | undefined;
   private stopping = false;
+  private readonly stopSignal = new AbortController();
   private subscriptionError: Error | undefined;
 
   constructor(private readonly deps: WorkerDeps) {
@@ -96,6 +127,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * nacked by the bus and redelivered to the next worker. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopSignal.abort(); // a batch waiting to retry its insert gives up and is nacked
     const closing = this.subscription?.close();
     await this.batcher.flush();
     await closing;
@@ -132,12 +164,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
   }
 
+  /** Inserts, retrying in place with backoff within the retry window; throws when it gives up. */
+  private async insertHolding(batch: Pending[]): Promise<InsertResult> {
+    const retry = this.deps.storeRetry ?? DEFAULT_STORE_RETRY;
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const end = this.metrics.insertSeconds.startTimer({ store: this.deps.store.kind });
+      try {
+        const result = await this.deps.store.insert(batch.map((p) => p.item));
+        end({ result: 'ok' });
+        return result;
+      } catch (e) {
+        end({ result: 'error' });
+        const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1));
+        if (this.stopping || Date.now() - started + delay > retry.windowMs) throw e;
+        this.metrics.storeRetries.inc();
+        this.deps.logger.warn(
+          { err: e, rows: batch.length, attempt, retryInMs: delay },
+          'store insert failed; holding the batch and retrying',
+        );
+        this.emit('store-retry', attempt);
+        await abortableSleep(delay, this.stopSignal.signal);
+      }
+    }
+  }
+
   private async store(batch: Pending[], bytes: number): Promise<void> {
-    const store = this.deps.store.kind;
-    const end = this.metrics.insertSeconds.startTimer({ store });
     try {
-      const result = await this.deps.store.insert(batch.map((p) => p.item));
-      end({ result: 'ok' });
+      const result = await this.insertHolding(batch);
       this.metrics.batchRows.observe(batch.length);
       this.metrics.batchBytes.observe(bytes);
       this.metrics.rowsWritten.inc({ result: 'inserted' }, result.inserted);
@@ -165,11 +219,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       );
       this.emit('acked', stored.length);
     } catch (e) {
-      end({ result: 'error' });
       const error = e instanceof Error ? e : new Error(String(e));
       this.deps.logger.error(
         { err: error, rows: batch.length },
-        'store insert failed; nacking batch',
+        'store insert failed past the retry window (or at shutdown); nacking batch',
       );
       this.settle(
         batch.map((p) => p.message),

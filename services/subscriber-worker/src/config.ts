@@ -25,6 +25,19 @@ export const workerEnvShape = {
     1024 * 1024,
     1024 * 1024 * 1024,
   ),
+  STORE_RETRY_INITIAL_MS: envInt(
+    'First wait before a failed insert is retried (doubles each time)',
+    500,
+    10,
+    60_000,
+  ),
+  STORE_RETRY_MAX_DELAY_MS: envInt('Longest wait between insert retries', 30_000, 10, 600_000),
+  STORE_RETRY_WINDOW_MS: envInt(
+    'How long a failing batch is held and retried before it is nacked back to Pub/Sub',
+    300_000,
+    0,
+    3_600_000,
+  ),
 };
 
 /** The worker's environment when it runs alone (compose, Cloud Run). */
@@ -44,5 +57,10 @@ export const workerOptions = (c: z.output<z.ZodObject<typeof workerEnvShape>>) =
   flowControl: {
     maxMessages: c.WORKER_MAX_OUTSTANDING_MESSAGES,
     maxBytes: c.WORKER_MAX_OUTSTANDING_BYTES,
+  },
+  storeRetry: {
+    initialDelayMs: c.STORE_RETRY_INITIAL_MS,
+    maxDelayMs: c.STORE_RETRY_MAX_DELAY_MS,
+    windowMs: c.STORE_RETRY_WINDOW_MS,
   },
 });

@@ -1,5 +1,5 @@
 export { Worker, createWorker } from './app';
-export type { WorkerDeps, WorkerEvents } from './app';
+export type { WorkerDeps, WorkerEvents, StoreRetry } from './app';
 export { Batch, Batcher } from './batcher';
 export type { BatchOptions } from './batcher';
 export { decodeMessage } from './decode';

@@ -20,6 +20,11 @@ export function workerMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    storeRetries: new Counter({
+      name: 'eventpipe_worker_store_retries_total',
+      help: 'Failed inserts retried in place while the batch is held.',
+      registers: [registry],
+    }),
     batchRows: new Histogram({
       name: 'eventpipe_worker_batch_rows',
       help: 'Rows per flushed batch.',

@@ -56,6 +56,7 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
       registry: createRegistry('subscriber-worker'),
       batch: { maxRows: 50, maxBytes: 1 << 20, maxWaitMs: 20 },
       flowControl: { maxMessages: 1000, maxBytes: 1 << 26 },
+      storeRetry: { initialDelayMs: 5, maxDelayMs: 20, windowMs: 200 },
       shutdownTimeoutMs: 2000,
     });
     worker.start();
@@ -108,16 +109,33 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     },
   );
 
-  it('when the store fails, then the batch is nacked and stored once it recovers', async () => {
+  it('when the store fails briefly, then the batch is held and retried in place, not redelivered', async () => {
     flaky.failures = 2;
-    const nacked = waitForCount(worker, 'nacked', 10);
+    const retries: number[] = [];
+    worker.on('store-retry', (n) => retries.push(n));
+    const nacks: number[] = [];
+    worker.on('nacked', (n) => nacks.push(n));
     const acked = waitForCount(worker, 'acked', 10);
     await bus.publish(
       Array.from({ length: 10 }, (_, i) => ({ data: wire({ id: `r${i}` }), attributes: {} })),
     );
+    await acked;
+    expect(retries).toEqual([1, 2]);
+    expect(nacks).toEqual([]);
+    expect(await store.list({ limit: 100 })).toHaveLength(10);
+    expect(bus.deadLettered).toHaveLength(0);
+  });
+
+  it('when the store stays down past the retry window, then the batch is nacked, redelivered and stored after recovery', async () => {
+    flaky.failures = 25; // waits of 5, 10, then 20 ms: about 10 fit in the 200 ms window, so 2 nacks
+    const nacked = waitForCount(worker, 'nacked', 3);
+    const acked = waitForCount(worker, 'acked', 3);
+    await bus.publish(
+      Array.from({ length: 3 }, (_, i) => ({ data: wire({ id: `w${i}` }), attributes: {} })),
+    );
     await nacked;
     await acked;
-    expect(await store.list({ limit: 100 })).toHaveLength(10);
+    expect(await store.list({ limit: 100 })).toHaveLength(3);
     expect(bus.deadLettered).toHaveLength(0);
   });
 
