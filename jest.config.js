@@ -8,7 +8,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.typecheck.json' }] },
   moduleNameMapper: {
     '^@eventpipe/(schema|platform|bus|store|testing)$': '<rootDir>/packages/$1/src/index.ts',
-    '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one)$':
+    '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one|replay)$':
       '<rootDir>/services/$1/src/index.ts',
   },
   globalSetup: '<rootDir>/packages/testing/jest/global-setup.ts',

@@ -32,6 +32,17 @@ export interface BusSubscription {
   close(): Promise<void>;
 }
 
+/** A message pulled from the dead-letter subscription, held until acked or released. */
+export interface DeadLetterDelivery {
+  id: string;
+  data: Buffer;
+  attributes: Record<string, string>;
+  /** Removes it from the dead-letter subscription. */
+  ack(): Promise<void>;
+  /** Gives it back to the dead-letter subscription at once. */
+  release(): Promise<void>;
+}
+
 export interface EventBus {
   readonly kind: 'memory' | 'pubsub';
   /** Creates what is missing (topic, subscription, dead-letter topic) when configured to. */
@@ -45,6 +56,9 @@ export interface EventBus {
     onError: (error: Error) => void,
     options: SubscribeOptions,
   ): BusSubscription;
+  /** Pulls up to `max` messages from the dead-letter subscription; [] when it is empty.
+   * Pulled messages stay leased (not pulled again) until acked or released. */
+  pullDeadLetters(max: number): Promise<DeadLetterDelivery[]>;
   /** Resolves when the bus answers; used by /readyz. */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ export type {
   IncomingMessage,
   SubscribeOptions,
   BusSubscription,
+  DeadLetterDelivery,
 } from './event-bus.port';
 export { MemoryBus } from './memory.adapter';
 export type { MemoryBusOptions } from './memory.adapter';

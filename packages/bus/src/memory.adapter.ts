@@ -1,5 +1,6 @@
 import type {
   BusSubscription,
+  DeadLetterDelivery,
   EventBus,
   IncomingMessage,
   OutgoingMessage,
@@ -36,6 +37,7 @@ export class MemoryBus implements EventBus {
   /** Dead-lettered messages, oldest first (tests and the local mode inspect them). */
   readonly deadLettered: OutgoingMessage[] = [];
   private readonly queue: Stored[] = [];
+  private readonly leasedDeadLetters = new Set<OutgoingMessage>();
   private nextId = 1;
   private subscriber: MemorySubscription | undefined;
   private closed = false;
@@ -72,6 +74,26 @@ export class MemoryBus implements EventBus {
   async deadLetter(message: OutgoingMessage): Promise<string> {
     this.deadLettered.push({ data: message.data, attributes: { ...message.attributes } });
     return `dlq-${this.deadLettered.length}`;
+  }
+
+  async pullDeadLetters(max: number): Promise<DeadLetterDelivery[]> {
+    const taken = this.deadLettered.filter((m) => !this.leasedDeadLetters.has(m)).slice(0, max);
+    return taken.map((m, i) => {
+      this.leasedDeadLetters.add(m);
+      return {
+        id: `dlq-${i}-${m.attributes['eventpipe-dlq-message-id'] ?? ''}`,
+        data: m.data,
+        attributes: { ...m.attributes },
+        ack: async () => {
+          this.leasedDeadLetters.delete(m);
+          const at = this.deadLettered.indexOf(m);
+          if (at >= 0) this.deadLettered.splice(at, 1);
+        },
+        release: async () => {
+          this.leasedDeadLetters.delete(m);
+        },
+      };
+    });
   }
 
   /** Messages published and not yet acked (queued or outstanding). */

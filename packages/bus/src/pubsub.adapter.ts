@@ -1,12 +1,14 @@
 import {
   Duration,
   PubSub,
+  v1,
   type Message,
   type Subscription,
   type Topic,
 } from '@google-cloud/pubsub';
 import type {
   BusSubscription,
+  DeadLetterDelivery,
   EventBus,
   IncomingMessage,
   OutgoingMessage,
@@ -49,6 +51,7 @@ export class PubSubBus implements EventBus {
   readonly client: PubSub;
   private readonly topic: Topic;
   private readonly dlqTopic: Topic;
+  private dlqClient: v1.SubscriberClient | undefined;
 
   constructor(private readonly opts: PubSubBusOptions) {
     this.client = new PubSub({
@@ -146,6 +149,38 @@ export class PubSubBus implements EventBus {
     return { close: () => sub.close() };
   }
 
+  async pullDeadLetters(max: number): Promise<DeadLetterDelivery[]> {
+    // Synchronous pull (not the streaming subscriber): a replay takes what is there and stops.
+    if (!this.dlqClient) {
+      const config = await this.client.getClientConfig();
+      this.dlqClient = new v1.SubscriberClient({
+        ...config,
+        port: config.port === undefined ? undefined : Number(config.port),
+      });
+    }
+    const client = this.dlqClient;
+    const subscription = `projects/${this.opts.projectId}/subscriptions/${this.opts.deadLetterSubscription}`;
+    const [response] = await client.pull(
+      { subscription, maxMessages: max, returnImmediately: true },
+      { timeout: 30_000 },
+    );
+    return (response.receivedMessages ?? []).map((rm) => {
+      const ackId = rm.ackId ?? '';
+      const message = rm.message ?? {};
+      return {
+        id: message.messageId ?? '',
+        data: Buffer.from(message.data ?? []),
+        attributes: { ...(message.attributes ?? {}) },
+        ack: async () => {
+          await client.acknowledge({ subscription, ackIds: [ackId] });
+        },
+        release: async () => {
+          await client.modifyAckDeadline({ subscription, ackIds: [ackId], ackDeadlineSeconds: 0 });
+        },
+      };
+    });
+  }
+
   async check(): Promise<void> {
     const [exists] = await this.topic.exists();
     if (!exists) throw new Error(`topic ${this.opts.topic} does not exist`);
@@ -153,6 +188,7 @@ export class PubSubBus implements EventBus {
 
   async close(): Promise<void> {
     await Promise.allSettled([this.topic.flush(), this.dlqTopic.flush()]);
+    await this.dlqClient?.close();
     await this.client.close();
   }
 }

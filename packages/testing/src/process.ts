@@ -14,8 +14,12 @@ export interface ServiceProcess {
 }
 
 /** Starts a built service (`node dist/main.js`) as a real process, as compose or Cloud Run would. */
-export function startService(script: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [script], {
+export function startService(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ServiceProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,2 @@
+export { replayDeadLetters, progressLine } from './app';
+export type { ReplayOptions, ReplayProgress, ReplaySummary } from './app';

@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { busEnvShape, createBus } from '@eventpipe/bus';
+import { loadConfigOrExit, runMain, serviceEnvShape } from '@eventpipe/platform';
+import { progressLine, replayDeadLetters } from './app';
+
+const USAGE = `usage: npm run replay -- --from-dlq [--dry-run] [--limit N]
+
+Pulls dead-lettered messages from PUBSUB_DLQ_SUBSCRIPTION, validates each again, republishes the
+ones that now pass to PUBSUB_TOPIC and keeps the rest on the dead-letter subscription.
+  --from-dlq   replay from the dead-letter subscription (the only source)
+  --dry-run    report what would be replayed; change nothing
+  --limit N    look at N messages at most (default: all)
+Reads the same variables as the services (BUS=pubsub, GOOGLE_CLOUD_PROJECT, PUBSUB_*).`;
+
+runMain('replay', async () => {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        'from-dlq': { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        limit: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const limit = args.limit === undefined ? undefined : Number(args.limit);
+  if (!args['from-dlq'] || (limit !== undefined && (!Number.isInteger(limit) || limit < 1))) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  const config = loadConfigOrExit(
+    z.object({
+      ...serviceEnvShape,
+      ...busEnvShape,
+      BUS: z.enum(['pubsub']).default('pubsub').describe('Replay works on Pub/Sub'),
+    }),
+    process.env,
+  );
+  const bus = createBus(config, { production: config.NODE_ENV === 'production' });
+  const tty = process.stderr.isTTY;
+  let lastPrinted = 0;
+  const summary = await replayDeadLetters(bus, {
+    limit,
+    dryRun: args['dry-run'],
+    onProgress: (p) => {
+      if (tty) process.stderr.write(`\r${progressLine(p)}`);
+      else if (p.seen - lastPrinted >= 100) {
+        lastPrinted = p.seen;
+        process.stderr.write(`${progressLine(p)}\n`);
+      }
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  await bus.close();
+  const verb = summary.dryRun ? 'would republish' : 'republished';
+  const reasons = Object.entries(summary.keptByReason)
+    .map(([r, n]) => `${r}: ${n}`)
+    .join(', ');
+  process.stdout.write(
+    [
+      `replay from ${config.PUBSUB_DLQ_SUBSCRIPTION} to ${config.PUBSUB_TOPIC}${summary.dryRun ? ' (dry run: nothing changed)' : ''}`,
+      `  seen         ${summary.seen}`,
+      `  ${verb.padEnd(12)} ${summary.republished}`,
+      `  kept         ${summary.kept}${reasons ? `  (${reasons})` : ''}`,
+      '',
+    ].join('\n'),
+  );
+});

@@ -1,0 +1,156 @@
+import { join } from 'node:path';
+import { PubSubBus, type IncomingMessage } from '@eventpipe/bus';
+import { replayDeadLetters, progressLine } from '@eventpipe/replay';
+import {
+  describeWithEmulator,
+  sampleEvent,
+  startService,
+  uniqueName,
+  waitFor,
+} from '@eventpipe/testing';
+
+const valid = (id: string) =>
+  Buffer.from(
+    JSON.stringify({ specversion: '1.0', time: '2026-11-28T05:00:00Z', ...sampleEvent({ id }) }),
+  );
+
+describe('progressLine', () => {
+  it('when a limit is known, then it draws a bar; otherwise it counts', () => {
+    expect(progressLine({ seen: 5, republished: 4, kept: 1, limit: 10 }, 10)).toBe(
+      '[#####.....] 5/10  republished 4  kept 1',
+    );
+    expect(progressLine({ seen: 5, republished: 4, kept: 1 })).toBe(
+      '5 seen  republished 4  kept 1',
+    );
+  });
+});
+
+describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
+  function makeBus() {
+    const base = uniqueName('replay');
+    const opts = {
+      projectId: 'eventpipe-replay',
+      topic: `${base}-t`,
+      subscription: `${base}-s`,
+      deadLetterTopic: `${base}-dlq`,
+      deadLetterSubscription: `${base}-dlq-s`,
+      autoCreate: true,
+      emulatorHost: host,
+      maxDeliveryAttempts: 5,
+      publishTimeoutMs: 10_000,
+    };
+    return { bus: new PubSubBus(opts), opts };
+  }
+
+  async function seedDeadLetters(bus: PubSubBus) {
+    // An event dead-lettered by an earlier (stricter) release now passes; the others still fail.
+    await bus.deadLetter({
+      data: valid('fixed-1'),
+      attributes: { 'eventpipe-dlq-reason': 'schema-invalid', keep: 'me' },
+    });
+    await bus.deadLetter({
+      data: valid('fixed-2'),
+      attributes: { 'eventpipe-dlq-reason': 'store-rejected' },
+    });
+    await bus.deadLetter({
+      data: Buffer.from('{not json'),
+      attributes: { 'eventpipe-dlq-reason': 'invalid-json' },
+    });
+    await bus.deadLetter({
+      data: Buffer.from(JSON.stringify({ type: 't' })),
+      attributes: { 'eventpipe-dlq-reason': 'schema-invalid' },
+    });
+  }
+
+  it('when run dry, then it reports what would happen and changes nothing', async () => {
+    const { bus } = makeBus();
+    await bus.init();
+    await seedDeadLetters(bus);
+    const summary = await replayDeadLetters(bus, { dryRun: true });
+    expect(summary).toEqual({
+      seen: 4,
+      republished: 2,
+      kept: 2,
+      limit: undefined,
+      dryRun: true,
+      keptByReason: { 'invalid-json': 1, 'schema-invalid': 1 },
+    });
+    const again = await replayDeadLetters(bus, { dryRun: true });
+    expect(again.seen).toBe(4); // all four still there
+    await bus.close();
+  });
+
+  it('when run, then passing events go back to the main topic without dead-letter attributes and the rest stay', async () => {
+    const { bus } = makeBus();
+    await bus.init();
+    await seedDeadLetters(bus);
+    const received: IncomingMessage[] = [];
+    const sub = bus.subscribe(
+      (m) => {
+        received.push(m);
+        m.ack();
+      },
+      () => {},
+      { maxMessages: 10, maxBytes: 1 << 20, closeTimeoutMs: 1000 },
+    );
+    const progress: number[] = [];
+    const summary = await replayDeadLetters(bus, {
+      dryRun: false,
+      onProgress: (p) => progress.push(p.seen),
+    });
+    expect(summary).toMatchObject({ seen: 4, republished: 2, kept: 2, dryRun: false });
+    expect(progress).toEqual([1, 2, 3, 4]);
+    await waitFor(() => (received.length === 2 ? true : undefined), {
+      what: 'two replayed messages',
+    });
+    const ids = received.map((m) => JSON.parse(m.data.toString()).id).sort();
+    expect(ids).toEqual(['fixed-1', 'fixed-2']);
+    for (const m of received) {
+      expect(m.attributes['eventpipe-dlq-reason']).toBeUndefined();
+      expect(m.attributes['eventpipe-replayed-from']).toMatch(/.+/);
+    }
+    expect(
+      received.find((m) => JSON.parse(m.data.toString()).id === 'fixed-1')!.attributes.keep,
+    ).toBe('me');
+    const left = await replayDeadLetters(bus, { dryRun: true });
+    expect(left).toMatchObject({ seen: 2, republished: 0, kept: 2 });
+    await sub.close();
+    await bus.close();
+  });
+
+  it('when --limit is given, then it looks at no more than that', async () => {
+    const { bus } = makeBus();
+    await bus.init();
+    await seedDeadLetters(bus);
+    expect((await replayDeadLetters(bus, { dryRun: true, limit: 3 })).seen).toBe(3);
+    await bus.close();
+  });
+
+  it('when run as `npm run replay -- --from-dlq --dry-run`, then it prints the summary; without --from-dlq, the usage', async () => {
+    const { bus, opts } = makeBus();
+    await bus.init();
+    await seedDeadLetters(bus);
+    await bus.close();
+    const env = {
+      PUBSUB_EMULATOR_HOST: host,
+      GOOGLE_CLOUD_PROJECT: opts.projectId,
+      PUBSUB_TOPIC: opts.topic,
+      PUBSUB_SUBSCRIPTION: opts.subscription,
+      PUBSUB_DLQ_TOPIC: opts.deadLetterTopic,
+      PUBSUB_DLQ_SUBSCRIPTION: opts.deadLetterSubscription,
+    };
+    const main = join(__dirname, '..', 'dist', 'main.js');
+    const usage = startService(main, env, ['--dry-run']);
+    expect(await usage.exited).toBe(2);
+    expect(usage.lines().join('\n')).toContain('usage: npm run replay -- --from-dlq');
+    const dry = startService(main, env, ['--from-dlq', '--dry-run', '--limit', '10']);
+    expect(await dry.exited).toBe(0);
+    const out = dry.lines().join('\n');
+    expect(out).toContain(
+      `replay from ${opts.deadLetterSubscription} to ${opts.topic} (dry run: nothing changed)`,
+    );
+    expect(out).toMatch(/seen\s+4/);
+    expect(out).toMatch(/would republish\s+2/);
+    expect(out).toMatch(/kept\s+2\s+\(invalid-json: 1, schema-invalid: 1\)/);
+  });
+});
