@@ -5,6 +5,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/services'],
   testMatch: ['**/test/**/*.test.ts'],
+  // The failure suite runs on its own: npm run test:failure (jest.failure.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '\\.failure\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.typecheck.json' }] },
   moduleNameMapper: {
     '^@eventpipe/(schema|platform|bus|store|testing)$': '<rootDir>/packages/$1/src/index.ts',

@@ -43,6 +43,18 @@ export const busEnvShape = {
     10,
     600,
   ),
+  PUBSUB_RETRY_MIN_BACKOFF_SECONDS: envInt(
+    'Retry policy of the subscription created at start: first redelivery delay after a nack (0 with the max: no retry policy)',
+    1,
+    0,
+    600,
+  ),
+  PUBSUB_RETRY_MAX_BACKOFF_SECONDS: envInt(
+    'Retry policy of the subscription created at start: longest redelivery delay (0: no retry policy, redeliver at once)',
+    60,
+    0,
+    600,
+  ),
   PUBLISH_TIMEOUT_MS: envInt(
     'Longest wait for Pub/Sub to accept a publish before answering 503',
     10_000,
@@ -78,6 +90,10 @@ export function createBus(env: BusEnv, opts: { production: boolean }): EventBus 
     emulatorHost: env.PUBSUB_EMULATOR_HOST,
     maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
     ackDeadlineSeconds: env.PUBSUB_ACK_DEADLINE_SECONDS,
+    retryBackoffSeconds:
+      env.PUBSUB_RETRY_MAX_BACKOFF_SECONDS === 0
+        ? null
+        : { min: env.PUBSUB_RETRY_MIN_BACKOFF_SECONDS, max: env.PUBSUB_RETRY_MAX_BACKOFF_SECONDS },
     publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,
   });
 }

@@ -31,6 +31,9 @@ export interface PubSubBusOptions {
   maxDeliveryAttempts: number;
   /** Ack deadline of a subscription this adapter creates (default 60 s). */
   ackDeadlineSeconds?: number;
+  /** Retry policy (exponential backoff) of a subscription this adapter creates; default 1 s … 60 s.
+   * `null`: none, Pub/Sub redelivers at once. */
+  retryBackoffSeconds?: { min: number; max: number } | null;
   /** Bounds one publish call; past it the caller gets an error (and answers 503). */
   publishTimeoutMs: number;
 }
@@ -82,10 +85,14 @@ export class PubSubBus implements EventBus {
           deadLetterTopic: dlqTopicName,
           maxDeliveryAttempts: this.opts.maxDeliveryAttempts,
         },
-        retryPolicy: {
-          minimumBackoff: { seconds: 1 },
-          maximumBackoff: { seconds: 60 },
-        },
+        ...(this.opts.retryBackoffSeconds === null
+          ? {}
+          : {
+              retryPolicy: {
+                minimumBackoff: { seconds: this.opts.retryBackoffSeconds?.min ?? 1 },
+                maximumBackoff: { seconds: this.opts.retryBackoffSeconds?.max ?? 60 },
+              },
+            }),
       })
       .catch((e: unknown) => {
         if (!isAlreadyExists(e)) throw e;

@@ -276,6 +276,10 @@ describeWithEmulator(
           data: Buffer.from([0xc3, 0x28, 0x7b]),
           attributes: { case: 'encoding' },
         });
+        await topic.publishMessage({
+          data: Buffer.alloc(300 * 1024, 0x20), // over the 256 KiB event limit
+          attributes: { case: 'oversized' },
+        });
         await topic.publishMessage({ data: valid('after') });
 
         const dead: Message[] = [];
@@ -285,8 +289,8 @@ describeWithEmulator(
           m.ack();
         });
         try {
-          await waitFor(() => (dead.length >= 3 ? true : undefined), {
-            what: '3 dead-lettered messages',
+          await waitFor(() => (dead.length >= 4 ? true : undefined), {
+            what: '4 dead-lettered messages',
             timeoutMs: 20_000,
           });
         } finally {
@@ -299,6 +303,7 @@ describeWithEmulator(
           'non-json': 'invalid-json',
           schema: 'schema-invalid',
           encoding: 'invalid-encoding',
+          oversized: 'too-large',
         });
         const schemaDetail = dead.find((m) => m.attributes.case === 'schema')!.attributes[
           'eventpipe-dlq-detail'
