@@ -89,8 +89,9 @@ async function waitUntilServing(
 export async function spawnGcloudEmulator(
   bin: string,
   timeoutMs = 60_000,
+  fixedPort?: number,
 ): Promise<RunningEmulator> {
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child = spawn(bin, ['--host=127.0.0.1', `--port=${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true, // its own process group, so stop() also ends the JVM the script starts

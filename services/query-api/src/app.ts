@@ -67,9 +67,15 @@ export function createQueryApp(deps: QueryDeps): Express {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
+  // A store that fails (down, throttled, timing out) is the caller's 503 with Retry-After, not
+  // a 500: nothing is wrong with the request, and the details stay in the log.
   const timed = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     const end = querySeconds.startTimer({ operation, store: store.kind });
-    return run().finally(() => end());
+    return run()
+      .catch((e: unknown) => {
+        throw errors.unavailable('the event store did not answer; retry later', 5, e);
+      })
+      .finally(() => end());
   };
 
   app.use(

@@ -283,3 +283,24 @@ describe('query API on a store that bounds reads in time (BigQuery, REST fake)',
     expect(res.body).toEqual({ data: [], nextCursor: null });
   });
 });
+
+describe('query API when the store fails', () => {
+  it('when the store throws, then 503 with Retry-After and no internals', async () => {
+    const store = await DuckDbStore.open({ path: tempDuckDbPath() });
+    await store.init();
+    await store.close(); // every query now fails inside DuckDB
+    const { logger, lines } = memoryLogger('query-api');
+    const app = createQueryApp({
+      store,
+      logger,
+      registry: createRegistry('query-api'),
+      cursorSecret: secret,
+    });
+    const res = await request(app).get('/v1/events');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.body.code).toBe('unavailable');
+    expect(JSON.stringify(res.body)).not.toMatch(/SELECT|duckdb|closed/i);
+    expect(lines().some((l) => l.severity === 'ERROR')).toBe(true);
+  });
+});
