@@ -209,6 +209,9 @@ export function parseInputEvents(
   body: unknown,
   opts: { receivedAt: string; newId?: () => string },
 ): ParseResult {
+  if (Array.isArray(body) && body.length === 0) {
+    return { ok: false, issues: [{ index: 0, pointer: '', message: 'the event array is empty' }] };
+  }
   const list = Array.isArray(body) ? body : [body];
   const prefix = (i: number) => (Array.isArray(body) ? `/${i}` : '');
   const issues: ValidationIssue[] = [];

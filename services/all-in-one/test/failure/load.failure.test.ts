@@ -1,0 +1,81 @@
+import autocannon from 'autocannon';
+import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
+import { killAll, start } from './harness';
+
+afterEach(killAll);
+
+// Bounded: LOAD_SECONDS (default 60) of load from 8 connections, on loopback only.
+const seconds = Number(process.env.LOAD_SECONDS ?? 60);
+const EVENTS_PER_REQUEST = 10;
+
+describe('failure: a bounded load run on the local stack', () => {
+  it(`when ${seconds} s of batch POSTs hit npm start's stack, then no 5xx, no error and no event lost`, async () => {
+    const proc = start('all-in-one', {
+      DUCKDB_PATH: tempDuckDbPath(),
+      PUBLISHER_PORT: '0',
+      QUERY_PORT: '0',
+      WORKER_PORT: '0',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+    });
+    const urlOf = async (label: string) => {
+      const line = await proc.waitForLine((l) => l.trimStart().startsWith(label), label);
+      return /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
+    };
+    const publisher = await urlOf('publisher API');
+    const query = await urlOf('query API');
+    const source = `/load/${Date.now()}`;
+    const body = JSON.stringify(
+      Array.from({ length: EVENTS_PER_REQUEST }, (_, i) => ({
+        type: 'com.example.load',
+        source,
+        data: { i },
+      })),
+    );
+    const result = await autocannon({
+      url: `${publisher}/v1/events`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 8,
+      duration: seconds,
+    });
+    const acceptedByClient = result['2xx'] * EVENTS_PER_REQUEST;
+    process.stderr.write(
+      `load: ${result.requests.total} requests, ${result.requests.average} req/s, p99 ${result.latency.p99} ms, ` +
+        `2xx ${result['2xx']}, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}\n`,
+    );
+    expect(result['5xx']).toBe(0);
+    expect(result.non2xx).toBe(0);
+    expect(result.errors).toBe(0);
+    expect(result.timeouts).toBe(0);
+    expect(result['2xx']).toBeGreaterThan(0);
+
+    // Zero loss. The publisher's own count of events it answered 202 for is exact; the client's
+    // count misses the requests still in flight when autocannon stopped (at most one per
+    // connection), whose 202s it never read.
+    const publisherMetrics = await (await fetch(`${publisher}/metrics`)).text();
+    const acceptedByServer = Number(
+      /eventpipe_publisher_events_total\{outcome="accepted",service="publisher-api"\} (\d+)/.exec(
+        publisherMetrics,
+      )?.[1] ?? -1,
+    );
+    expect(acceptedByServer).toBeGreaterThanOrEqual(acceptedByClient);
+    expect(acceptedByServer - acceptedByClient).toBeLessThanOrEqual(8 * EVENTS_PER_REQUEST);
+    let stored = -1;
+    await waitFor(
+      async () => {
+        const res = await fetch(
+          `${query}/v1/stats?source=${encodeURIComponent(source)}&interval=day`,
+        );
+        const stats = (await res.json()) as { buckets: { count: number }[] };
+        stored = stats.buckets.reduce((n, b) => n + b.count, 0);
+        return stored >= acceptedByServer ? true : undefined;
+      },
+      { what: `${acceptedByServer} events stored`, timeoutMs: 300_000, intervalMs: 500 },
+    );
+    expect(stored).toBe(acceptedByServer);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  }, 480_000);
+});
