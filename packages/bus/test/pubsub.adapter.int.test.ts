@@ -1,23 +1,10 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { PubSubBus, type IncomingMessage } from '@eventpipe/bus';
-import { describeWithEmulator, uniqueName, waitFor } from '@eventpipe/testing';
+import { describeWithEmulator, testBusOptions, waitFor } from '@eventpipe/testing';
 
 describeWithEmulator('PubSubBus on the Pub/Sub emulator', (host) => {
   const projectId = 'eventpipe-test';
-  const make = (maxDeliveryAttempts = 5) => {
-    const base = uniqueName('bus');
-    return new PubSubBus({
-      projectId,
-      topic: `${base}-t`,
-      subscription: `${base}-s`,
-      deadLetterTopic: `${base}-dlq`,
-      deadLetterSubscription: `${base}-dlq-s`,
-      autoCreate: true,
-      emulatorHost: host,
-      maxDeliveryAttempts,
-      publishTimeoutMs: 10_000,
-    });
-  };
+  const make = () => new PubSubBus(testBusOptions(host, 'bus', { projectId }));
   const admin = new PubSub({ projectId, apiEndpoint: host, emulatorMode: true });
   afterAll(() => admin.close());
 

@@ -14,3 +14,4 @@ export { startService, urlFromLog } from './process';
 export type { ServiceProcess } from './process';
 export { BigQueryFake, parseBigQueryTimestamp } from './bigquery-fake';
 export type { BigQueryFakeOptions } from './bigquery-fake';
+export { testBusOptions, testBigQueryStore } from './factories';

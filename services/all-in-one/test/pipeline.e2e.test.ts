@@ -2,13 +2,15 @@ import request from 'supertest';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { PubSubBus } from '@eventpipe/bus';
 import { createStack, type Stack } from '@eventpipe/all-in-one';
-import { BigQueryStore, DuckDbStore, type EventStore, type InsertItem } from '@eventpipe/store';
+import { DuckDbStore, type EventStore, type InsertItem } from '@eventpipe/store';
 import {
   BigQueryFake,
   describeWithEmulator,
   memoryLogger,
   sampleEvent,
   tempDuckDbPath,
+  testBigQueryStore,
+  testBusOptions,
   uniqueName,
   waitFor,
 } from '@eventpipe/testing';
@@ -33,16 +35,7 @@ describeWithEmulator(
       const store =
         kind === 'duckdb'
           ? await DuckDbStore.open({ path: tempDuckDbPath() })
-          : new BigQueryStore({
-              projectId,
-              dataset: uniqueName('e2e').replaceAll('-', '_'),
-              table: 'events',
-              apiEndpoint: bigquery.endpoint,
-              autoCreate: true,
-              maximumBytesBilled: 1024 ** 3,
-              range: { defaultRangeMs: 30 * 86_400_000, maxRangeMs: 400 * 86_400_000 },
-              retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 50 },
-            });
+          : testBigQueryStore(bigquery.endpoint, { projectId });
       await store.init();
       return store;
     }
@@ -63,24 +56,9 @@ describeWithEmulator(
       hooks: { afterInsert?: (call: number) => void } = {},
       kind: 'duckdb' | 'bigquery' = 'duckdb',
     ): Promise<Running> {
-      const base = uniqueName('e2e');
-      const names = {
-        topic: `${base}-events`,
-        subscription: `${base}-worker`,
-        dlqTopic: `${base}-dlq`,
-        dlqSubscription: `${base}-dlq-hold`,
-      };
-      const bus = new PubSubBus({
-        projectId,
-        topic: names.topic,
-        subscription: names.subscription,
-        deadLetterTopic: names.dlqTopic,
-        deadLetterSubscription: names.dlqSubscription,
-        autoCreate: true,
-        emulatorHost: host,
-        maxDeliveryAttempts: 5,
-        publishTimeoutMs: 10_000,
-      });
+      const options = testBusOptions(host, 'e2e', { projectId });
+      const names = { topic: options.topic, dlqSubscription: options.deadLetterSubscription };
+      const bus = new PubSubBus(options);
       await bus.init();
       const store = await openStore(kind);
       const inserts: Running['inserts'] = { calls: 0, results: [] };

@@ -3,8 +3,8 @@ import type { Express } from 'express';
 import { createRegistry } from '@eventpipe/platform';
 import { createQueryApp, CursorCodec } from '@eventpipe/query-api';
 import { parseInputEvents } from '@eventpipe/schema';
-import { BigQueryStore, DuckDbStore } from '@eventpipe/store';
-import { BigQueryFake, memoryLogger, tempDuckDbPath, uniqueName } from '@eventpipe/testing';
+import { DuckDbStore } from '@eventpipe/store';
+import { BigQueryFake, memoryLogger, tempDuckDbPath, testBigQueryStore } from '@eventpipe/testing';
 
 const secret = Buffer.from('0123456789abcdef0123456789abcdef');
 const meta = {
@@ -238,15 +238,8 @@ describe('query API on a store that bounds reads in time (BigQuery, REST fake)',
   let app: Express;
   beforeAll(async () => {
     fake = await BigQueryFake.start();
-    const store = new BigQueryStore({
-      projectId: 'eventpipe-test',
-      dataset: uniqueName('q').replaceAll('-', '_'),
-      table: 'events',
-      apiEndpoint: fake.endpoint,
-      autoCreate: true,
-      maximumBytesBilled: 1024 ** 3,
+    const store = testBigQueryStore(fake.endpoint, {
       range: { defaultRangeMs: 7 * 86_400_000, maxRangeMs: 31 * 86_400_000 },
-      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
     });
     await store.init();
     app = createQueryApp({

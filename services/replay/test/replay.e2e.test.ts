@@ -5,7 +5,7 @@ import {
   describeWithEmulator,
   sampleEvent,
   startService,
-  uniqueName,
+  testBusOptions,
   waitFor,
 } from '@eventpipe/testing';
 
@@ -27,18 +27,7 @@ describe('progressLine', () => {
 
 describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
   function makeBus() {
-    const base = uniqueName('replay');
-    const opts = {
-      projectId: 'eventpipe-replay',
-      topic: `${base}-t`,
-      subscription: `${base}-s`,
-      deadLetterTopic: `${base}-dlq`,
-      deadLetterSubscription: `${base}-dlq-s`,
-      autoCreate: true,
-      emulatorHost: host,
-      maxDeliveryAttempts: 5,
-      publishTimeoutMs: 10_000,
-    };
+    const opts = testBusOptions(host, 'replay');
     return { bus: new PubSubBus(opts), opts };
   }
 

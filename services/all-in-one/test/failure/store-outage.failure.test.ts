@@ -1,12 +1,13 @@
 import request from 'supertest';
 import { PubSubBus } from '@eventpipe/bus';
 import { createStack } from '@eventpipe/all-in-one';
-import { BigQueryStore } from '@eventpipe/store';
 import {
   BigQueryFake,
   describeWithEmulator,
   memoryLogger,
   sampleEvent,
+  testBigQueryStore,
+  testBusOptions,
   uniqueName,
   waitFor,
 } from '@eventpipe/testing';
@@ -15,26 +16,9 @@ describeWithEmulator('failure: the store is down for 20 s under load', (host) =>
   it('when BigQuery answers 503 for 20 s while events keep coming, then all land after recovery and nothing is dead-lettered', async () => {
     const fake = await BigQueryFake.start();
     const base = uniqueName('outage');
-    const bus = new PubSubBus({
-      projectId: 'eventpipe-failure',
-      topic: `${base}-t`,
-      subscription: `${base}-s`,
-      deadLetterTopic: `${base}-dlq`,
-      deadLetterSubscription: `${base}-dlq-s`,
-      autoCreate: true,
-      emulatorHost: host,
-      maxDeliveryAttempts: 5,
-      publishTimeoutMs: 10_000,
-    });
+    const bus = new PubSubBus(testBusOptions(host, 'outage'));
     await bus.init();
-    const store = new BigQueryStore({
-      projectId: 'eventpipe-failure',
-      dataset: base.replaceAll('-', '_'),
-      table: 'events',
-      apiEndpoint: fake.endpoint,
-      autoCreate: true,
-      maximumBytesBilled: 1024 ** 3,
-      range: { defaultRangeMs: 30 * 86_400_000, maxRangeMs: 400 * 86_400_000 },
+    const store = testBigQueryStore(fake.endpoint, {
       retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
     });
     await store.init();
