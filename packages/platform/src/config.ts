@@ -100,3 +100,19 @@ export function runMain(service: string, main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** API key variables, shared by every HTTP service. */
+export const authEnvShape = {
+  API_KEYS: z
+    .string()
+    .optional()
+    .describe('JSON array of {"name","scopes","sha256"}: hex SHA-256 of each key (never the key)'),
+  API_KEYS_FILE: z
+    .string()
+    .optional()
+    .describe('Path of a file holding the API_KEYS JSON (for secret mounts)'),
+  AUTH_MODE: z
+    .enum(['keys', 'none'])
+    .optional()
+    .describe('keys: require API keys; none: run open (must be explicit with NODE_ENV=production)'),
+};

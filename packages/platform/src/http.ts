@@ -41,6 +41,7 @@ export function observe(logger: Logger, registry: Registry): RequestHandler {
           remoteIp: req.ip,
         },
         route,
+        consumer: res.locals.consumer as string | undefined,
       };
       if (res.statusCode >= 500) logger.error(line, 'request failed');
       else logger.info(line, 'request');

@@ -31,6 +31,7 @@ export {
   envPort,
   envOptionalBool,
   serviceEnvShape,
+  authEnvShape,
   googleCloudEnvShape,
   loadConfig,
   loadConfigOrExit,
@@ -38,3 +39,7 @@ export {
   ConfigError,
 } from './config';
 export { onShutdownSignal } from './lifecycle';
+export { requireScope, loadApiKeys, hashKey, SCOPES } from './auth';
+export type { ApiKey, Scope } from './auth';
+export { resolveApiKeys } from './auth-config';
+export type { AuthEnv } from './auth-config';

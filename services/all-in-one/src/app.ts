@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { EventBus } from '@eventpipe/bus';
-import { createRegistry, type Logger } from '@eventpipe/platform';
+import { createRegistry, type ApiKey, type Logger } from '@eventpipe/platform';
 import { createPublisherApp } from '@eventpipe/publisher-api';
 import { createQueryApp } from '@eventpipe/query-api';
 import type { EventStore } from '@eventpipe/store';
@@ -18,6 +18,7 @@ export interface StackDeps {
   loggers: { publisher: Logger; worker: Logger; query: Logger };
   cursorSecret: Buffer;
   maxInFlightEvents?: number;
+  apiKeys?: ApiKey[];
   batch: BatchOptions;
   flowControl: { maxMessages: number; maxBytes: number };
   storeRetry?: StoreRetry;
@@ -35,11 +36,13 @@ export function createStack(deps: StackDeps): Stack {
   return {
     publisher: createPublisherApp({
       maxInFlightEvents: deps.maxInFlightEvents,
+      apiKeys: deps.apiKeys,
       bus: deps.bus,
       logger: deps.loggers.publisher,
       registry: createRegistry('publisher-api'),
     }),
     query: createQueryApp({
+      apiKeys: deps.apiKeys,
       store: deps.store,
       logger: deps.loggers.query,
       registry: createRegistry('query-api'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
-import { envPort, serviceEnvShape } from '@eventpipe/platform';
+import { authEnvShape, envPort, serviceEnvShape } from '@eventpipe/platform';
 import { publisherEnvShape } from '@eventpipe/publisher-api';
 import { cursorSecretShape } from '@eventpipe/query-api';
 import { storeEnvShape } from '@eventpipe/store';
@@ -21,5 +21,6 @@ export const stackConfigSchema = z.object({
   ...storeEnvShape,
   ...workerEnvShape,
   ...cursorSecretShape,
+  ...authEnvShape,
 });
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -5,6 +5,7 @@ import {
   listen,
   loadConfigOrExit,
   onShutdownSignal,
+  resolveApiKeys,
   runMain,
 } from '@eventpipe/platform';
 import { openStore } from '@eventpipe/store';
@@ -15,6 +16,7 @@ import { stackConfigSchema } from './config';
 runMain('eventpipe', async () => {
   const config = loadConfigOrExit(stackConfigSchema, process.env);
   const logger = (service: string) => createLogger({ service, level: config.LOG_LEVEL });
+  const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
   const store = await openStore(config, { production: config.NODE_ENV === 'production' });
@@ -29,6 +31,7 @@ runMain('eventpipe', async () => {
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
     ...workerOptions(config),
     maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
+    apiKeys: auth.keys,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const publisher = await listen(stack.publisher, config.PUBLISHER_PORT, config.HOST);
@@ -44,6 +47,9 @@ runMain('eventpipe', async () => {
       `  publisher API  ${publisher.url}   POST /v1/events`,
       `  query API      ${query.url}   GET /v1/events, /v1/events/{id}, /v1/stats`,
       `  worker         ${worker.url}   /healthz /readyz /metrics`,
+      auth.open
+        ? '  AUTH: OPEN — no API keys are configured, anyone who can reach these ports can read and write'
+        : `  AUTH: API keys required (${auth.keys.length} configured); send Authorization: Bearer <key>`,
       'Try:',
       `  curl -sS -X POST ${publisher.url}/v1/events -H 'Content-Type: application/json' \\`,
       `    -d '{"type":"com.example.order.created","source":"/shop","data":{"orderId":42}}'`,

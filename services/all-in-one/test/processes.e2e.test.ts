@@ -75,6 +75,63 @@ describe('npm start (the one-process mode)', () => {
     await store.close();
   });
 
+  it('when NODE_ENV=production and no API keys are configured, then it refuses to start', async () => {
+    const proc = track(
+      startService(main('all-in-one'), {
+        NODE_ENV: 'production',
+        DUCKDB_PATH: tempDuckDbPath(),
+        PUBLISHER_PORT: '0',
+        QUERY_PORT: '0',
+        WORKER_PORT: '0',
+      }),
+    );
+    expect(await proc.exited).toBe(1);
+    expect(proc.lines().join('\n')).toMatch(
+      /NODE_ENV=production requires API keys \(API_KEYS or API_KEYS_FILE; create one with npm run keys -- create\), or AUTH_MODE=none/,
+    );
+  });
+
+  it('when a key made by `npm run keys -- create` is configured, then requests need it', async () => {
+    const cli = track(
+      startService(join(root, 'packages', 'platform', 'dist', 'keys-cli.js'), {}, [
+        'create',
+        '--name',
+        'partner-a',
+        '--scope',
+        'events:read',
+        '--scope',
+        'events:write',
+      ]),
+    );
+    expect(await cli.exited).toBe(0);
+    const out = cli.lines();
+    const key = out[out.indexOf(out.find((l) => l.startsWith('key (shown once'))!) + 1]!.trim();
+    const entry = out.find((l) => l.trim().startsWith('{"name"'))!.trim();
+    expect(key).toMatch(/^ep_[A-Za-z0-9_-]{43}$/);
+    const proc = track(
+      startService(main('all-in-one'), {
+        API_KEYS: `[${entry}]`,
+        DUCKDB_PATH: tempDuckDbPath(),
+        PUBLISHER_PORT: '0',
+        QUERY_PORT: '0',
+        WORKER_PORT: '0',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    const line = await proc.waitForLine((l) => l.trimStart().startsWith('publisher API'), 'banner');
+    const publisher = /http:\/\/[\d.]+:\d+/.exec(line)![0];
+    expect(proc.lines().join('\n')).toContain('AUTH: API keys required (1 configured)');
+    expect((await postJson(publisher, sampleEvent())).status).toBe(401);
+    const ok = await fetch(`${publisher}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify(sampleEvent()),
+    });
+    expect(ok.status).toBe(202);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  });
+
   it('when variables are invalid, then it exits non-zero naming every bad variable with its description', async () => {
     const proc = track(
       startService(main('all-in-one'), {

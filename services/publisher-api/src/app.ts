@@ -7,6 +7,8 @@ import {
   errors,
   finishApp,
   operationalRoutes,
+  requireScope,
+  type ApiKey,
   type Logger,
   type Registry,
 } from '@eventpipe/platform';
@@ -31,6 +33,8 @@ export interface PublisherDeps {
   /** Most events published and not yet confirmed by the bus; past it requests get 429. Bounds
    * the memory a slow or failing bus can tie up. */
   maxInFlightEvents?: number;
+  /** API keys; a POST needs one with events:write. Empty: open (AUTH_MODE=none). */
+  apiKeys?: ApiKey[];
 }
 
 /** Accepted request content types and the body shape each allows. */
@@ -91,6 +95,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
 
   app.post(
     '/v1/events',
+    requireScope(deps.apiKeys ?? [], 'events:write'),
     (req, _res, next) => {
       // Checked before the body is read, so a wrong type never costs a 5 MiB upload.
       try {

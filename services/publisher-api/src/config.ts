@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
-import { envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
+import { authEnvShape, envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
 
 /** Publisher variables, shared with the one-process mode. */
 export const publisherEnvShape = {
@@ -17,6 +17,7 @@ export const publisherConfigSchema = z.object({
   ...serviceEnvShape,
   PORT: envPort('HTTP port', 8080),
   ...publisherEnvShape,
+  ...authEnvShape,
   ...busEnvShape,
   BUS: z
     .enum(['pubsub'])

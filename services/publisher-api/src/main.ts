@@ -5,6 +5,7 @@ import {
   listen,
   loadConfigOrExit,
   onShutdownSignal,
+  resolveApiKeys,
   runMain,
 } from '@eventpipe/platform';
 import { createPublisherApp } from './app';
@@ -13,6 +14,9 @@ import { publisherConfigSchema } from './config';
 runMain('publisher-api', async () => {
   const config = loadConfigOrExit(publisherConfigSchema, process.env);
   const logger = createLogger({ service: 'publisher-api', level: config.LOG_LEVEL });
+  const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
+  if (auth.open)
+    logger.warn('no API keys: POST /v1/events is open to anyone who can reach it (AUTH_MODE=none)');
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
   const app = createPublisherApp({
@@ -20,6 +24,7 @@ runMain('publisher-api', async () => {
     logger,
     registry: createRegistry('publisher-api'),
     maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
+    apiKeys: auth.keys,
   });
   const server = await listen(app, config.PORT, config.HOST);
   logger.info({ url: server.url }, 'publisher-api listening');

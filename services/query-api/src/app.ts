@@ -5,6 +5,8 @@ import {
   errors,
   finishApp,
   operationalRoutes,
+  requireScope,
+  type ApiKey,
   type Logger,
   type Registry,
   Histogram,
@@ -28,6 +30,8 @@ export interface QueryDeps {
   registry: Registry;
   /** HMAC key of page cursors (at least 16 bytes). */
   cursorSecret: Buffer;
+  /** API keys; every /v1 route needs one with events:read. Empty: open (AUTH_MODE=none). */
+  apiKeys?: ApiKey[];
   /** Default stats window when `from` is not given. */
   defaultStatsWindowMs?: number;
 }
@@ -86,7 +90,9 @@ export function createQueryApp(deps: QueryDeps): Express {
     }),
   );
 
-  app.get('/v1/events', async (req, res) => {
+  const read = requireScope(deps.apiKeys ?? [], 'events:read');
+
+  app.get('/v1/events', read, async (req, res) => {
     const params = parseQuery(listParamsSchema, req.query);
     const filter = filterOf(params);
     const limit = params.limit ?? LIMITS.defaultPageSize;
@@ -104,9 +110,9 @@ export function createQueryApp(deps: QueryDeps): Express {
     res.json({ data: page, nextCursor });
   });
 
-  app.get('/v1/events/:id', async (req, res) => {
+  app.get('/v1/events/:id', read, async (req, res) => {
     const { source } = parseQuery(getParamsSchema, req.query);
-    const id = req.params.id;
+    const id = String(req.params.id ?? '');
     if (!id || Buffer.byteLength(id) > LIMITS.maxAttributeBytes) {
       throw errors.validation('id is empty or too long', [
         { pointer: 'id', detail: 'id is empty or too long' },
@@ -127,7 +133,7 @@ export function createQueryApp(deps: QueryDeps): Express {
     res.json(found[0]);
   });
 
-  app.get('/v1/stats', async (req, res) => {
+  app.get('/v1/stats', read, async (req, res) => {
     const params = parseQuery(statsParamsSchema, req.query);
     const interval = params.interval ?? 'hour';
     const to = params.to ?? nowTime();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envPort, serviceEnvShape } from '@eventpipe/platform';
+import { authEnvShape, envPort, serviceEnvShape } from '@eventpipe/platform';
 import { storeEnvShape } from '@eventpipe/store';
 
 /** CURSOR_SECRET: any string of at least 16 bytes; random per process when unset. */
@@ -19,5 +19,6 @@ export const queryConfigSchema = z.object({
   PORT: envPort('HTTP port', 8081),
   ...storeEnvShape,
   ...cursorSecretShape,
+  ...authEnvShape,
 });
 export type QueryConfig = z.output<typeof queryConfigSchema>;

@@ -5,6 +5,7 @@ import {
   listen,
   loadConfigOrExit,
   onShutdownSignal,
+  resolveApiKeys,
   runMain,
 } from '@eventpipe/platform';
 import { openStore } from '@eventpipe/store';
@@ -14,6 +15,11 @@ import { queryConfigSchema } from './config';
 runMain('query-api', async () => {
   const config = loadConfigOrExit(queryConfigSchema, process.env);
   const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL });
+  const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
+  if (auth.open)
+    logger.warn(
+      'no API keys: the /v1 routes are open to anyone who can reach them (AUTH_MODE=none)',
+    );
   // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
   // clear message while a worker process holds it (DuckDB admits one writing process).
   const store = await openStore(config, {
@@ -29,6 +35,7 @@ runMain('query-api', async () => {
     store,
     logger,
     registry: createRegistry('query-api'),
+    apiKeys: auth.keys,
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
   });
   const server = await listen(app, config.PORT, config.HOST);

@@ -1,0 +1,32 @@
+import { loadApiKeys, type ApiKey } from './auth';
+
+export interface AuthEnv {
+  API_KEYS?: string | undefined;
+  API_KEYS_FILE?: string | undefined;
+  AUTH_MODE?: 'keys' | 'none' | undefined;
+}
+
+/**
+ * Decides the keys a service enforces, failing closed: with NODE_ENV=production and no keys a
+ * service refuses to start unless AUTH_MODE=none is set explicitly; configured keys are always
+ * enforced (AUTH_MODE=none beside them is a contradiction and refused).
+ */
+export function resolveApiKeys(
+  env: AuthEnv,
+  production: boolean,
+): { keys: ApiKey[]; open: boolean } {
+  const keys = loadApiKeys(env.API_KEYS, env.API_KEYS_FILE);
+  if (keys.length > 0) {
+    if (env.AUTH_MODE === 'none')
+      throw new Error('AUTH_MODE=none but API keys are configured: remove one of them');
+    return { keys, open: false };
+  }
+  if (env.AUTH_MODE === 'keys')
+    throw new Error('AUTH_MODE=keys but no API_KEYS or API_KEYS_FILE is set');
+  if (production && env.AUTH_MODE !== 'none') {
+    throw new Error(
+      'NODE_ENV=production requires API keys (API_KEYS or API_KEYS_FILE; create one with npm run keys -- create), or AUTH_MODE=none to run open on purpose',
+    );
+  }
+  return { keys, open: true };
+}
