@@ -111,6 +111,34 @@ export const authEnvShape = {
     .string()
     .optional()
     .describe('Path of a file holding the API_KEYS JSON (for secret mounts)'),
+  RATE_LIMIT_WRITE: envInt(
+    'Ingest requests per minute per API key (per IP without one); 0: off',
+    6000,
+    0,
+    10_000_000,
+  ),
+  RATE_LIMIT_READ: envInt(
+    'Read requests per minute per API key (per IP without one); 0: off',
+    6000,
+    0,
+    10_000_000,
+  ),
+  RATE_LIMIT_AUTH_FAILURES: envInt(
+    'Failed authentications per minute per IP before 429',
+    30,
+    1,
+    100_000,
+  ),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .describe('Comma-separated origins allowed to call the APIs from a browser (none by default)'),
   AUTH_MODE: z
     .enum(['keys', 'none'])
     .optional()

@@ -3,10 +3,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { requestContext } from './context';
 import { AppError, isAppError } from './errors';
 import { httpDurationHistogram } from './metrics';
+import { securityHeaders } from './security';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -25,12 +26,21 @@ const routeOf = (req: express.Request): string =>
 
 export function observe(logger: Logger, registry: Registry): RequestHandler {
   const histogram = httpDurationHistogram(registry);
+  const byConsumer = new Counter({
+    name: 'eventpipe_http_requests_total',
+    help: 'HTTP requests by consumer (API key name; anonymous without keys; none when unauthenticated), route template and status.',
+    labelNames: ['consumer', 'route', 'status'] as const,
+    registers: [registry],
+  });
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = routeOf(req);
       histogram.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      // Bounded: consumer names come from the configured keys only.
+      const consumer = (res.locals.consumer as string | undefined) ?? 'none';
+      byConsumer.inc({ consumer, route, status: String(res.statusCode) });
       const line = {
         httpRequest: {
           requestMethod: req.method,
@@ -188,12 +198,16 @@ export function operationalRoutes(opts: {
 }
 
 /** An express app with the shared front matter: request ids, access logs, HTTP metrics. */
-export function createBaseApp(logger: Logger, registry: Registry): Express {
+export function createBaseApp(
+  logger: Logger,
+  registry: Registry,
+  opts: { corsOrigins?: string[] } = {},
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
-  app.use(requestId, observe(logger, registry));
+  app.use(requestId, ...securityHeaders(opts.corsOrigins ?? []), observe(logger, registry));
   return app;
 }
 

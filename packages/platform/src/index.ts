@@ -43,3 +43,5 @@ export { requireScope, loadApiKeys, hashKey, SCOPES } from './auth';
 export type { ApiKey, Scope } from './auth';
 export { resolveApiKeys } from './auth-config';
 export type { AuthEnv } from './auth-config';
+export { securityHeaders, perConsumerLimit, authFailureLimit, chain } from './security';
+export type { AccessOptions } from './security';

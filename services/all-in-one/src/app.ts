@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { EventBus } from '@eventpipe/bus';
-import { createRegistry, type ApiKey, type Logger } from '@eventpipe/platform';
+import { createRegistry, type AccessOptions, type ApiKey, type Logger } from '@eventpipe/platform';
 import { createPublisherApp } from '@eventpipe/publisher-api';
 import { createQueryApp } from '@eventpipe/query-api';
 import type { EventStore } from '@eventpipe/store';
@@ -19,6 +19,8 @@ export interface StackDeps {
   cursorSecret: Buffer;
   maxInFlightEvents?: number;
   apiKeys?: ApiKey[];
+  /** Access options of the two APIs (write and read rate limits differ). */
+  access?: { write?: AccessOptions; read?: AccessOptions };
   batch: BatchOptions;
   flowControl: { maxMessages: number; maxBytes: number };
   storeRetry?: StoreRetry;
@@ -37,12 +39,14 @@ export function createStack(deps: StackDeps): Stack {
     publisher: createPublisherApp({
       maxInFlightEvents: deps.maxInFlightEvents,
       apiKeys: deps.apiKeys,
+      access: deps.access?.write,
       bus: deps.bus,
       logger: deps.loggers.publisher,
       registry: createRegistry('publisher-api'),
     }),
     query: createQueryApp({
       apiKeys: deps.apiKeys,
+      access: deps.access?.read,
       store: deps.store,
       logger: deps.loggers.query,
       registry: createRegistry('query-api'),

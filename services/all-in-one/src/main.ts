@@ -32,6 +32,18 @@ runMain('eventpipe', async () => {
     ...workerOptions(config),
     maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
     apiKeys: auth.keys,
+    access: {
+      write: {
+        corsOrigins: config.CORS_ORIGINS,
+        rateLimitPerMinute: config.RATE_LIMIT_WRITE,
+        authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+      },
+      read: {
+        corsOrigins: config.CORS_ORIGINS,
+        rateLimitPerMinute: config.RATE_LIMIT_READ,
+        authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+      },
+    },
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
   const publisher = await listen(stack.publisher, config.PUBLISHER_PORT, config.HOST);

@@ -122,3 +122,106 @@ describe('routes that stay open', () => {
     expect(JSON.stringify(lines)).not.toContain(WRITER);
   });
 });
+
+describe('rate limits, security headers, CORS', () => {
+  function limitedStack(write: number, read: number, authFailures = 30) {
+    return createStack({
+      bus,
+      store,
+      loggers: {
+        publisher: memoryLogger().logger,
+        worker: memoryLogger().logger,
+        query: memoryLogger().logger,
+      },
+      cursorSecret: Buffer.from('auth-test-cursor-secret-012345'),
+      batch: { maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 20 },
+      flowControl: { maxMessages: 100, maxBytes: 1 << 24 },
+      shutdownTimeoutMs: 1000,
+      apiKeys: [
+        { name: 'producer-a', scopes: ['events:write'], sha256: hashKey(WRITER) },
+        { name: 'partner-b', scopes: ['events:read'], sha256: hashKey(READER) },
+        { name: 'partner-c', scopes: ['events:read'], sha256: hashKey(`${READER}-c`) },
+      ],
+      access: {
+        write: { rateLimitPerMinute: write, authFailuresPerMinute: authFailures },
+        read: {
+          rateLimitPerMinute: read,
+          authFailuresPerMinute: authFailures,
+          corsOrigins: ['https://app.example.com'],
+        },
+      },
+    });
+  }
+
+  it('when a key passes its per-minute limit, then 429 with Retry-After and RateLimit headers; another key is unaffected', async () => {
+    const s = limitedStack(100, 3);
+    const get = (key: string) =>
+      request(s.query).get('/v1/stats').set('Authorization', `Bearer ${key}`);
+    const first = await get(READER);
+    expect(first.status).toBe(200);
+    expect(first.headers['ratelimit-policy']).toMatch(/q=3/);
+    expect(first.headers['ratelimit']).toMatch(/r=2/);
+    await get(READER);
+    await get(READER);
+    const over = await get(READER);
+    expect(over.status).toBe(429);
+    expect(over.body.code).toBe('rate-limited');
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await get(`${READER}-c`)).status).toBe(200);
+  });
+
+  it('when one address keeps failing to authenticate, then it gets 429 even with a right key after', async () => {
+    const s = limitedStack(100, 100, 5);
+    for (let i = 0; i < 5; i++) {
+      expect(
+        (await request(s.query).get('/v1/events').set('Authorization', `Bearer guess-${i}`)).status,
+      ).toBe(401);
+    }
+    const blocked = await request(s.query).get('/v1/events').set('Authorization', 'Bearer guess-6');
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.code).toBe('rate-limited');
+  });
+
+  it('when any response goes out, then it carries the security headers', async () => {
+    for (const res of [
+      await request(stack.publisher).get('/healthz'),
+      await request(stack.query).get('/v1/events'),
+      await request(stack.query).get('/nope'),
+    ]) {
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+
+  it('when a browser origin asks, then only a listed origin gets CORS headers', async () => {
+    const s = limitedStack(100, 100);
+    const allowed = await request(s.query)
+      .options('/v1/events')
+      .set('Origin', 'https://app.example.com')
+      .set('Access-Control-Request-Method', 'GET');
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const other = await request(s.query)
+      .get('/v1/events')
+      .set('Origin', 'https://evil.example')
+      .set('Authorization', `Bearer ${READER}`);
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    const none = await request(stack.query)
+      .get('/v1/events')
+      .set('Origin', 'https://app.example.com');
+    expect(none.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('consumer metrics', () => {
+  it('when keys are used, then requests are counted by key name', async () => {
+    await send(routes[1]!, { Authorization: `Bearer ${READER}` });
+    const text = (await request(stack.query).get('/metrics')).text;
+    expect(text).toMatch(
+      /eventpipe_http_requests_total\{consumer="partner-b",route="\/v1\/events",status="200",service="query-api"\} \d+/,
+    );
+    expect(text).not.toContain(READER);
+  });
+});

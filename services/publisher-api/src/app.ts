@@ -8,6 +8,9 @@ import {
   finishApp,
   operationalRoutes,
   requireScope,
+  authFailureLimit,
+  perConsumerLimit,
+  type AccessOptions,
   type ApiKey,
   type Logger,
   type Registry,
@@ -35,6 +38,7 @@ export interface PublisherDeps {
   maxInFlightEvents?: number;
   /** API keys; a POST needs one with events:write. Empty: open (AUTH_MODE=none). */
   apiKeys?: ApiKey[];
+  access?: AccessOptions;
 }
 
 /** Accepted request content types and the body shape each allows. */
@@ -84,7 +88,7 @@ function toMessage(event: Envelope, receivedAt: string): OutgoingMessage {
 export function createPublisherApp(deps: PublisherDeps): Express {
   const { bus, logger, registry } = deps;
   const metrics = publisherMetrics(registry);
-  const app = createBaseApp(logger, registry);
+  const app = createBaseApp(logger, registry, { corsOrigins: deps.access?.corsOrigins });
   const retryAfter = deps.retryAfterSeconds ?? 5;
   const maxInFlight = deps.maxInFlightEvents ?? 10_000;
   let inFlight = 0;
@@ -95,7 +99,9 @@ export function createPublisherApp(deps: PublisherDeps): Express {
 
   app.post(
     '/v1/events',
+    authFailureLimit(deps.access?.authFailuresPerMinute ?? 30),
     requireScope(deps.apiKeys ?? [], 'events:write'),
+    perConsumerLimit('write', deps.access?.rateLimitPerMinute ?? 0),
     (req, _res, next) => {
       // Checked before the body is read, so a wrong type never costs a 5 MiB upload.
       try {

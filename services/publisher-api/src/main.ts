@@ -25,6 +25,11 @@ runMain('publisher-api', async () => {
     registry: createRegistry('publisher-api'),
     maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
     apiKeys: auth.keys,
+    access: {
+      corsOrigins: config.CORS_ORIGINS,
+      rateLimitPerMinute: config.RATE_LIMIT_WRITE,
+      authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+    },
   });
   const server = await listen(app, config.PORT, config.HOST);
   logger.info({ url: server.url }, 'publisher-api listening');

@@ -6,6 +6,10 @@ import {
   finishApp,
   operationalRoutes,
   requireScope,
+  chain,
+  authFailureLimit,
+  perConsumerLimit,
+  type AccessOptions,
   type ApiKey,
   type Logger,
   type Registry,
@@ -32,6 +36,7 @@ export interface QueryDeps {
   cursorSecret: Buffer;
   /** API keys; every /v1 route needs one with events:read. Empty: open (AUTH_MODE=none). */
   apiKeys?: ApiKey[];
+  access?: AccessOptions;
   /** Default stats window when `from` is not given. */
   defaultStatsWindowMs?: number;
 }
@@ -57,7 +62,7 @@ function checkSpan(store: EventStore, from: string | undefined, to: string | und
 export function createQueryApp(deps: QueryDeps): Express {
   const { store, logger, registry } = deps;
   const cursors = new CursorCodec(deps.cursorSecret);
-  const app = createBaseApp(logger, registry);
+  const app = createBaseApp(logger, registry, { corsOrigins: deps.access?.corsOrigins });
   const querySeconds = new Histogram({
     name: 'eventpipe_query_store_duration_seconds',
     help: 'Store query latency by operation and store.',
@@ -90,7 +95,11 @@ export function createQueryApp(deps: QueryDeps): Express {
     }),
   );
 
-  const read = requireScope(deps.apiKeys ?? [], 'events:read');
+  const read = chain([
+    authFailureLimit(deps.access?.authFailuresPerMinute ?? 30),
+    requireScope(deps.apiKeys ?? [], 'events:read'),
+    perConsumerLimit('read', deps.access?.rateLimitPerMinute ?? 0),
+  ]);
 
   app.get('/v1/events', read, async (req, res) => {
     const params = parseQuery(listParamsSchema, req.query);

@@ -36,6 +36,11 @@ runMain('query-api', async () => {
     logger,
     registry: createRegistry('query-api'),
     apiKeys: auth.keys,
+    access: {
+      corsOrigins: config.CORS_ORIGINS,
+      rateLimitPerMinute: config.RATE_LIMIT_READ,
+      authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+    },
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
   });
   const server = await listen(app, config.PORT, config.HOST);
