@@ -1,9 +1,10 @@
 import request from 'supertest';
 import { MemoryBus } from '@eventpipe/bus';
-import { createStack, type Stack } from '@eventpipe/all-in-one';
+import type { Stack } from '@eventpipe/all-in-one';
 import { hashKey } from '@eventpipe/platform';
 import { DuckDbStore } from '@eventpipe/store';
 import { memoryLogger, sampleEvent, tempDuckDbPath } from '@eventpipe/testing';
+import { testStack } from './stack-fixture';
 
 const WRITER = 'ep_writer-key-for-tests';
 const READER = 'ep_reader-key-for-tests';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   bus = new MemoryBus();
   store = await DuckDbStore.open({ path: tempDuckDbPath() });
   await store.init();
-  stack = createStack({
+  stack = testStack({
     bus,
     store,
     loggers: {
@@ -24,10 +25,6 @@ beforeAll(async () => {
       worker: memoryLogger().logger,
       query: memoryLogger().logger,
     },
-    cursorSecret: Buffer.from('auth-test-cursor-secret-012345'),
-    batch: { maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 20 },
-    flowControl: { maxMessages: 100, maxBytes: 1 << 24 },
-    shutdownTimeoutMs: 1000,
     apiKeys: [
       { name: 'producer-a', scopes: ['events:write'], sha256: hashKey(WRITER) },
       { name: 'partner-b', scopes: ['events:read'], sha256: hashKey(READER) },
@@ -125,18 +122,9 @@ describe('routes that stay open', () => {
 
 describe('rate limits, security headers, CORS', () => {
   function limitedStack(write: number, read: number, authFailures = 30) {
-    return createStack({
+    return testStack({
       bus,
       store,
-      loggers: {
-        publisher: memoryLogger().logger,
-        worker: memoryLogger().logger,
-        query: memoryLogger().logger,
-      },
-      cursorSecret: Buffer.from('auth-test-cursor-secret-012345'),
-      batch: { maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 20 },
-      flowControl: { maxMessages: 100, maxBytes: 1 << 24 },
-      shutdownTimeoutMs: 1000,
       apiKeys: [
         { name: 'producer-a', scopes: ['events:write'], sha256: hashKey(WRITER) },
         { name: 'partner-b', scopes: ['events:read'], sha256: hashKey(READER) },

@@ -1,10 +1,11 @@
 import request from 'supertest';
 import fc from 'fast-check';
 import { MemoryBus } from '@eventpipe/bus';
-import { createStack, type Stack } from '@eventpipe/all-in-one';
+import type { Stack } from '@eventpipe/all-in-one';
 import { DuckDbStore } from '@eventpipe/store';
 import { parseInputEvents } from '@eventpipe/schema';
-import { memoryLogger, tempDuckDbPath } from '@eventpipe/testing';
+import { tempDuckDbPath } from '@eventpipe/testing';
+import { testStack } from './stack-fixture';
 
 // Bad input, table-driven over both APIs: each case must get a 4xx problem+json (never a 5xx),
 // nothing may be published, and the service must still answer /healthz afterwards.
@@ -21,19 +22,7 @@ beforeAll(async () => {
   };
   store = await DuckDbStore.open({ path: tempDuckDbPath() });
   await store.init();
-  stack = createStack({
-    bus,
-    store,
-    loggers: {
-      publisher: memoryLogger().logger,
-      worker: memoryLogger().logger,
-      query: memoryLogger().logger,
-    },
-    cursorSecret: Buffer.from('bad-input-cursor-secret-0123456'),
-    batch: { maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 50 },
-    flowControl: { maxMessages: 100, maxBytes: 1 << 24 },
-    shutdownTimeoutMs: 1000,
-  });
+  stack = testStack({ bus, store });
 });
 afterAll(async () => {
   await bus.close();

@@ -1,16 +1,15 @@
 import request from 'supertest';
 import { PubSubBus } from '@eventpipe/bus';
-import { createStack } from '@eventpipe/all-in-one';
 import {
   BigQueryFake,
   describeWithEmulator,
-  memoryLogger,
   sampleEvent,
   testBigQueryStore,
   testBusOptions,
   uniqueName,
   waitFor,
 } from '@eventpipe/testing';
+import { testStack } from '../stack-fixture';
 
 describeWithEmulator('failure: the store is down for 20 s under load', (host) => {
   it('when BigQuery answers 503 for 20 s while events keep coming, then all land after recovery and nothing is dead-lettered', async () => {
@@ -22,15 +21,9 @@ describeWithEmulator('failure: the store is down for 20 s under load', (host) =>
       retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
     });
     await store.init();
-    const stack = createStack({
+    const stack = testStack({
       bus,
       store,
-      loggers: {
-        publisher: memoryLogger().logger,
-        worker: memoryLogger().logger,
-        query: memoryLogger().logger,
-      },
-      cursorSecret: Buffer.from('outage-test-cursor-secret-0123'),
       batch: { maxRows: 500, maxBytes: 5 << 20, maxWaitMs: 200 },
       flowControl: { maxMessages: 2000, maxBytes: 64 << 20 },
       storeRetry: { initialDelayMs: 250, maxDelayMs: 2000, windowMs: 300_000 },
