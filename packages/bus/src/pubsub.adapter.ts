@@ -6,6 +6,7 @@ import {
   type Subscription,
   type Topic,
 } from '@google-cloud/pubsub';
+import { withTimeout } from '@eventpipe/platform';
 import type {
   BusSubscription,
   DeadLetterDelivery,
@@ -39,14 +40,6 @@ export interface PubSubBusOptions {
 }
 
 const isAlreadyExists = (e: unknown) => (e as { code?: number }).code === 6; // gRPC ALREADY_EXISTS
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** The Google Cloud Pub/Sub adapter (@google-cloud/pubsub); also drives the emulator. */
 export class PubSubBus implements EventBus {

@@ -148,20 +148,14 @@ export interface ReadinessCheck {
   check: () => Promise<void>;
 }
 
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
+/** Rejects with "<what> timed out after <ms> ms" unless `p` settles first. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** GET /healthz (process alive), GET /readyz (every dependency answers), GET /metrics. */
 export function operationalRoutes(opts: {
@@ -178,7 +172,7 @@ export function operationalRoutes(opts: {
     const results = await Promise.all(
       opts.checks.map(async (c) => {
         try {
-          await withTimeout(c.check(), opts.checkTimeoutMs ?? 2000);
+          await withTimeout(c.check(), opts.checkTimeoutMs ?? 2000, `check ${c.name}`);
           return [c.name, 'ok'] as const;
         } catch (e) {
           opts.logger.warn({ check: c.name, err: e }, 'readiness check failed');

@@ -24,6 +24,7 @@ export {
   PROBLEM_JSON,
   problemType,
   REQUEST_ID_HEADER,
+  withTimeout,
 } from './http';
 export type { ReadinessCheck, RunningServer } from './http';
 export {

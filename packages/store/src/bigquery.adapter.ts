@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { BigQuery, type Dataset, type Query, type Table } from '@google-cloud/bigquery';
 import {
-  EVENT_COLUMNS,
   bigQuerySchemaFields,
   formatMicros,
-  fromStoredRow,
   nowTime,
   parseRfc3339,
   toStoredRow,
@@ -24,6 +22,7 @@ import {
   type StatsInterval,
   type StatsQuery,
 } from './event-store.port';
+import { eventFromRecord, selectEventColumns } from './columns';
 
 export interface BigQueryStoreOptions {
   projectId: string;
@@ -63,13 +62,7 @@ const RETRYABLE_REASONS = new Set([
 
 const TRUNC: Record<StatsInterval, string> = { minute: 'MINUTE', hour: 'HOUR', day: 'DAY' };
 const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
-const TIME_COLUMNS = new Set(
-  EVENT_COLUMNS.filter((c) => c.kind === 'timestamp').map((c) => c.name),
-);
-// Times are read as INT64 epoch microseconds (exact, no time zone or float rounding involved).
-const SELECT_LIST = EVENT_COLUMNS.map((c) =>
-  TIME_COLUMNS.has(c.name) ? `UNIX_MICROS(${c.name}) AS ${c.name}` : c.name,
-).join(', ');
+const SELECT_LIST = selectEventColumns('UNIX_MICROS');
 // insertId dedup is best effort (about a minute), so every read keeps one row per (source, id).
 const DEDUP = 'QUALIFY ROW_NUMBER() OVER (PARTITION BY source, id ORDER BY stored_at) = 1';
 const DAY_US = 86_400_000_000n;
@@ -352,15 +345,7 @@ export class BigQueryStore implements EventStore {
     params: Record<string, unknown>,
     types: Record<string, string>,
   ): Promise<StoredEvent[]> {
-    const rows = await this.query(sql, params, types);
-    return rows.map((r) => {
-      const row: Record<string, unknown> = {};
-      for (const c of EVENT_COLUMNS) {
-        const v = r[c.name];
-        row[c.name] = TIME_COLUMNS.has(c.name) ? formatMicros(BigInt(v as bigint)) : (v ?? null);
-      }
-      return fromStoredRow(row as unknown as StoredRow);
-    });
+    return (await this.query(sql, params, types)).map(eventFromRecord);
   }
 
   private async query(

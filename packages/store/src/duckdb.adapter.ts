@@ -10,7 +10,6 @@ import {
   EVENT_COLUMNS,
   duckdbCreateTable,
   formatMicros,
-  fromStoredRow,
   nowTime,
   parseRfc3339,
   toStoredRow,
@@ -29,6 +28,7 @@ import {
   type StatsBucket,
   type StatsQuery,
 } from './event-store.port';
+import { TIME_COLUMNS, eventFromRecord, selectEventColumns } from './columns';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for a throw-away database. */
@@ -40,13 +40,7 @@ export interface DuckDbStoreOptions {
   readers?: number;
 }
 
-const TIME_COLUMNS = new Set(
-  EVENT_COLUMNS.filter((c) => c.kind === 'timestamp').map((c) => c.name),
-);
-// Times are read as epoch microseconds so that no time zone setting can shift them.
-const SELECT_LIST = EVENT_COLUMNS.map((c) =>
-  TIME_COLUMNS.has(c.name) ? `epoch_us(${c.name}) AS ${c.name}` : c.name,
-).join(', ');
+const SELECT_LIST = selectEventColumns('epoch_us');
 const COLUMN_NAMES = EVENT_COLUMNS.map((c) => c.name);
 const DUCKDB_TYPE_NAMES: Record<string, string> = {
   string: 'VARCHAR',
@@ -238,14 +232,7 @@ export class DuckDbStore implements EventStore {
     const rows = await this.withReader(async (c) =>
       (await c.runAndReadAll(sql, params)).getRowObjects(),
     );
-    return rows.map((r) => {
-      const row = {} as Record<string, unknown>;
-      for (const name of COLUMN_NAMES) {
-        const v = r[name];
-        row[name] = TIME_COLUMNS.has(name) ? formatMicros(v as bigint) : (v ?? null);
-      }
-      return fromStoredRow(row as unknown as StoredRow);
-    });
+    return rows.map(eventFromRecord);
   }
 
   /** A small pool: DuckDB runs queries of separate connections in parallel. */
