@@ -66,6 +66,8 @@ const micros = (t: string): bigint => {
 export class DuckDbStore implements EventStore {
   readonly kind = 'duckdb' as const;
   private readonly table: string;
+  /** Temporary table (writer connection only) that inserts are appended to first. */
+  private readonly staging: string;
   private readonly idle: DuckDBConnection[] = [];
   private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
   private opened = 0;
@@ -77,6 +79,7 @@ export class DuckDbStore implements EventStore {
     private readonly opts: DuckDbStoreOptions,
   ) {
     this.table = opts.table ?? 'events';
+    this.staging = `${this.table}_staging`;
     if (!/^[a-z_][a-z0-9_]*$/.test(this.table))
       throw new StoreConfigError(`bad table name ${this.table}`);
   }
@@ -121,6 +124,12 @@ export class DuckDbStore implements EventStore {
           `missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`,
       );
     }
+    if (!this.opts.readOnly) {
+      await this.writer.run(
+        `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} AS ` +
+          `SELECT ${COLUMN_NAMES.join(', ')} FROM ${this.table} LIMIT 0`,
+      );
+    }
   }
 
   insert(items: InsertItem[]): Promise<InsertResult> {
@@ -141,22 +150,34 @@ export class DuckDbStore implements EventStore {
       seen.add(key);
       rows.push(toStoredRow(item.event, item.meta, storedAt));
     }
-    const values: DuckDBValue[] = [];
-    const tuples: string[] = [];
-    for (const row of rows) {
-      const placeholders: string[] = [];
-      for (const name of COLUMN_NAMES) {
-        const v = row[name];
-        values.push(TIME_COLUMNS.has(name) ? timestampValue(micros(v as string)) : v);
-        placeholders.push(`$${values.length}`);
+    // Rows go through DuckDB's appender into a per-connection staging table, then one
+    // INSERT … SELECT applies the primary key. About 4× faster than a multi-row INSERT … VALUES
+    // with bound parameters (docs/PERFORMANCE.md, drain).
+    let inserted: number;
+    try {
+      const appender = await this.writer.createAppender(this.staging, 'main', 'temp');
+      try {
+        for (const row of rows) {
+          for (const name of COLUMN_NAMES) {
+            const v = row[name];
+            if (v === null) appender.appendNull();
+            else if (TIME_COLUMNS.has(name)) appender.appendTimestamp(timestampValue(micros(v)));
+            else appender.appendVarchar(v);
+          }
+          appender.endRow();
+        }
+      } finally {
+        appender.closeSync(); // flushes the rows into the staging table
       }
-      tuples.push(`(${placeholders.join(', ')})`);
+      const result = await this.writer.runAndReadAll(
+        `INSERT INTO ${this.table} (${COLUMN_NAMES.join(', ')}) ` +
+          `SELECT ${COLUMN_NAMES.join(', ')} FROM temp.main.${this.staging} ` +
+          'ON CONFLICT DO NOTHING RETURNING id',
+      );
+      inserted = result.currentRowCount;
+    } finally {
+      await this.writer.run(`DELETE FROM temp.main.${this.staging}`);
     }
-    const sql =
-      `INSERT INTO ${this.table} (${COLUMN_NAMES.join(', ')}) VALUES ${tuples.join(', ')} ` +
-      `ON CONFLICT DO NOTHING RETURNING id`;
-    const result = await this.writer.runAndReadAll(sql, values);
-    const inserted = result.currentRowCount;
     return { inserted, duplicates: items.length - inserted, rejected: [] };
   }
 
