@@ -1,3 +1,5 @@
+import { toWire, type Envelope } from './envelope';
+
 /**
  * How an event travels on the bus: the message data is the CloudEvent in JSON format
  * (CloudEvents Pub/Sub binding, structured mode) and these attributes ride along, so
@@ -29,3 +31,21 @@ export const DEAD_LETTER_REASONS = [
   'store-rejected',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/** The Pub/Sub message for one accepted event: its JSON format as data, the attributes above. */
+export function busMessageOf(
+  event: Envelope,
+  receivedAt: string,
+  requestId?: string,
+): { data: Buffer; attributes: Record<string, string> } {
+  const attributes: Record<string, string> = {
+    [ATTR.contentType]: CLOUDEVENTS_JSON,
+    [ATTR.ceId]: event.id,
+    [ATTR.ceSource]: event.source,
+    [ATTR.ceType]: event.type,
+    [ATTR.ceSpecversion]: event.specversion,
+    [ATTR.receivedAt]: receivedAt,
+  };
+  if (requestId) attributes[ATTR.requestId] = requestId;
+  return { data: Buffer.from(JSON.stringify(toWire(event))), attributes };
+}

@@ -27,5 +27,5 @@ export {
   fromStoredRow,
 } from './stored';
 export type { StoredRow, StoredEvent, PipelineMeta, ColumnSpec, ColumnKind } from './stored';
-export { ATTR, CLOUDEVENTS_JSON, DEAD_LETTER_REASONS } from './bus-message';
+export { ATTR, CLOUDEVENTS_JSON, DEAD_LETTER_REASONS, busMessageOf } from './bus-message';
 export type { DeadLetterReason } from './bus-message';

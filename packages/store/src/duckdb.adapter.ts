@@ -40,6 +40,12 @@ export interface DuckDbStoreOptions {
   readers?: number;
 }
 
+/** One SQL statement with its named parameters. */
+export interface DuckDbStatement {
+  sql: string;
+  params: Record<string, DuckDBValue>;
+}
+
 const SELECT_LIST = selectEventColumns('epoch_us');
 const COLUMN_NAMES = EVENT_COLUMNS.map((c) => c.name);
 const DUCKDB_TYPE_NAMES: Record<string, string> = {
@@ -201,7 +207,8 @@ export class DuckDbStore implements EventStore {
     return clauses;
   }
 
-  async list(q: ListQuery): Promise<StoredEvent[]> {
+  /** The SQL and parameters list() runs; public so the benchmarks can time the bare query. */
+  listStatement(q: ListQuery): DuckDbStatement {
     const params: Record<string, DuckDBValue> = {};
     const clauses = this.where(q, params);
     if (q.after) {
@@ -217,6 +224,11 @@ export class DuckDbStore implements EventStore {
       `SELECT ${SELECT_LIST} FROM ${this.table}` +
       (clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '') +
       ' ORDER BY time DESC, source DESC, id DESC LIMIT $lim';
+    return { sql, params };
+  }
+
+  async list(q: ListQuery): Promise<StoredEvent[]> {
+    const { sql, params } = this.listStatement(q);
     return this.read(sql, params);
   }
 
@@ -230,7 +242,8 @@ export class DuckDbStore implements EventStore {
     return this.read(`${sql} ORDER BY source LIMIT 100`, params);
   }
 
-  async stats(q: StatsQuery): Promise<StatsBucket[]> {
+  /** The SQL and parameters stats() runs; public so the benchmarks can time the bare query. */
+  statsStatement(q: StatsQuery): DuckDbStatement {
     const params: Record<string, DuckDBValue> = {};
     const clauses = this.where(q, params);
     const group = q.groupBy ? GROUP[q.groupBy] : undefined;
@@ -239,12 +252,18 @@ export class DuckDbStore implements EventStore {
       (group ? `, ${group} AS key` : '') +
       `, count(*) AS n FROM ${this.table} WHERE ${clauses.join(' AND ')}` +
       ` GROUP BY ALL ORDER BY bucket${group ? ', key' : ''}`;
+    return { sql, params };
+  }
+
+  async stats(q: StatsQuery): Promise<StatsBucket[]> {
+    const { sql, params } = this.statsStatement(q);
+    const grouped = q.groupBy !== undefined;
     const rows = await this.withReader(async (c) =>
       (await c.runAndReadAll(sql, params)).getRowObjects(),
     );
     return rows.map((r) => ({
       start: formatMicros(r.bucket as bigint),
-      ...(group ? { key: String(r.key) } : {}),
+      ...(grouped ? { key: String(r.key) } : {}),
       count: Number(r.n),
     }));
   }

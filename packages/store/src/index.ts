@@ -13,7 +13,7 @@ export type {
 } from './event-store.port';
 export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError } from './event-store.port';
 export { DuckDbStore } from './duckdb.adapter';
-export type { DuckDbStoreOptions } from './duckdb.adapter';
+export type { DuckDbStoreOptions, DuckDbStatement } from './duckdb.adapter';
 export {
   BigQueryStore,
   schemaDifference,

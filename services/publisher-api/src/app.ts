@@ -16,12 +16,11 @@ import {
   type Registry,
 } from '@eventpipe/platform';
 import {
-  ATTR,
+  busMessageOf,
   CLOUDEVENTS_JSON,
   LIMITS,
   nowTime,
   parseInputEvents,
-  toWire,
   type Envelope,
 } from '@eventpipe/schema';
 import { parseJsonBody } from './json-body';
@@ -70,19 +69,8 @@ function mediaTypeOf(req: Request): 'one' | 'many' | 'either' {
   return shape;
 }
 
-function toMessage(event: Envelope, receivedAt: string): OutgoingMessage {
-  const attributes: Record<string, string> = {
-    [ATTR.contentType]: CLOUDEVENTS_JSON,
-    [ATTR.ceId]: event.id,
-    [ATTR.ceSource]: event.source,
-    [ATTR.ceType]: event.type,
-    [ATTR.ceSpecversion]: event.specversion,
-    [ATTR.receivedAt]: receivedAt,
-  };
-  const requestId = currentRequestId();
-  if (requestId) attributes[ATTR.requestId] = requestId;
-  return { data: Buffer.from(JSON.stringify(toWire(event))), attributes };
-}
+const toMessage = (event: Envelope, receivedAt: string): OutgoingMessage =>
+  busMessageOf(event, receivedAt, currentRequestId());
 
 /** The publisher API: POST /v1/events plus the operational routes. No I/O at import. */
 export function createPublisherApp(deps: PublisherDeps): Express {
