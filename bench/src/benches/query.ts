@@ -1,0 +1,204 @@
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { formatMicros, parseRfc3339 } from '@eventpipe/schema';
+import {
+  DuckDbStore,
+  type DuckDbStatement,
+  type ListQuery,
+  type StatsQuery,
+} from '@eventpipe/store';
+import {
+  infoFigure,
+  limitFigure,
+  percentile,
+  ratioFigure,
+  round,
+  type Bench,
+  type BenchContext,
+  type Figure,
+} from '../harness';
+import { assertClean, load } from '../load';
+
+const root = join(__dirname, '..', '..', '..');
+const DAY_US = 24n * 3600n * 1_000_000n;
+
+interface Case {
+  path: string;
+  statement: DuckDbStatement;
+}
+
+/** Runs the statements round-robin on `concurrency` connections of a read-only instance for
+ * `seconds`; per-query latency in ms and queries/s. */
+async function rawRun(dbPath: string, cases: Case[], concurrency: number, seconds: number) {
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  const conns: DuckDBConnection[] = [];
+  for (let i = 0; i < concurrency; i++) conns.push(await instance.connect());
+  const latencies: number[] = [];
+  const stopAt = Date.now() + seconds * 1000;
+  let next = 0;
+  await Promise.all(
+    conns.map(async (c) => {
+      while (Date.now() < stopAt) {
+        const { statement } = cases[next++ % cases.length]!;
+        const t = performance.now();
+        const reader = await c.runAndReadAll(statement.sql, statement.params);
+        reader.getRows(); // materialize the values, as the adapter does
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  for (const c of conns) c.closeSync();
+  instance.closeSync();
+  return { latencies, qps: latencies.length / seconds };
+}
+
+async function startQueryApi(ctx: BenchContext, dbPath: string) {
+  return ctx.startProcess(
+    'query-api',
+    join(root, 'services', 'query-api', 'dist', 'main.js'),
+    ctx.serviceEnv({
+      STORE: 'duckdb',
+      DUCKDB_PATH: dbPath,
+      CURSOR_SECRET: 'bench-cursor-secret-0123456789',
+      LOG_LEVEL: 'info',
+    }),
+  );
+}
+
+/** Raw statements vs the query API for the same cases: latency (1 connection) and throughput. */
+async function compare(
+  ctx: BenchContext,
+  dbPath: string,
+  cases: Case[],
+  opts: { seconds: number; concurrency: number },
+) {
+  ctx.log('reference: the same SQL on DuckDB');
+  await rawRun(dbPath, cases, 1, ctx.size(2, 0.5)); // warm-up: file pages into the OS cache
+  const rawLatency = await rawRun(dbPath, cases, 1, opts.seconds);
+  const rawThroughput = await rawRun(dbPath, cases, opts.concurrency, opts.seconds);
+  ctx.log('query API');
+  const api = await startQueryApi(ctx, dbPath);
+  const requests = cases.map((c) => ({
+    method: 'GET' as const,
+    path: c.path,
+    headers: { authorization: `Bearer ${ctx.apiKey}` },
+  }));
+  await load({ url: api.url, requests, connections: 1, seconds: ctx.size(2, 0.5) });
+  const latency = await load({ url: api.url, requests, connections: 1, seconds: opts.seconds });
+  assertClean('query API, one connection', latency);
+  const throughput = await load({
+    url: api.url,
+    requests,
+    connections: opts.concurrency,
+    seconds: opts.seconds,
+  });
+  assertClean(`query API, ${opts.concurrency} connections`, throughput);
+  await api.stop();
+  return {
+    raw: {
+      p50: percentile(rawLatency.latencies, 50),
+      p99: percentile(rawLatency.latencies, 99),
+      qps: rawThroughput.qps,
+    },
+    api: { p50: latency.p50, p99: latency.p99, rps: throughput.rps },
+  };
+}
+
+const usOf = (t: string) => parseRfc3339(t)!;
+
+export const queryPage: Bench = {
+  name: 'query-page',
+  what: 'GET /v1/events filtered page of 100 over 10M rows',
+  async run(ctx) {
+    const data = await ctx.dataset();
+    const seconds = ctx.size(15, 1);
+    const concurrency = 4;
+    const days = Number((usOf(data.to) - usOf(data.from)) / DAY_US);
+    // 24 cases: a type and one day of it, spread over the 30 days.
+    const store = await DuckDbStore.open({ path: data.path, readOnly: true });
+    const cases: Case[] = Array.from({ length: 24 }, (_, k) => {
+      const type = data.types[k % data.types.length]!;
+      const from = formatMicros(usOf(data.from) + BigInt((k * 7) % days) * DAY_US);
+      const to = formatMicros(usOf(from) + DAY_US);
+      const q: ListQuery = { type, from, to, limit: 100 };
+      return {
+        path: `/v1/events?type=${encodeURIComponent(type)}&from=${from}&to=${to}&limit=100`,
+        statement: store.listStatement(q),
+      };
+    });
+    await store.close();
+    const r = await compare(ctx, data.path, cases, { seconds, concurrency });
+    const figures: Figure[] = [
+      limitFigure('p99, 1 connection', 'ms', r.api.p99, { below: 25 }),
+      ratioFigure(
+        'p50, 1 connection',
+        'ms',
+        r.api.p50,
+        { what: 'same SQL on DuckDB, p50', value: r.raw.p50 },
+        { max: 1.5 },
+      ),
+      infoFigure('p99 vs raw p99', 'ms', r.api.p99, {
+        what: 'same SQL on DuckDB, p99',
+        value: r.raw.p99,
+      }),
+      infoFigure(`req/s, ${concurrency} connections`, 'req/s', r.api.rps, {
+        what: `same SQL on DuckDB, ${concurrency} connections, queries/s`,
+        value: r.raw.qps,
+      }),
+    ];
+    return {
+      figures,
+      params: {
+        rows: data.rows,
+        seconds,
+        concurrency,
+        cases: cases.length,
+        example: cases[0]!.path,
+      },
+      notes: [
+        'autocannon reports latency in whole milliseconds; the raw query is timed with performance.now().',
+      ],
+    };
+  },
+};
+
+export const queryStats: Bench = {
+  name: 'query-stats',
+  what: 'GET /v1/stats hourly by type over 10M rows',
+  async run(ctx) {
+    const data = await ctx.dataset();
+    const seconds = ctx.size(15, 1);
+    const store = await DuckDbStore.open({ path: data.path, readOnly: true });
+    const q: StatsQuery = { from: data.from, to: data.to, interval: 'hour', groupBy: 'type' };
+    const cases: Case[] = [
+      {
+        path: `/v1/stats?from=${data.from}&to=${data.to}&interval=hour&groupBy=type`,
+        statement: store.statsStatement(q),
+      },
+    ];
+    await store.close();
+    const r = await compare(ctx, data.path, cases, { seconds, concurrency: 2 });
+    return {
+      figures: [
+        limitFigure('p99, 1 connection', 'ms', r.api.p99, { below: 250 }),
+        ratioFigure(
+          'p50, 1 connection',
+          'ms',
+          r.api.p50,
+          { what: 'same SQL on DuckDB, p50', value: r.raw.p50 },
+          { max: 1.3 },
+        ),
+        infoFigure('p99 vs raw p99', 'ms', r.api.p99, {
+          what: 'same SQL on DuckDB, p99',
+          value: r.raw.p99,
+        }),
+        infoFigure('req/s, 2 connections', 'req/s', r.api.rps, {
+          what: 'same SQL on DuckDB, 2 connections, queries/s',
+          value: r.raw.qps,
+        }),
+      ],
+      params: { rows: data.rows, seconds, example: cases[0]!.path, rawP50: round(r.raw.p50) },
+      notes: [],
+    };
+  },
+};
