@@ -131,11 +131,19 @@ export async function startProcess(
   env: Record<string, string>,
   track: (r: Running) => void,
   portVar = 'PORT',
+  profileDir?: string,
 ): Promise<Running> {
   const port = env[portVar] ?? String(await freePort());
   const logPath = join(workDir, `${name}-${Date.now()}.log`);
   const fd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [script], {
+  const nodeArgs = profileDir
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profileDir}`,
+        `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: {
       PATH: process.env.PATH ?? '',
       METADATA_SERVER_DETECTION: 'none',

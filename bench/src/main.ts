@@ -24,15 +24,19 @@ const benchDir = join(__dirname, '..');
 const USAGE = `usage: npm run bench [-- [--smoke] [--rows N] [name ...]]
   names: ${BENCHES.map((b) => b.name).join(', ')} (default: all)
   --smoke   seconds-long run of every path; results go to a temporary directory, docs untouched
+  --profile write a V8 CPU profile of every service process to bench/profiles/<time>/
+            (summarise with: node bench/dist/profile-summary.js <dir>)
   --rows N  size of the generated DuckDB dataset for the query benchmarks (default 10000000)`;
 
 function parseArgs(argv: string[]) {
   const names: string[] = [];
   let smoke = false;
   let rows = 10_000_000;
+  let profile = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--smoke') smoke = true;
+    else if (a === '--profile') profile = true;
     else if (a === '--rows') rows = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
@@ -47,7 +51,7 @@ function parseArgs(argv: string[]) {
     console.error('--rows must be a whole number ≥ 1000');
     process.exit(64);
   }
-  return { names, smoke, rows: smoke ? 20_000 : rows };
+  return { names, smoke, profile, rows: smoke ? 20_000 : rows };
 }
 
 async function main() {
@@ -61,6 +65,10 @@ async function main() {
   const resultsDir = args.smoke ? join(workDir, 'results') : join(benchDir, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const running: Running[] = [];
+  const profileDir = args.profile
+    ? join(benchDir, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
+    : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   const emulatorResult = await ensurePubSubEmulator({});
   if (!emulatorResult.ok) throw new Error(`no Pub/Sub emulator: ${emulatorResult.reason}`);
   const emulator = emulatorResult.emulator;
@@ -82,7 +90,7 @@ async function main() {
     apiKey: key,
     serviceEnv: (extra) => ({ ...env, ...extra }),
     startProcess: (name, script, procEnv, portVar) =>
-      startProcess(workDir, name, script, procEnv, (r) => running.push(r), portVar),
+      startProcess(workDir, name, script, procEnv, (r) => running.push(r), portVar, profileDir),
     dataset: () =>
       (datasetPromise ??= ensureDataset(
         args.smoke

@@ -12,7 +12,7 @@ export const ingestSingle: Bench = {
   async run(ctx) {
     const seconds = ctx.size(15, 2);
     const warm = ctx.size(3, 1);
-    const connections = 10;
+    const connections = 64;
     const body = JSON.stringify(producerEvent(7));
     const headers = {
       'content-type': 'application/cloudevents+json',

@@ -170,6 +170,23 @@ describe('rate limits, security headers, CORS', () => {
     expect(blocked.body.code).toBe('rate-limited');
   });
 
+  it('when more requests with a right key are in flight at once than the failure limit, then none gets 429', async () => {
+    const s = limitedStack(1000, 1000, 5);
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        request(s.query).get('/v1/stats').set('Authorization', `Bearer ${READER}`),
+      ),
+    ).then((all) => all.map((r) => r.status));
+    expect(statuses).toEqual(Array.from({ length: 40 }, () => 200));
+    // Failures still count after that burst: five wrong keys, then 429.
+    for (let i = 0; i < 5; i++) {
+      expect((await request(s.query).get('/v1/stats').set('X-API-Key', `nope-${i}`)).status).toBe(
+        401,
+      );
+    }
+    expect((await request(s.query).get('/v1/stats').set('X-API-Key', READER)).status).toBe(429);
+  });
+
   it('when any response goes out, then it carries the security headers', async () => {
     for (const res of [
       await request(stack.publisher).get('/healthz'),

@@ -87,8 +87,10 @@ export function createPublisherApp(deps: PublisherDeps): Express {
 
   app.post(
     '/v1/events',
-    authFailureLimit(deps.access?.authFailuresPerMinute ?? 30),
-    requireScope(deps.apiKeys ?? [], 'events:write'),
+    authFailureLimit(
+      deps.access?.authFailuresPerMinute ?? 30,
+      requireScope(deps.apiKeys ?? [], 'events:write'),
+    ),
     perConsumerLimit('write', deps.access?.rateLimitPerMinute ?? 0),
     (req, _res, next) => {
       // Checked before the body is read, so a wrong type never costs a 5 MiB upload.

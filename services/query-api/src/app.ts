@@ -96,8 +96,10 @@ export function createQueryApp(deps: QueryDeps): Express {
   );
 
   const read = chain([
-    authFailureLimit(deps.access?.authFailuresPerMinute ?? 30),
-    requireScope(deps.apiKeys ?? [], 'events:read'),
+    authFailureLimit(
+      deps.access?.authFailuresPerMinute ?? 30,
+      requireScope(deps.apiKeys ?? [], 'events:read'),
+    ),
     perConsumerLimit('read', deps.access?.rateLimitPerMinute ?? 0),
   ]);
 
