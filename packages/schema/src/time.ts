@@ -21,8 +21,11 @@ export function parseRfc3339(value: string): bigint | undefined {
   if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
     return undefined;
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(ms);
+  // Not Date.UTC: it reads years 0–99 as 1900–1999 (0001-01-01 became 1901-01-01).
+  const check = new Date(0);
+  check.setUTCFullYear(year, month - 1, day);
+  check.setUTCHours(hour, minute, second, 0);
+  const ms = check.getTime();
   // Date.UTC rolls 2026-02-30 over to March; a rolled date was not a real calendar date.
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
   let offsetMinutes = 0;

@@ -21,7 +21,15 @@ describe('RFC 3339 times', () => {
     expect(formatMicros(-1n)).toBe('1969-12-31T23:59:59.999999Z');
   });
 
+  it('when the year is below 100, then it is that year, not 19xx', () => {
+    expect(canonicalTime('0001-01-01T00:30:00Z')).toBe('0001-01-01T00:30:00.000000Z');
+    expect(canonicalTime('0099-12-31T23:59:59.5+01:00')).toBe('0099-12-31T22:59:59.500000Z');
+    expect(canonicalTime('0004-02-29T00:00:00Z')).toBe('0004-02-29T00:00:00.000000Z');
+    expect(parseRfc3339('0001-01-01T00:00:00Z')).toBe(-62135596800000000n);
+  });
+
   it.each([
+    ['0003-02-29T00:00:00Z', 'not a leap year'],
     ['2026-02-30T00:00:00Z', 'not a calendar date'],
     ['2026-11-28T24:00:00Z', 'hour 24'],
     ['2026-11-28T05:13:60Z', 'leap second'],

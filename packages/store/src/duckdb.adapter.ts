@@ -55,7 +55,13 @@ const DUCKDB_TYPE_NAMES: Record<string, string> = {
 };
 
 // Only these fixed identifiers are ever interpolated into SQL; every value is a bound parameter.
-const TRUNC: Record<StatsInterval, string> = { minute: "'minute'", hour: "'hour'", day: "'day'" };
+const BUCKET_US: Record<StatsInterval, bigint> = {
+  minute: 60_000_000n,
+  hour: 3_600_000_000n,
+  day: 86_400_000_000n,
+};
+/** Microseconds from 0000-01-01 to 1970-01-01 (719 528 days): a whole number of days. */
+const BUCKET_SHIFT_US = 719_528n * 86_400_000_000n;
 const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
 
 const micros = (t: string): bigint => {
@@ -220,10 +226,14 @@ export class DuckDbStore implements EventStore {
       params.ai = q.after.id;
     }
     params.lim = q.limit;
-    const sql =
-      `SELECT ${SELECT_LIST} FROM ${this.table}` +
-      (clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '') +
-      ' ORDER BY time DESC, source DESC, id DESC LIMIT $lim';
+    // Late materialization: the page is chosen reading only the filter and order columns, and
+    // the full rows are fetched for those `limit` row ids alone (repeating the filters lets the
+    // outer scan skip row groups by their time zone maps). Over 10M rows an unfiltered first
+    // page went from ~600 ms to ~10 ms, a filtered one from ~11 ms to ~5 ms (docs/PERFORMANCE.md).
+    const order = ' ORDER BY time DESC, source DESC, id DESC';
+    const where = clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '';
+    const page = `rowid IN (SELECT rowid FROM ${this.table}${where}${order} LIMIT $lim)`;
+    const sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE ${[...clauses, page].join(' AND ')}${order}`;
     return { sql, params };
   }
 
@@ -247,11 +257,16 @@ export class DuckDbStore implements EventStore {
     const params: Record<string, DuckDBValue> = {};
     const clauses = this.where(q, params);
     const group = q.groupBy ? GROUP[q.groupBy] : undefined;
+    // Buckets by integer division of epoch microseconds (UTC minute, hour and day boundaries
+    // are multiples of their length): half the time of date_trunc over 10M rows. The shift by
+    // BUCKET_SHIFT_US keeps times before 1970 non-negative, since // truncates toward zero.
+    const unit = BUCKET_US[q.interval];
     const sql =
-      `SELECT epoch_us(date_trunc(${TRUNC[q.interval]}, time)) AS bucket` +
+      `SELECT b * ${unit} - ${BUCKET_SHIFT_US} AS bucket${group ? ', key' : ''}, n FROM (` +
+      `SELECT (epoch_us(time) + ${BUCKET_SHIFT_US}) // ${unit} AS b` +
       (group ? `, ${group} AS key` : '') +
-      `, count(*) AS n FROM ${this.table} WHERE ${clauses.join(' AND ')}` +
-      ` GROUP BY ALL ORDER BY bucket${group ? ', key' : ''}`;
+      `, count(*) AS n FROM ${this.table} WHERE ${clauses.join(' AND ')} GROUP BY ALL)` +
+      ` ORDER BY bucket${group ? ', key' : ''}`;
     return { sql, params };
   }
 

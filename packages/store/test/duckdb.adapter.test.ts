@@ -23,6 +23,42 @@ describe('DuckDbStore insert counts', () => {
   });
 });
 
+describe('DuckDbStore stats buckets', () => {
+  it('when events lie before 1970 and in year 1, then minute, hour and day buckets still floor', async () => {
+    const store = await DuckDbStore.open({ path: ':memory:' });
+    await store.init();
+    await store.insert(
+      items([
+        { id: '1', source: '/s', type: 'a', time: '1969-12-31T23:59:30.5Z' },
+        { id: '2', source: '/s', type: 'a', time: '1969-12-31T22:10:00Z' },
+        { id: '3', source: '/s', type: 'a', time: '1970-01-01T00:00:00Z' },
+        { id: '4', source: '/s', type: 'a', time: '0001-01-01T00:30:00Z' },
+      ]),
+    );
+    const span = { from: '0001-01-01T00:00:00Z', to: '1970-01-02T00:00:00Z' };
+    const starts = async (interval: 'minute' | 'hour' | 'day') =>
+      (await store.stats({ ...span, interval })).map((b) => `${b.start} ${b.count}`);
+    expect(await starts('minute')).toEqual([
+      '0001-01-01T00:30:00.000000Z 1',
+      '1969-12-31T22:10:00.000000Z 1',
+      '1969-12-31T23:59:00.000000Z 1',
+      '1970-01-01T00:00:00.000000Z 1',
+    ]);
+    expect(await starts('hour')).toEqual([
+      '0001-01-01T00:00:00.000000Z 1',
+      '1969-12-31T22:00:00.000000Z 1',
+      '1969-12-31T23:00:00.000000Z 1',
+      '1970-01-01T00:00:00.000000Z 1',
+    ]);
+    expect(await starts('day')).toEqual([
+      '0001-01-01T00:00:00.000000Z 1',
+      '1969-12-31T00:00:00.000000Z 2',
+      '1970-01-01T00:00:00.000000Z 1',
+    ]);
+    await store.close();
+  });
+});
+
 describe('DuckDbStore opening', () => {
   it('when an existing table has other columns, then init() names the difference', async () => {
     const path = tempDuckDbPath();
