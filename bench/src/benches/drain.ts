@@ -58,7 +58,8 @@ export async function drainWithWorker(
   ctx: BenchContext,
   base: string,
   total: number,
-  onSample?: (worker: Running) => void,
+  onSample?: (worker: Running, acked: number) => void,
+  extraEnv: Record<string, string> = {},
 ) {
   const worker = await ctx.startProcess(
     'subscriber-worker',
@@ -68,12 +69,16 @@ export async function drainWithWorker(
       STORE: 'duckdb',
       DUCKDB_PATH: join(ctx.workDir, `${base}.duckdb`),
       LOG_LEVEL: 'info',
+      ...extraEnv,
     }),
   );
   const samples = await sampleUntil(
     async () => {
-      onSample?.(worker);
-      return counter(worker.url, 'eventpipe_worker_messages_total', { outcome: 'acked' });
+      const acked = await counter(worker.url, 'eventpipe_worker_messages_total', {
+        outcome: 'acked',
+      });
+      onSample?.(worker, acked);
+      return acked;
     },
     (n) => n >= total,
     { intervalMs: 100, timeoutMs: 30 * 60_000, what: `worker acking ${total} messages` },

@@ -56,6 +56,9 @@ export const ingestSingle: Bench = {
     ctx.log(`publisher API at a fixed ${round(rate, 0)} req/s`);
     const paced = await load({ ...apiOpts, seconds, rate });
     assertClean('publisher API at a fixed rate', paced);
+    // And at half of what the publisher itself sustains: the latency a sized deployment sees.
+    const own = await load({ ...apiOpts, seconds, rate: max.rps / 2 });
+    assertClean('publisher API at half its own maximum', own);
     await publisher.stop();
     return {
       figures: [
@@ -71,6 +74,7 @@ export const ingestSingle: Bench = {
         }),
         infoFigure('p50 at that rate', 'ms', paced.p50),
         infoFigure('achieved rate', 'req/s', paced.rps),
+        infoFigure(`p99 at ${round(max.rps / 2, 0)} req/s (half its own maximum)`, 'ms', own.p99),
       ],
       params: {
         seconds,

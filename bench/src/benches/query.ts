@@ -126,8 +126,13 @@ export const queryPage: Bench = {
         statement: store.listStatement(q),
       };
     });
+    const newest: Case[] = [
+      { path: '/v1/events?limit=100', statement: store.listStatement({ limit: 100 }) },
+    ];
     await store.close();
     const r = await compare(ctx, data.path, cases, { seconds, concurrency });
+    ctx.log('newest page without filters');
+    const n = await compare(ctx, data.path, newest, { seconds: ctx.size(5, 0.5), concurrency });
     const figures: Figure[] = [
       limitFigure('p99, 1 connection', 'ms', r.api.p99, { below: 25 }),
       ratioFigure(
@@ -144,6 +149,14 @@ export const queryPage: Bench = {
       infoFigure(`req/s, ${concurrency} connections`, 'req/s', r.api.rps, {
         what: `same SQL on DuckDB, ${concurrency} connections, queries/s`,
         value: r.raw.qps,
+      }),
+      infoFigure('newest page, no filter: p50, 1 connection', 'ms', n.api.p50, {
+        what: 'same SQL on DuckDB, p50',
+        value: n.raw.p50,
+      }),
+      infoFigure('newest page, no filter: p99, 1 connection', 'ms', n.api.p99, {
+        what: 'same SQL on DuckDB, p99',
+        value: n.raw.p99,
       }),
     ];
     return {

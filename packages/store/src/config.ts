@@ -17,6 +17,22 @@ export const storeEnvShape = {
     .min(1)
     .default('./data/eventpipe.duckdb')
     .describe('DuckDB database file (created if missing); relative to the working directory'),
+  DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, {
+      error: 'must be a size like 256MB or 1GiB',
+    })
+    .optional()
+    .describe(
+      "DuckDB buffer pool limit (e.g. 256MB); unset: DuckDB's default, 80% of the machine's memory",
+    ),
+  DUCKDB_THREADS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('Threads DuckDB runs a query on; unset: one per core'),
   ...googleCloudEnvShape,
   BIGQUERY_EMULATOR_HOST: z
     .string()
@@ -72,7 +88,12 @@ export async function openStore(
   opts: { readOnly?: boolean; production?: boolean } = {},
 ): Promise<EventStore> {
   if (env.STORE === 'duckdb') {
-    const store = await DuckDbStore.open({ path: env.DUCKDB_PATH, readOnly: opts.readOnly });
+    const store = await DuckDbStore.open({
+      path: env.DUCKDB_PATH,
+      readOnly: opts.readOnly,
+      memoryLimit: env.DUCKDB_MEMORY_LIMIT,
+      threads: env.DUCKDB_THREADS,
+    });
     await store.init();
     return store;
   }

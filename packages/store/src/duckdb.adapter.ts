@@ -38,6 +38,10 @@ export interface DuckDbStoreOptions {
   table?: string;
   /** Most concurrent read connections. */
   readers?: number;
+  /** DuckDB's memory_limit, e.g. '256MB' (its default: 80% of the machine's memory). */
+  memoryLimit?: string;
+  /** DuckDB's threads (its default: one per core). */
+  threads?: number;
 }
 
 /** One SQL statement with its named parameters. */
@@ -102,6 +106,8 @@ export class DuckDbStore implements EventStore {
     try {
       instance = await DuckDBInstance.create(opts.path, {
         access_mode: opts.readOnly ? 'READ_ONLY' : 'READ_WRITE',
+        ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
+        ...(opts.threads ? { threads: String(opts.threads) } : {}),
       });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DuckDbStore, StoreConfigError } from '@eventpipe/store';
+import { z } from 'zod';
+import { DuckDbStore, StoreConfigError, storeEnvShape } from '@eventpipe/store';
 import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
 import { at, items } from './store-contract';
 
@@ -60,6 +61,22 @@ describe('DuckDbStore stats buckets', () => {
 });
 
 describe('DuckDbStore opening', () => {
+  it('when DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS are set, then sizes are accepted and nonsense is refused', async () => {
+    const schema = z.object(storeEnvShape);
+    const ok = schema.parse({ DUCKDB_MEMORY_LIMIT: '128MB', DUCKDB_THREADS: '1' });
+    expect(ok.DUCKDB_MEMORY_LIMIT).toBe('128MB');
+    expect(ok.DUCKDB_THREADS).toBe(1);
+    expect(schema.safeParse({ DUCKDB_MEMORY_LIMIT: '128' }).success).toBe(false);
+    expect(schema.safeParse({ DUCKDB_MEMORY_LIMIT: 'lots' }).success).toBe(false);
+    expect(schema.safeParse({ DUCKDB_THREADS: '0' }).success).toBe(false);
+    const store = await DuckDbStore.open({ path: ':memory:', memoryLimit: '64MB', threads: 1 });
+    await store.init();
+    expect(
+      (await store.insert(items([{ id: '1', source: '/s', type: 'a', time: at(1) }]))).inserted,
+    ).toBe(1);
+    await store.close();
+  });
+
   it('when an existing table has other columns, then init() names the difference', async () => {
     const path = tempDuckDbPath();
     const inst = await DuckDBInstance.create(path);

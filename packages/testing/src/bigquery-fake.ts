@@ -133,6 +133,8 @@ export function parseBigQueryTimestamp(value: string): bigint | undefined {
 export interface BigQueryFakeOptions {
   /** How long an insertId suppresses a repeat (BigQuery: best effort, about a minute). */
   insertIdWindowMs?: number;
+  /** Keep every request in `requests` (default true; a long benchmark turns it off). */
+  recordRequests?: boolean;
 }
 
 export class BigQueryFake {
@@ -166,6 +168,7 @@ export class BigQueryFake {
     const server = createServer();
     const fake = new BigQueryFake(server, conn, instance, {
       insertIdWindowMs: opts.insertIdWindowMs ?? 60_000,
+      recordRequests: opts.recordRequests ?? true,
     });
     server.on('request', (req, res) => void fake.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -217,7 +220,7 @@ export class BigQueryFake {
     let body: unknown;
     try {
       body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-      this.requests.push({ method: req.method ?? '', path, body });
+      if (this.opts.recordRequests) this.requests.push({ method: req.method ?? '', path, body });
       const out = await this.route(
         req.method ?? 'GET',
         path,
