@@ -26,6 +26,7 @@ const USAGE = `usage: npm run bench [-- [--smoke] [--rows N] [name ...]]
   --smoke   seconds-long run of every path; results go to a temporary directory, docs untouched
   --profile write a V8 CPU profile of every service process to bench/profiles/<time>/
             (summarise with: node bench/dist/profile-summary.js <dir>)
+  --report  only rewrite the docs/PERFORMANCE.md table from bench/results/*.json
   --rows N  size of the generated DuckDB dataset for the query benchmarks (default 10000000)`;
 
 function parseArgs(argv: string[]) {
@@ -33,10 +34,12 @@ function parseArgs(argv: string[]) {
   let smoke = false;
   let rows = 10_000_000;
   let profile = false;
+  let reportOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--smoke') smoke = true;
     else if (a === '--profile') profile = true;
+    else if (a === '--report') reportOnly = true;
     else if (a === '--rows') rows = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
@@ -51,7 +54,14 @@ function parseArgs(argv: string[]) {
     console.error('--rows must be a whole number ≥ 1000');
     process.exit(64);
   }
-  return { names, smoke, profile, rows: smoke ? 20_000 : rows };
+  return { names, smoke, profile, reportOnly, rows: smoke ? 20_000 : rows };
+}
+
+async function writeReport(resultsDir: string): Promise<void> {
+  const all = BENCHES.map((b) => b.name)
+    .filter((n) => readdirSync(resultsDir).includes(`${n}.json`))
+    .map((n) => JSON.parse(readFileSync(join(resultsDir, `${n}.json`), 'utf8')) as BenchResult);
+  await updatePerformanceDoc(join(benchDir, '..', 'docs', 'PERFORMANCE.md'), renderTable(all));
 }
 
 async function main() {
@@ -59,6 +69,10 @@ async function main() {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const args = parseArgs(process.argv.slice(2));
   const selected = args.names.length ? BENCHES.filter((b) => args.names.includes(b.name)) : BENCHES;
+  if (args.reportOnly) {
+    await writeReport(join(benchDir, 'results'));
+    return;
+  }
   const log = (m: string) =>
     process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
   const workDir = mkdtempSync(join(tmpdir(), 'eventpipe-bench-'));
@@ -144,10 +158,7 @@ async function main() {
     else log(`service logs kept in ${workDir}`);
   }
   if (!args.smoke) {
-    const all = BENCHES.map((b) => b.name)
-      .filter((n) => readdirSync(resultsDir).includes(`${n}.json`))
-      .map((n) => JSON.parse(readFileSync(join(resultsDir, `${n}.json`), 'utf8')) as BenchResult);
-    updatePerformanceDoc(join(benchDir, '..', 'docs', 'PERFORMANCE.md'), renderTable(all));
+    await writeReport(resultsDir);
     log('docs/PERFORMANCE.md table updated');
   } else {
     process.stdout.write(renderTable(results));

@@ -30,11 +30,14 @@ export function renderTable(results: BenchResult[]): string {
   return `${lines.join('\n')}\n\nMeasured ${when[0] ?? '?'}${when.at(-1) !== when[0] ? ` to ${when.at(-1)}` : ''} on ${about}.\n`;
 }
 
-/** Replaces the generated block of docs/PERFORMANCE.md. */
-export function updatePerformanceDoc(path: string, table: string): void {
+/** Replaces the generated block of docs/PERFORMANCE.md, formatted as `npm run format` would. */
+export async function updatePerformanceDoc(path: string, table: string): Promise<void> {
   const doc = readFileSync(path, 'utf8');
   const start = doc.indexOf(START);
   const end = doc.indexOf(END);
   if (start < 0 || end < start) throw new Error(`${path} lacks the ${START} … ${END} markers`);
-  writeFileSync(path, `${doc.slice(0, start + START.length)}\n\n${table}\n${doc.slice(end)}`);
+  const text = `${doc.slice(0, start + START.length)}\n\n${table}\n${doc.slice(end)}`;
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(path)) ?? {};
+  writeFileSync(path, await prettier.format(text, { ...options, filepath: path }));
 }

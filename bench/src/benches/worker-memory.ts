@@ -16,6 +16,10 @@ const MB = 1024 * 1024;
 
 /** DuckDB's buffer pool limit in the DuckDB run (128MB made inserts fail past ~700k rows). */
 const DUCKDB_LIMIT = '256MB';
+/** The worker's V8 heap cap, as docs/PERFORMANCE.md recommends for a worker container. Without
+ * one V8 sizes the heap from the machine's memory and lets garbage pile up (225 MB of JS heap
+ * seen on this 24 GiB machine, against ~50 MB live). */
+export const WORKER_NODE_OPTIONS = '--max-old-space-size=160';
 
 /**
  * Worker RSS while it drains 1M messages. On Google Cloud, streaming-pull flow control bounds
@@ -114,13 +118,18 @@ export const workerMemory: Bench = {
         BIGQUERY_EMULATOR_HOST: fake.endpoint,
         BIGQUERY_AUTO_CREATE: 'true',
         BIGQUERY_DATASET: `bench_${Date.now()}`,
+        NODE_OPTIONS: WORKER_NODE_OPTIONS,
       });
     } finally {
       await fake.stop();
     }
     // 2. The embedded store, for comparison: DuckDB's memory is in the worker's process.
     ctx.log(`worker → DuckDB (DUCKDB_MEMORY_LIMIT=${DUCKDB_LIMIT}): ${total} messages`);
-    const duck = await measure(ctx, total, { STORE: 'duckdb', DUCKDB_MEMORY_LIMIT: DUCKDB_LIMIT });
+    const duck = await measure(ctx, total, {
+      STORE: 'duckdb',
+      DUCKDB_MEMORY_LIMIT: DUCKDB_LIMIT,
+      NODE_OPTIONS: WORKER_NODE_OPTIONS,
+    });
     const b = quarters(bq.rssMB);
     const d = quarters(duck.rssMB);
     return {
@@ -144,6 +153,7 @@ export const workerMemory: Bench = {
         bigqueryDrainSeconds: round(bq.seconds, 1),
         duckdbDrainSeconds: round(duck.seconds, 1),
         DUCKDB_MEMORY_LIMIT: DUCKDB_LIMIT,
+        NODE_OPTIONS: WORKER_NODE_OPTIONS,
       },
       notes: [
         '"Flat": the median RSS of the last quarter of the drain is within 30 MB of the second quarter.',
