@@ -271,4 +271,8 @@ export const infoFigure = (
   met: null,
 });
 
+/** The built entry point of a service: services/<name>/dist/main.js. */
+export const serviceMain = (service: string): string =>
+  join(__dirname, '..', '..', 'services', service, 'dist', 'main.js');
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -9,6 +9,7 @@ import {
   ratioFigure,
   round,
   sleep,
+  serviceMain,
   type Bench,
   type BenchContext,
   type Running,
@@ -24,8 +25,6 @@ import {
   pubsubEnv,
 } from '../events';
 
-const root = join(__dirname, '..', '..', '..');
-const main = (service: string) => join(root, 'services', service, 'dist', 'main.js');
 /** The worker's default flow control (WORKER_MAX_OUTSTANDING_*), given to the reference too. */
 const FLOW = { maxMessages: 2000, maxBytes: 64 * 1024 * 1024, allowExcessMessages: false };
 
@@ -63,7 +62,7 @@ export async function drainWithWorker(
 ) {
   const worker = await ctx.startProcess(
     'subscriber-worker',
-    main('subscriber-worker'),
+    serviceMain('subscriber-worker'),
     ctx.serviceEnv({
       ...pubsubEnv(ctx.emulatorHost, base, `${base}-worker`),
       STORE: 'duckdb',
@@ -168,7 +167,7 @@ async function lagRun(ctx: BenchContext, eventsPerSecond: number) {
   const [queryPort, workerPort] = [await freePort(), await freePort()];
   const stack = await ctx.startProcess(
     'all-in-one',
-    main('all-in-one'),
+    serviceMain('all-in-one'),
     ctx.serviceEnv({
       ...pubsubEnv(ctx.emulatorHost, base, `${base}-worker`),
       STORE: 'duckdb',

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { infoFigure, ratioFigure, round, type Bench } from '../harness';
+import { infoFigure, ratioFigure, round, serviceMain, type Bench } from '../harness';
 import { assertClean, load } from '../load';
 import {
   PUBLISH_BATCHING,
@@ -11,7 +10,6 @@ import {
 } from '../events';
 
 const BATCH = 100;
-const root = join(__dirname, '..', '..', '..');
 
 /** POST 100-event batches → emulator, against the raw client publishing the same messages. */
 export const ingestBatch: Bench = {
@@ -37,7 +35,7 @@ export const ingestBatch: Bench = {
     ctx.log('publisher API');
     const publisher = await ctx.startProcess(
       'publisher-api',
-      join(root, 'services', 'publisher-api', 'dist', 'main.js'),
+      serviceMain('publisher-api'),
       ctx.serviceEnv({ ...pubsubEnv(ctx.emulatorHost, base), LOG_LEVEL: 'info' }),
     );
     const body = JSON.stringify(Array.from({ length: BATCH }, (_, i) => producerEvent(i)));

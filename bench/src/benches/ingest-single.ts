@@ -1,10 +1,8 @@
 import { join } from 'node:path';
-import { infoFigure, limitFigure, ratioFigure, round, type Bench } from '../harness';
+import { infoFigure, limitFigure, ratioFigure, round, serviceMain, type Bench } from '../harness';
 import { assertClean, load } from '../load';
 import { paced, type PacedResult } from '../paced';
 import { createTopology, producerEvent, pubsubClient, pubsubEnv } from '../events';
-
-const root = join(__dirname, '..', '..', '..');
 
 /** Single-event POSTs against a bare express route that parses the same body. */
 export const ingestSingle: Bench = {
@@ -45,7 +43,7 @@ export const ingestSingle: Bench = {
     ctx.log('publisher API');
     const publisher = await ctx.startProcess(
       'publisher-api',
-      join(root, 'services', 'publisher-api', 'dist', 'main.js'),
+      serviceMain('publisher-api'),
       ctx.serviceEnv({ ...pubsubEnv(ctx.emulatorHost, base), LOG_LEVEL: 'info' }),
     );
     const apiOpts = { ...bareOpts, url: `${publisher.url}/v1/events` };

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { formatMicros, parseRfc3339 } from '@eventpipe/schema';
 import {
@@ -13,13 +12,13 @@ import {
   percentile,
   ratioFigure,
   round,
+  serviceMain,
   type Bench,
   type BenchContext,
   type Figure,
 } from '../harness';
 import { assertClean, load } from '../load';
 
-const root = join(__dirname, '..', '..', '..');
 const DAY_US = 24n * 3600n * 1_000_000n;
 
 interface Case {
@@ -55,7 +54,7 @@ async function rawRun(dbPath: string, cases: Case[], concurrency: number, second
 async function startQueryApi(ctx: BenchContext, dbPath: string) {
   return ctx.startProcess(
     'query-api',
-    join(root, 'services', 'query-api', 'dist', 'main.js'),
+    serviceMain('query-api'),
     ctx.serviceEnv({
       STORE: 'duckdb',
       DUCKDB_PATH: dbPath,
@@ -104,6 +103,33 @@ async function compare(
   };
 }
 
+type Compared = Awaited<ReturnType<typeof compare>>;
+
+/** The figures both query benchmarks report: p99 bound, p50 ratio, p99 and throughput beside. */
+function queryFigures(
+  r: Compared,
+  goals: { p99Below: number; p50MaxRatio: number; concurrency: number },
+): Figure[] {
+  return [
+    limitFigure('p99, 1 connection', 'ms', r.api.p99, { below: goals.p99Below }),
+    ratioFigure(
+      'p50, 1 connection',
+      'ms',
+      r.api.p50,
+      { what: 'same SQL on DuckDB, p50', value: r.raw.p50 },
+      { max: goals.p50MaxRatio },
+    ),
+    infoFigure('p99 vs raw p99', 'ms', r.api.p99, {
+      what: 'same SQL on DuckDB, p99',
+      value: r.raw.p99,
+    }),
+    infoFigure(`req/s, ${goals.concurrency} connections`, 'req/s', r.api.rps, {
+      what: `same SQL on DuckDB, ${goals.concurrency} connections, queries/s`,
+      value: r.raw.qps,
+    }),
+  ];
+}
+
 const usOf = (t: string) => parseRfc3339(t)!;
 
 export const queryPage: Bench = {
@@ -134,22 +160,7 @@ export const queryPage: Bench = {
     ctx.log('newest page without filters');
     const n = await compare(ctx, data.path, newest, { seconds: ctx.size(5, 0.5), concurrency });
     const figures: Figure[] = [
-      limitFigure('p99, 1 connection', 'ms', r.api.p99, { below: 25 }),
-      ratioFigure(
-        'p50, 1 connection',
-        'ms',
-        r.api.p50,
-        { what: 'same SQL on DuckDB, p50', value: r.raw.p50 },
-        { max: 1.5 },
-      ),
-      infoFigure('p99 vs raw p99', 'ms', r.api.p99, {
-        what: 'same SQL on DuckDB, p99',
-        value: r.raw.p99,
-      }),
-      infoFigure(`req/s, ${concurrency} connections`, 'req/s', r.api.rps, {
-        what: `same SQL on DuckDB, ${concurrency} connections, queries/s`,
-        value: r.raw.qps,
-      }),
+      ...queryFigures(r, { p99Below: 25, p50MaxRatio: 1.5, concurrency }),
       infoFigure('newest page, no filter: p50, 1 connection', 'ms', n.api.p50, {
         what: 'same SQL on DuckDB, p50',
         value: n.raw.p50,
@@ -192,24 +203,7 @@ export const queryStats: Bench = {
     await store.close();
     const r = await compare(ctx, data.path, cases, { seconds, concurrency: 2 });
     return {
-      figures: [
-        limitFigure('p99, 1 connection', 'ms', r.api.p99, { below: 250 }),
-        ratioFigure(
-          'p50, 1 connection',
-          'ms',
-          r.api.p50,
-          { what: 'same SQL on DuckDB, p50', value: r.raw.p50 },
-          { max: 1.3 },
-        ),
-        infoFigure('p99 vs raw p99', 'ms', r.api.p99, {
-          what: 'same SQL on DuckDB, p99',
-          value: r.raw.p99,
-        }),
-        infoFigure('req/s, 2 connections', 'req/s', r.api.rps, {
-          what: 'same SQL on DuckDB, 2 connections, queries/s',
-          value: r.raw.qps,
-        }),
-      ],
+      figures: queryFigures(r, { p99Below: 250, p50MaxRatio: 1.3, concurrency: 2 }),
       params: { rows: data.rows, seconds, example: cases[0]!.path, rawP50: round(r.raw.p50) },
       notes: [],
     };
