@@ -1,10 +1,36 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** Per-request (or per-message) context: every log line inside it carries the request id. */
+/** Per-request (or per-message) context: every log line inside it carries the request id and,
+ * when the caller sent one, its W3C trace context. */
 export interface RequestContext {
   requestId: string;
+  /** A valid W3C `traceparent` header value (https://www.w3.org/TR/trace-context/). */
+  traceparent?: string;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
 export const currentRequestId = (): string | undefined => requestContext.getStore()?.requestId;
+export const currentTraceparent = (): string | undefined => requestContext.getStore()?.traceparent;
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The parts of a W3C traceparent; undefined for anything malformed, version ff, or all-zero
+ * ids (which the spec says to ignore). */
+export function parseTraceparent(
+  value: string | undefined,
+): { traceId: string; spanId: string; sampled: boolean } | undefined {
+  if (!value || value.length > 128) return undefined;
+  const m = TRACEPARENT.exec(value.trim());
+  if (!m) return undefined;
+  const [, version, traceId, spanId, flags] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (version === 'ff' || /^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  if (version === '00' && value.trim().length !== 55) return undefined;
+  return { traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 };
+}

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { requestContext } from './context';
+import { parseTraceparent, requestContext } from './context';
 import { AppError, isAppError } from './errors';
 import { httpDurationHistogram } from './metrics';
 import { securityHeaders } from './security';
@@ -12,12 +12,17 @@ import { securityHeaders } from './security';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-/** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it; scopes the request. */
+/** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it; scopes the request.
+ * A valid W3C `traceparent` header joins the scope, so log lines carry the trace. */
 export const requestId: RequestHandler = (req, res, next) => {
   const given = req.get(REQUEST_ID_HEADER);
   const id = given && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', id);
-  requestContext.run({ requestId: id }, next);
+  const traceparent = req.get('traceparent');
+  requestContext.run(
+    parseTraceparent(traceparent) ? { requestId: id, traceparent } : { requestId: id },
+    next,
+  );
 };
 
 /** The route template ("/v1/events/:id"), never the raw path, so metric labels stay bounded. */
@@ -109,6 +114,12 @@ function fromHttpError(err: {
     });
   }
   return undefined;
+}
+
+/** The problem code the error middleware answers `err` with (a bounded set: a metric label). */
+export function problemCodeOf(err: unknown): string {
+  if (isAppError(err)) return err.code;
+  return fromHttpError((err ?? {}) as { status?: number; type?: string })?.code ?? 'internal';
 }
 
 /** The one error middleware: AppError → problem+json; anything else → a 500 without internals. */

@@ -1,8 +1,8 @@
 export { AppError, isAppError, errors } from './errors';
 export type { ProblemItem, AppErrorOptions } from './errors';
-export { requestContext, currentRequestId } from './context';
+export { requestContext, currentRequestId, currentTraceparent, parseTraceparent } from './context';
 export type { RequestContext } from './context';
-export { createLogger } from './logger';
+export { createLogger, traceFields } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export {
   createRegistry,
@@ -18,6 +18,7 @@ export {
   listen,
   operationalRoutes,
   problemHandler,
+  problemCodeOf,
   sendProblem,
   notFound,
   requestId,

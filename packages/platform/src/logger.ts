@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { currentRequestId } from './context';
+import { parseTraceparent, requestContext } from './context';
 
 export type { Logger } from 'pino';
 
@@ -18,6 +18,25 @@ export interface LoggerOptions {
   level?: string;
   /** Where lines go; defaults to stdout. Tests pass a stream to read them back. */
   destination?: pino.DestinationStream;
+  /** Google Cloud project: trace fields then take Cloud Logging's full form
+   * `projects/<project>/traces/<trace-id>`, which links log lines to Cloud Trace. */
+  project?: string;
+}
+
+/** Cloud Logging's trace fields for a W3C traceparent (the trace id alone without a project). */
+export function traceFields(
+  traceparent: string | undefined,
+  project: string | undefined,
+): Record<string, string | boolean> {
+  const tp = parseTraceparent(traceparent);
+  if (!tp) return {};
+  return {
+    'logging.googleapis.com/trace': project
+      ? `projects/${project}/traces/${tp.traceId}`
+      : tp.traceId,
+    'logging.googleapis.com/spanId': tp.spanId,
+    'logging.googleapis.com/trace_sampled': tp.sampled,
+  };
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -31,8 +50,11 @@ export function createLogger(opts: LoggerOptions): Logger {
         level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT', level: label }),
       },
       mixin: () => {
-        const requestId = currentRequestId();
-        return requestId ? { requestId } : {};
+        const ctx = requestContext.getStore();
+        if (!ctx) return {};
+        return ctx.traceparent
+          ? { requestId: ctx.requestId, ...traceFields(ctx.traceparent, opts.project) }
+          : { requestId: ctx.requestId };
       },
     },
     opts.destination ?? pino.destination({ sync: false }),

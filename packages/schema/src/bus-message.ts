@@ -12,6 +12,8 @@ export const ATTR = {
   ceType: 'ce-type',
   ceSpecversion: 'ce-specversion',
   requestId: 'eventpipe-request-id',
+  /** The W3C traceparent of the producer's request, when it sent one. */
+  traceparent: 'eventpipe-traceparent',
   receivedAt: 'eventpipe-received-at',
   /** Dead-letter attributes, added by the worker. */
   dlqReason: 'eventpipe-dlq-reason',
@@ -37,6 +39,7 @@ export function busMessageOf(
   event: Envelope,
   receivedAt: string,
   requestId?: string,
+  traceparent?: string,
 ): { data: Buffer; attributes: Record<string, string> } {
   const attributes: Record<string, string> = {
     [ATTR.contentType]: CLOUDEVENTS_JSON,
@@ -47,5 +50,6 @@ export function busMessageOf(
     [ATTR.receivedAt]: receivedAt,
   };
   if (requestId) attributes[ATTR.requestId] = requestId;
+  if (traceparent) attributes[ATTR.traceparent] = traceparent;
   return { data: Buffer.from(JSON.stringify(toWire(event))), attributes };
 }

@@ -15,7 +15,8 @@ import { stackConfigSchema } from './config';
 
 runMain('eventpipe', async () => {
   const config = loadConfigOrExit(stackConfigSchema, process.env);
-  const logger = (service: string) => createLogger({ service, level: config.LOG_LEVEL });
+  const logger = (service: string) =>
+    createLogger({ service, level: config.LOG_LEVEL, project: config.GOOGLE_CLOUD_PROJECT });
   const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();

@@ -15,6 +15,9 @@ import {
   waitFor,
 } from '@eventpipe/testing';
 
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+
 const projectId = 'eventpipe-e2e';
 
 describeWithEmulator(
@@ -122,6 +125,7 @@ describeWithEmulator(
             .post('/v1/events')
             .set('Content-Type', 'application/json')
             .set('X-Request-Id', 'e2e-req-1')
+            .set('traceparent', TRACEPARENT)
             .send(JSON.stringify(single));
           const r2 = await request(run.stack.publisher)
             .post('/v1/events')
@@ -164,11 +168,15 @@ describeWithEmulator(
             ['com.example.batch', 25],
             [single.type, 1],
           ]);
-          // The request id travelled as a Pub/Sub attribute into the worker's log lines.
-          await waitFor(
-            () => (run.workerLines().some((l) => l.requestId === 'e2e-req-1') ? true : undefined),
+          // The request id and the W3C trace context travelled as Pub/Sub attributes into the
+          // worker's log lines, in Cloud Logging's trace fields.
+          const line = await waitFor(
+            () => run.workerLines().find((l) => l.requestId === 'e2e-req-1'),
             { what: 'worker log line with the request id' },
           );
+          expect(line['logging.googleapis.com/trace']).toBe(TRACE_ID);
+          expect(line['logging.googleapis.com/spanId']).toBe('00f067aa0ba902b7');
+          expect(line['logging.googleapis.com/trace_sampled']).toBe(true);
         } finally {
           await run.stop();
         }

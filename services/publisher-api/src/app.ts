@@ -1,12 +1,14 @@
-import express, { type Express, type Request } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
 import type { EventBus, OutgoingMessage } from '@eventpipe/bus';
 import {
   AppError,
   createBaseApp,
   currentRequestId,
+  currentTraceparent,
   errors,
   finishApp,
   operationalRoutes,
+  problemCodeOf,
   requireScope,
   authFailureLimit,
   perConsumerLimit,
@@ -70,7 +72,7 @@ function mediaTypeOf(req: Request): 'one' | 'many' | 'either' {
 }
 
 const toMessage = (event: Envelope, receivedAt: string): OutgoingMessage =>
-  busMessageOf(event, receivedAt, currentRequestId());
+  busMessageOf(event, receivedAt, currentRequestId(), currentTraceparent());
 
 /** The publisher API: POST /v1/events plus the operational routes. No I/O at import. */
 export function createPublisherApp(deps: PublisherDeps): Express {
@@ -187,6 +189,13 @@ export function createPublisherApp(deps: PublisherDeps): Express {
       res.status(202).json({ accepted: events.length, ids: events.map((e) => e.id) });
     },
   );
+
+  // Every refusal of the ingest route, counted by its problem code before the one error
+  // middleware renders it (auth and rate limits included).
+  app.use('/v1/events', ((err, _req, _res, next) => {
+    metrics.rejectedRequests.inc({ reason: problemCodeOf(err) });
+    next(err);
+  }) as ErrorRequestHandler);
 
   return finishApp(app, logger);
 }

@@ -13,7 +13,11 @@ import { publisherConfigSchema } from './config';
 
 runMain('publisher-api', async () => {
   const config = loadConfigOrExit(publisherConfigSchema, process.env);
-  const logger = createLogger({ service: 'publisher-api', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'publisher-api',
+    level: config.LOG_LEVEL,
+    project: config.GOOGLE_CLOUD_PROJECT,
+  });
   const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
   if (auth.open)
     logger.warn('no API keys: POST /v1/events is open to anyone who can reach it (AUTH_MODE=none)');

@@ -8,6 +8,12 @@ export function publisherMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    rejectedRequests: new Counter({
+      name: 'eventpipe_publisher_rejected_requests_total',
+      help: 'POST /v1/events requests refused by the route, by reason (its problem code: validation-failed, malformed-json, payload-too-large, unauthenticated, rate-limited, too-many-in-flight, unavailable, ...).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     publishSeconds: new Histogram({
       name: 'eventpipe_publisher_publish_duration_seconds',
       help: 'Time for the bus to accept one request worth of events.',

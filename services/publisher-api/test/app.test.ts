@@ -230,6 +230,37 @@ describe('operational routes', () => {
     expect(metrics.text).toContain('eventpipe_process_cpu_user_seconds_total');
   });
 
+  it('when requests are refused, then each is counted by its problem code', async () => {
+    const { app, bus } = setup();
+    await post(app, { type: 'x' }); // no source
+    await post(app, '{"type":', 'application/json');
+    await post(app, sampleEvent(), 'text/plain');
+    bus.failWith = new Error('down');
+    await post(app, sampleEvent());
+    const text = (await request(app).get('/metrics')).text;
+    const count = (reason: string) =>
+      Number(
+        new RegExp(
+          `eventpipe_publisher_rejected_requests_total\\{reason="${reason}",service="publisher-api"\\} (\\d+)`,
+        ).exec(text)?.[1] ?? 0,
+      );
+    expect(count('validation-failed')).toBe(1);
+    expect(count('malformed-json')).toBe(1);
+    expect(count('unsupported-media-type')).toBe(1);
+    expect(count('unavailable')).toBe(1);
+  });
+
+  it('when a traceparent comes with an event, then the bus message carries it', async () => {
+    const { app, bus } = setup();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await post(app, sampleEvent()).set('traceparent', traceparent);
+    await post(app, sampleEvent()).set('traceparent', 'not-a-trace');
+    expect(bus.published.map((m) => m.attributes['eventpipe-traceparent'])).toEqual([
+      traceparent,
+      undefined,
+    ]);
+  });
+
   it('when the bus is down, then /readyz is 503 and /healthz still 200', async () => {
     const { app, bus } = setup();
     await bus.close();

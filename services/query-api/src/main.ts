@@ -14,7 +14,11 @@ import { queryConfigSchema } from './config';
 
 runMain('query-api', async () => {
   const config = loadConfigOrExit(queryConfigSchema, process.env);
-  const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'query-api',
+    level: config.LOG_LEVEL,
+    project: config.GOOGLE_CLOUD_PROJECT,
+  });
   const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
   if (auth.open)
     logger.warn(

@@ -5,6 +5,7 @@ import {
   createBaseApp,
   finishApp,
   operationalRoutes,
+  parseTraceparent,
   requestContext,
   type Logger,
   type Registry,
@@ -137,7 +138,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private onMessage(message: IncomingMessage): void {
     this.metrics.inFlight.inc();
     const requestId = message.attributes[ATTR.requestId] ?? `message-${message.id}`;
-    requestContext.run({ requestId }, () => {
+    this.metrics.received.inc();
+    const traceparent = message.attributes[ATTR.traceparent];
+    const context = parseTraceparent(traceparent) ? { requestId, traceparent } : { requestId };
+    requestContext.run(context, () => {
       if (this.stopping) {
         this.settle([message], 'nacked');
         return;
@@ -203,6 +207,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const received = parseRfc3339(p.item.meta.receivedAt);
         if (received !== undefined) {
           this.metrics.lagSeconds.observe(Math.max(0, now - Number(received / 1000n)) / 1000);
+        }
+        const published = parseRfc3339(p.item.meta.publishedAt);
+        if (published !== undefined) {
+          this.metrics.publishLagSeconds.observe(
+            Math.max(0, now - Number(published / 1000n)) / 1000,
+          );
         }
       }
       // Ack only now: the rows are committed, so a lost ack costs a redelivery, never an event.

@@ -13,7 +13,11 @@ import { workerConfigSchema, workerOptions } from './config';
 
 runMain('subscriber-worker', async () => {
   const config = loadConfigOrExit(workerConfigSchema, process.env);
-  const logger = createLogger({ service: 'subscriber-worker', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'subscriber-worker',
+    level: config.LOG_LEVEL,
+    project: config.GOOGLE_CLOUD_PROJECT,
+  });
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
   const store = await openStore(config, { production: config.NODE_ENV === 'production' });

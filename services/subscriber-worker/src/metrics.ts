@@ -2,6 +2,11 @@ import { Counter, Gauge, Histogram, type Registry } from '@eventpipe/platform';
 
 export function workerMetrics(registry: Registry) {
   return {
+    received: new Counter({
+      name: 'eventpipe_worker_messages_received_total',
+      help: 'Messages delivered by the subscription (redeliveries included).',
+      registers: [registry],
+    }),
     messages: new Counter({
       name: 'eventpipe_worker_messages_total',
       help: 'Messages settled, by outcome: acked (stored or duplicate), nacked (store failed), dead_lettered.',
@@ -47,6 +52,12 @@ export function workerMetrics(registry: Registry) {
     lagSeconds: new Histogram({
       name: 'eventpipe_worker_end_to_end_lag_seconds',
       help: 'Store time minus the publisher receive time, per stored event.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    publishLagSeconds: new Histogram({
+      name: 'eventpipe_worker_publish_to_store_seconds',
+      help: 'Store time minus the Pub/Sub publish time, per stored event: time spent in the subscription and the worker.',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers: [registry],
     }),

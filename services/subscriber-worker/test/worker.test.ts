@@ -224,5 +224,11 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     expect(text).toMatch(
       /eventpipe_worker_end_to_end_lag_seconds_count\{service="subscriber-worker"\} 1/,
     );
+    expect(text).toMatch(
+      /eventpipe_worker_publish_to_store_seconds_count\{service="subscriber-worker"\} 1/,
+    );
+    expect(text).toContain(
+      'eventpipe_worker_messages_received_total{service="subscriber-worker"} 1',
+    );
   });
 });
