@@ -33,6 +33,8 @@ done
 [ "$count" = 3 ] || { echo "expected 3 events from GET /v1/events, got $count" >&2; cat "$dir/start.log"; exit 1; }
 curl -fsS "$qry/v1/stats?groupBy=type" && echo
 curl -fsS "$qry/v1/events/smoke-1" >/dev/null
+# The seed script docker compose runs, against npm start.
+PUBLISHER_URL=$pub QUERY_URL=$qry SEED_EVENTS=15 sh scripts/seed.sh
 kill -INT -- "-$pid"
 wait "$pid" && rc=0 || rc=$?
 trap - EXIT

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import { resolveApiKeys } from '@eventpipe/platform';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
@@ -103,5 +105,73 @@ describe('.dockerignore', () => {
     // ... but nothing the Dockerfiles copy is excluded.
     for (const p of ['packages', 'services', 'package.json', 'package-lock.json'])
       expect(lines).not.toContain(p);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), {
+    merge: true,
+  }) as {
+    services: Record<
+      string,
+      {
+        environment?: Record<string, string>;
+        ports?: string[];
+        build?: { dockerfile: string };
+        depends_on?: Record<string, { condition: string }>;
+        healthcheck?: unknown;
+      }
+    >;
+  };
+  const schemas = {
+    'publisher-api': publisherConfigSchema,
+    'subscriber-worker': workerConfigSchema,
+    'query-api': queryConfigSchema,
+  };
+
+  it.each(Object.keys(schemas))(
+    'when %s starts in compose, then every variable it is given is one its config reads and accepts',
+    (name) => {
+      const schema = schemas[name as keyof typeof schemas];
+      const env = compose.services[name]!.environment!;
+      const known = Object.keys(schema.shape);
+      expect(Object.keys(env).filter((k) => !known.includes(k))).toEqual([]);
+      // NODE_ENV=production comes from the image.
+      const parsed = schema.safeParse({ NODE_ENV: 'production', ...env });
+      expect(parsed.error?.issues ?? []).toEqual([]);
+      if ('AUTH_MODE' in schema.shape) {
+        expect(() => resolveApiKeys(parsed.data as never, true)).not.toThrow();
+      }
+      expect(compose.services[name]!.build?.dockerfile).toBe(`services/${name}/Dockerfile`);
+      const port = (parsed.data as { PORT: number }).PORT;
+      expect(compose.services[name]!.ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    },
+  );
+
+  it('when Prometheus in compose scrapes, then its targets are the compose services on their ports', () => {
+    const prom = parse(
+      readFileSync(join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8'),
+    ) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
+    const targets = prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+    const expected = Object.keys(schemas).map(
+      (name) => `${name}:${compose.services[name]!.environment!.PORT}`,
+    );
+    expect(targets.sort()).toEqual(expected.sort());
+  });
+
+  it('when the stack starts, then each service waits for what it needs to be healthy or done', () => {
+    const s = compose.services;
+    expect(s['pubsub-emulator']!.healthcheck).toBeDefined();
+    expect(s['pubsub-init']!.depends_on!['pubsub-emulator']!.condition).toBe('service_healthy');
+    for (const name of ['publisher-api', 'subscriber-worker'])
+      expect(s[name]!.depends_on!['pubsub-init']!.condition).toBe('service_completed_successfully');
+    expect(s['query-api']!.depends_on!['subscriber-worker']!.condition).toBe('service_healthy');
+    expect(s.seed!.depends_on!['publisher-api']!.condition).toBe('service_healthy');
+    expect(s.seed!.depends_on!['query-api']!.condition).toBe('service_healthy');
+    // Every image is pinned to a version.
+    const text = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    for (const m of text.matchAll(/image: (\S+)/g)) expect(m[1]).toMatch(/:[^:]*\d/);
   });
 });
