@@ -1,0 +1,234 @@
+# The three Cloud Run services. Terraform owns their configuration; CD (.github/workflows/cd.yml)
+# rolls new images with `gcloud run deploy --image`, so the image is ignored here after creation.
+
+resource "google_secret_manager_secret" "cursor_secret" {
+  secret_id = "eventpipe-cursor-secret-${local.suffix}"
+  replication {
+    auto {}
+  }
+  labels = local.labels
+}
+
+resource "google_secret_manager_secret_iam_member" "query_reads_cursor_secret" {
+  secret_id = google_secret_manager_secret.cursor_secret.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.query.email}"
+}
+
+resource "google_cloud_run_v2_service" "publisher" {
+  name     = "eventpipe-publisher-${local.suffix}"
+  location = var.region
+  ingress  = "INGRESS_TRAFFIC_ALL"
+  labels   = local.labels
+  template {
+    service_account = google_service_account.publisher.email
+    scaling {
+      min_instance_count = 1
+      max_instance_count = 20
+    }
+    containers {
+      image = "${local.registry}/publisher-api:${var.image_tag}"
+      ports {
+        container_port = 8080
+      }
+      env {
+        name  = "GOOGLE_CLOUD_PROJECT"
+        value = var.project
+      }
+      env {
+        name  = "PUBSUB_TOPIC"
+        value = google_pubsub_topic.events.name
+      }
+      env {
+        name  = "API_KEYS_FILE"
+        value = "/secrets/api-keys/keys.json"
+      }
+      volume_mounts {
+        name       = "api-keys"
+        mount_path = "/secrets/api-keys"
+      }
+      startup_probe {
+        http_get {
+          path = "/healthz"
+        }
+      }
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+        }
+      }
+    }
+    volumes {
+      name = "api-keys"
+      secret {
+        secret = google_secret_manager_secret.api_keys.secret_id
+        items {
+          version = "latest"
+          path    = "keys.json"
+        }
+      }
+    }
+  }
+  lifecycle {
+    ignore_changes = [template[0].containers[0].image, client, client_version]
+  }
+}
+
+resource "google_cloud_run_v2_service" "worker" {
+  name     = "eventpipe-worker-${local.suffix}"
+  location = var.region
+  # Pulls from Pub/Sub: no request traffic, so CPU stays allocated and one instance stays up.
+  ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  labels  = local.labels
+  template {
+    service_account = google_service_account.worker.email
+    scaling {
+      min_instance_count = 1
+      max_instance_count = 10
+    }
+    containers {
+      image = "${local.registry}/subscriber-worker:${var.image_tag}"
+      ports {
+        container_port = 8082
+      }
+      resources {
+        cpu_idle = false
+        limits = {
+          cpu    = "1"
+          memory = "512Mi"
+        }
+      }
+      env {
+        name  = "GOOGLE_CLOUD_PROJECT"
+        value = var.project
+      }
+      env {
+        name  = "PUBSUB_SUBSCRIPTION"
+        value = google_pubsub_subscription.worker.name
+      }
+      env {
+        name  = "PUBSUB_DLQ_TOPIC"
+        value = google_pubsub_topic.dead_letter.name
+      }
+      env {
+        name  = "STORE"
+        value = "bigquery"
+      }
+      env {
+        name  = "BIGQUERY_DATASET"
+        value = google_bigquery_dataset.events.dataset_id
+      }
+      env {
+        name  = "BIGQUERY_TABLE"
+        value = google_bigquery_table.events.table_id
+      }
+      env {
+        name  = "BIGQUERY_LOCATION"
+        value = var.region
+      }
+      # V8 heap cap for a worker container (docs/PERFORMANCE.md, worker-memory).
+      env {
+        name  = "NODE_OPTIONS"
+        value = "--max-old-space-size=160"
+      }
+      startup_probe {
+        http_get {
+          path = "/healthz"
+        }
+      }
+    }
+  }
+  lifecycle {
+    ignore_changes = [template[0].containers[0].image, client, client_version]
+  }
+}
+
+resource "google_cloud_run_v2_service" "query" {
+  name     = "eventpipe-query-${local.suffix}"
+  location = var.region
+  ingress  = "INGRESS_TRAFFIC_ALL"
+  labels   = local.labels
+  template {
+    service_account = google_service_account.query.email
+    scaling {
+      min_instance_count = 0
+      max_instance_count = 20
+    }
+    containers {
+      image = "${local.registry}/query-api:${var.image_tag}"
+      ports {
+        container_port = 8081
+      }
+      env {
+        name  = "GOOGLE_CLOUD_PROJECT"
+        value = var.project
+      }
+      env {
+        name  = "STORE"
+        value = "bigquery"
+      }
+      env {
+        name  = "BIGQUERY_DATASET"
+        value = google_bigquery_dataset.events.dataset_id
+      }
+      env {
+        name  = "BIGQUERY_TABLE"
+        value = google_bigquery_table.events.table_id
+      }
+      env {
+        name  = "BIGQUERY_LOCATION"
+        value = var.region
+      }
+      env {
+        name  = "API_KEYS_FILE"
+        value = "/secrets/api-keys/keys.json"
+      }
+      env {
+        name = "CURSOR_SECRET"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.cursor_secret.secret_id
+            version = "latest"
+          }
+        }
+      }
+      volume_mounts {
+        name       = "api-keys"
+        mount_path = "/secrets/api-keys"
+      }
+      startup_probe {
+        http_get {
+          path = "/healthz"
+        }
+      }
+    }
+    volumes {
+      name = "api-keys"
+      secret {
+        secret = google_secret_manager_secret.api_keys.secret_id
+        items {
+          version = "latest"
+          path    = "keys.json"
+        }
+      }
+    }
+  }
+  lifecycle {
+    ignore_changes = [template[0].containers[0].image, client, client_version]
+  }
+}
+
+# Public APIs (each request still needs an API key); the worker is not invokable.
+resource "google_cloud_run_v2_service_iam_member" "publisher_public" {
+  name     = google_cloud_run_v2_service.publisher.name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+resource "google_cloud_run_v2_service_iam_member" "query_public" {
+  name     = google_cloud_run_v2_service.query.name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
