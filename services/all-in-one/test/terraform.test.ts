@@ -12,7 +12,7 @@ const dir = join(__dirname, '..', '..', '..', 'infra', 'terraform');
 type Block = Record<string, unknown>;
 type Resources = Record<string, Record<string, Block[]>>;
 
-let resources: Resources = {};
+const resources: Resources = {};
 let variables: Record<string, Block[]> = {};
 beforeAll(async () => {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
