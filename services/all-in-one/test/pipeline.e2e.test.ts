@@ -171,7 +171,10 @@ describeWithEmulator(
           // The request id and the W3C trace context travelled as Pub/Sub attributes into the
           // worker's log lines, in Cloud Logging's trace fields.
           const line = await waitFor(
-            () => run.workerLines().find((l) => l.requestId === 'e2e-req-1'),
+            () =>
+              run
+                .workerLines()
+                .find((l) => l.requestId === 'e2e-req-1' && l.message === 'message received'),
             { what: 'worker log line with the request id' },
           );
           expect(line['logging.googleapis.com/trace']).toBe(TRACE_ID);

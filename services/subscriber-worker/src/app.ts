@@ -142,6 +142,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const traceparent = message.attributes[ATTR.traceparent];
     const context = parseTraceparent(traceparent) ? { requestId, traceparent } : { requestId };
     requestContext.run(context, () => {
+      // One debug line per delivery, in the request's context: with LOG_LEVEL=debug an operator
+      // can follow any event by its request id or trace (docs/OPERATIONS.md).
+      this.deps.logger.debug(
+        { messageId: message.id, deliveryAttempt: message.deliveryAttempt },
+        'message received',
+      );
       if (this.stopping) {
         this.settle([message], 'nacked');
         return;
