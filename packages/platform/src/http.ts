@@ -210,6 +210,8 @@ export function createBaseApp(
 ): Express {
   const app = express();
   app.disable('x-powered-by');
+  // ETags are set where a response is cacheable (a stored event), not on every response.
+  app.set('etag', false);
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
   app.use(requestId, ...securityHeaders(opts.corsOrigins ?? []), observe(logger, registry));

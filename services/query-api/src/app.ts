@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import {
   AppError,
@@ -56,6 +57,14 @@ function checkSpan(store: EventStore, from: string | undefined, to: string | und
       errors: [{ pointer: 'from', detail: `at most ${days} days before to` }],
     });
   }
+}
+
+/** RFC 9110 If-None-Match: `*` or a list of entity tags, compared weakly. */
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const strip = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => strip(t) === etag);
 }
 
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
@@ -118,6 +127,7 @@ export function createQueryApp(deps: QueryDeps): Express {
         ? cursors.encode({ time: last.time, source: last.source, id: last.id }, filter)
         : null;
     rowsReturned.inc({ operation: 'list' }, page.length);
+    res.setHeader('Cache-Control', 'no-store'); // new events change every page
     res.json({ data: page, nextCursor });
   });
 
@@ -141,7 +151,17 @@ export function createQueryApp(deps: QueryDeps): Express {
       });
     }
     rowsReturned.inc({ operation: 'get' }, 1);
-    res.json(found[0]);
+    // A stored event never changes (the first write of (source, id) wins), so its ETag is a
+    // strong hash of the body and a client may keep it; the key decides access, hence private.
+    const body = JSON.stringify(found[0]);
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    if (ifNoneMatch(req.get('if-none-match'), etag)) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(body);
   });
 
   app.get('/v1/stats', read, async (req, res) => {
@@ -168,6 +188,7 @@ export function createQueryApp(deps: QueryDeps): Express {
     const result = await timed('stats', () =>
       store.stats({ ...filterOf(params), from, to, interval, groupBy: params.groupBy }),
     );
+    res.setHeader('Cache-Control', 'no-store');
     res.json({ from, to, interval, groupBy: params.groupBy ?? null, buckets: result });
   });
 

@@ -161,6 +161,29 @@ describe('query API', () => {
     expect((await request(app).get('/v1/events/1?source=/c')).status).toBe(404);
   });
 
+  it('when an event is read again with its ETag, then 304 without a body; lists are not cached', async () => {
+    const first = await request(app).get('/v1/events/2');
+    const etag = first.headers['etag'] as string;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+    expect(first.headers['cache-control']).toBe('private, max-age=3600');
+    expect(first.headers['content-type']).toMatch(/^application\/json/);
+    const again = await request(app).get('/v1/events/2').set('If-None-Match', etag);
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+    expect(again.headers['etag']).toBe(etag);
+    for (const header of ['"other"', `W/${etag}`, `"x", ${etag}`, '*']) {
+      const r = await request(app).get('/v1/events/2').set('If-None-Match', header);
+      expect([header, r.status]).toEqual([header, header === '"other"' ? 200 : 304]);
+    }
+    // Another event has another tag; the same event read twice has the same one.
+    expect((await request(app).get('/v1/events/1?source=/b')).headers['etag']).not.toBe(etag);
+    expect((await request(app).get('/v1/events/2')).headers['etag']).toBe(etag);
+    const list = await request(app).get('/v1/events');
+    expect(list.headers['etag']).toBeUndefined();
+    expect(list.headers['cache-control']).toBe('no-store');
+    expect((await request(app).get('/v1/stats')).headers['cache-control']).toBe('no-store');
+  });
+
   it('when stats are asked per hour by type, then counts per bucket', async () => {
     const res = await request(app).get('/v1/stats').query({
       from: '2026-11-28T00:00:00Z',
