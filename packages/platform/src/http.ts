@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { parseTraceparent, requestContext } from './context';
+import { requestContext, requestScope } from './context';
 import { AppError, isAppError } from './errors';
 import { httpDurationHistogram } from './metrics';
 import { securityHeaders } from './security';
@@ -18,11 +18,7 @@ export const requestId: RequestHandler = (req, res, next) => {
   const given = req.get(REQUEST_ID_HEADER);
   const id = given && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', id);
-  const traceparent = req.get('traceparent');
-  requestContext.run(
-    parseTraceparent(traceparent) ? { requestId: id, traceparent } : { requestId: id },
-    next,
-  );
+  requestContext.run(requestScope(id, req.get('traceparent')), next);
 };
 
 /** The route template ("/v1/events/:id"), never the raw path, so metric labels stay bounded. */

@@ -1,7 +1,13 @@
 export { AppError, isAppError, errors } from './errors';
 export type { ProblemItem, AppErrorOptions } from './errors';
-export { requestContext, currentRequestId, currentTraceparent, parseTraceparent } from './context';
-export type { RequestContext } from './context';
+export {
+  requestContext,
+  requestScope,
+  currentRequestId,
+  currentTraceparent,
+  parseTraceparent,
+} from './context';
+export type { RequestContext, TraceContext, TraceParts } from './context';
 export { createLogger, traceFields } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export {

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { parseTraceparent, requestContext } from './context';
+import { requestContext, type TraceParts } from './context';
 
 export type { Logger } from 'pino';
 
@@ -23,12 +23,11 @@ export interface LoggerOptions {
   project?: string;
 }
 
-/** Cloud Logging's trace fields for a W3C traceparent (the trace id alone without a project). */
+/** Cloud Logging's trace fields for a parsed trace context (the trace id alone without a project). */
 export function traceFields(
-  traceparent: string | undefined,
+  tp: TraceParts | undefined,
   project: string | undefined,
 ): Record<string, string | boolean> {
-  const tp = parseTraceparent(traceparent);
   if (!tp) return {};
   return {
     'logging.googleapis.com/trace': project
@@ -52,8 +51,8 @@ export function createLogger(opts: LoggerOptions): Logger {
       mixin: () => {
         const ctx = requestContext.getStore();
         if (!ctx) return {};
-        return ctx.traceparent
-          ? { requestId: ctx.requestId, ...traceFields(ctx.traceparent, opts.project) }
+        return ctx.trace
+          ? { requestId: ctx.requestId, ...traceFields(ctx.trace, opts.project) }
           : { requestId: ctx.requestId };
       },
     },

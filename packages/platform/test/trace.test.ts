@@ -1,5 +1,11 @@
 import { PassThrough } from 'node:stream';
-import { createLogger, parseTraceparent, requestContext, traceFields } from '@eventpipe/platform';
+import {
+  createLogger,
+  parseTraceparent,
+  requestContext,
+  requestScope,
+  traceFields,
+} from '@eventpipe/platform';
 
 const ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -26,18 +32,18 @@ describe('W3C traceparent', () => {
   });
 
   it('when a project is known, then the trace field is the full Cloud Trace name', () => {
-    expect(traceFields(`00-${ID}-00f067aa0ba902b7-01`, 'my-proj')).toEqual({
+    expect(traceFields(parseTraceparent(`00-${ID}-00f067aa0ba902b7-01`), 'my-proj')).toEqual({
       'logging.googleapis.com/trace': `projects/my-proj/traces/${ID}`,
       'logging.googleapis.com/spanId': '00f067aa0ba902b7',
       'logging.googleapis.com/trace_sampled': true,
     });
-    expect(traceFields('garbage', 'my-proj')).toEqual({});
+    expect(traceFields(parseTraceparent('garbage'), 'my-proj')).toEqual({});
   });
 
   it('when a line is logged inside a traced request, then it carries the trace fields', async () => {
     const out = new PassThrough();
     const logger = createLogger({ service: 't', destination: out, project: 'p1' });
-    requestContext.run({ requestId: 'r1', traceparent: `00-${ID}-00f067aa0ba902b7-01` }, () =>
+    requestContext.run(requestScope('r1', `00-${ID}-00f067aa0ba902b7-01`), () =>
       logger.info('hello'),
     );
     logger.info('outside');

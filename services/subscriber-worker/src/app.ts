@@ -5,8 +5,8 @@ import {
   createBaseApp,
   finishApp,
   operationalRoutes,
-  parseTraceparent,
   requestContext,
+  requestScope,
   type Logger,
   type Registry,
 } from '@eventpipe/platform';
@@ -139,9 +139,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.metrics.inFlight.inc();
     const requestId = message.attributes[ATTR.requestId] ?? `message-${message.id}`;
     this.metrics.received.inc();
-    const traceparent = message.attributes[ATTR.traceparent];
-    const context = parseTraceparent(traceparent) ? { requestId, traceparent } : { requestId };
-    requestContext.run(context, () => {
+    requestContext.run(requestScope(requestId, message.attributes[ATTR.traceparent]), () => {
       // One debug line per delivery, in the request's context: with LOG_LEVEL=debug an operator
       // can follow any event by its request id or trace (docs/OPERATIONS.md).
       this.deps.logger.debug(
