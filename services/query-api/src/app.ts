@@ -59,14 +59,6 @@ function checkSpan(store: EventStore, from: string | undefined, to: string | und
   }
 }
 
-/** RFC 9110 If-None-Match: `*` or a list of entity tags, compared weakly. */
-function ifNoneMatch(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  const strip = (t: string) => t.trim().replace(/^W\//, '');
-  return header.split(',').some((t) => strip(t) === etag);
-}
-
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
 export function createQueryApp(deps: QueryDeps): Express {
   const { store, logger, registry } = deps;
@@ -157,7 +149,8 @@ export function createQueryApp(deps: QueryDeps): Express {
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'private, max-age=3600');
-    if (ifNoneMatch(req.get('if-none-match'), etag)) {
+    // express's req.fresh compares If-None-Match with the ETag just set (RFC 9110, weakly).
+    if (req.fresh) {
       res.status(304).end();
       return;
     }
