@@ -1,18 +1,12 @@
+import { metricValue } from '@eventpipe/testing';
+
 /** Reads one counter of a service's /metrics (summed over the series that carry `labels`). */
 export async function counter(
   url: string,
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
+  return metricValue(await (await fetch(`${url}/metrics`)).text(), name, labels);
 }
 
 /** Samples `probe` every `intervalMs` until `done` says so; returns the samples. */

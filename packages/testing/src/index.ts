@@ -15,3 +15,4 @@ export type { ServiceProcess } from './process';
 export { BigQueryFake, parseBigQueryTimestamp } from './bigquery-fake';
 export type { BigQueryFakeOptions } from './bigquery-fake';
 export { testBusOptions, testBigQueryStore } from './factories';
+export { metricValue } from './metrics';

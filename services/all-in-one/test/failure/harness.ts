@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sampleEvent, startService, urlFromLog, type ServiceProcess } from '@eventpipe/testing';
 
+export { metricValue } from '@eventpipe/testing';
+
 /** Helpers of the failure suite: real service processes, load, and counting what was stored. */
 const root = join(__dirname, '..', '..', '..', '..');
 export const mainOf = (service: string) => join(root, 'services', service, 'dist', 'main.js');
@@ -51,21 +53,6 @@ export async function startPublisher(
 ): Promise<{ proc: ServiceProcess; url: string }> {
   const proc = start('publisher-api', env);
   return { proc, url: await urlFromLog(proc, 'publisher-api listening') };
-}
-
-/** A counter or gauge value from Prometheus text (0 when the series is absent). */
-export function metricValue(
-  text: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return 0;
 }
 
 export async function metrics(url: string): Promise<string> {
