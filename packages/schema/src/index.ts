@@ -29,3 +29,26 @@ export {
 export type { StoredRow, StoredEvent, PipelineMeta, ColumnSpec, ColumnKind } from './stored';
 export { ATTR, CLOUDEVENTS_JSON, DEAD_LETTER_REASONS, busMessageOf } from './bus-message';
 export type { DeadLetterReason } from './bus-message';
+export {
+  STATS_INTERVALS,
+  STATS_GROUPS,
+  listParamsSchema,
+  getParamsSchema,
+  statsParamsSchema,
+  storedEventSchema,
+  eventPageSchema,
+  statsBucketSchema,
+  statsResponseSchema,
+  publishAcceptedSchema,
+  CSV_COLUMNS,
+  EXPORT_MEDIA_TYPES,
+} from './api';
+export type {
+  StatsInterval,
+  StatsGroup,
+  ListParams,
+  StatsParams,
+  EventPage,
+  StatsResponse,
+  PublishAccepted,
+} from './api';

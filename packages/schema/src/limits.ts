@@ -22,6 +22,8 @@ export const LIMITS = {
   /** Query API page size: default and maximum. */
   defaultPageSize: 100,
   maxPageSize: 1000,
+  /** Rows a streaming export reads from the store at a time: what one export holds in memory. */
+  exportChunkRows: 1000,
   /** Most buckets one stats request may produce ((to - from) / interval). */
   maxStatsBuckets: 10_000,
 } as const;

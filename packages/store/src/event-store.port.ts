@@ -1,4 +1,10 @@
-import type { Envelope, PipelineMeta, StoredEvent } from '@eventpipe/schema';
+import type {
+  Envelope,
+  PipelineMeta,
+  StatsGroup,
+  StatsInterval,
+  StoredEvent,
+} from '@eventpipe/schema';
 
 /** One event to store, with the metadata the bus delivery carried. */
 export interface InsertItem {
@@ -46,10 +52,9 @@ export interface ListQuery extends EventFilter {
   after?: PageKey;
 }
 
-export const STATS_INTERVALS = ['minute', 'hour', 'day'] as const;
-export type StatsInterval = (typeof STATS_INTERVALS)[number];
-export const STATS_GROUPS = ['type', 'source'] as const;
-export type StatsGroup = (typeof STATS_GROUPS)[number];
+// The API contract names the intervals and groupings; the stores implement them.
+export { STATS_INTERVALS, STATS_GROUPS } from '@eventpipe/schema';
+export type { StatsInterval, StatsGroup } from '@eventpipe/schema';
 
 export interface StatsQuery extends EventFilter {
   from: string;

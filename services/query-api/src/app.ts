@@ -26,8 +26,10 @@ import {
   getParamsSchema,
   listParamsSchema,
   parseQuery,
+  resumeKeyOf,
   statsParamsSchema,
 } from './params';
+import { responseFormatOf, streamExport } from './export';
 
 export interface QueryDeps {
   store: EventStore;
@@ -107,9 +109,29 @@ export function createQueryApp(deps: QueryDeps): Express {
   app.get('/v1/events', read, async (req, res) => {
     const params = parseQuery(listParamsSchema, req.query);
     const filter = filterOf(params);
-    const limit = params.limit ?? LIMITS.defaultPageSize;
     checkSpan(store, filter.from, filter.to);
-    const after = params.cursor ? cursors.decode(params.cursor, filter) : undefined;
+    const after = params.cursor ? cursors.decode(params.cursor, filter) : resumeKeyOf(params);
+    const format = responseFormatOf(req);
+    if (format !== 'json') {
+      if (params.limit !== undefined) {
+        throw errors.validation('limit does not apply to an export: every matching row is sent', [
+          { pointer: 'limit', detail: 'leave limit out of an export' },
+        ]);
+      }
+      await streamExport(
+        res,
+        format,
+        (key) =>
+          timed('export', () =>
+            store.list({ ...filter, limit: LIMITS.exportChunkRows, after: key }),
+          ),
+        after,
+        (n) => rowsReturned.inc({ operation: 'export' }, n),
+        logger,
+      );
+      return;
+    }
+    const limit = params.limit ?? LIMITS.defaultPageSize;
     // One extra row tells whether another page exists without a count query.
     const rows = await timed('list', () => store.list({ ...filter, limit: limit + 1, after }));
     const page = rows.slice(0, limit);
@@ -120,6 +142,7 @@ export function createQueryApp(deps: QueryDeps): Express {
         : null;
     rowsReturned.inc({ operation: 'list' }, page.length);
     res.setHeader('Cache-Control', 'no-store'); // new events change every page
+    res.setHeader('Vary', 'Accept');
     res.json({ data: page, nextCursor });
   });
 
