@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The one error model. Every failure a caller can see is an AppError with a stable kebab-case
  * `code` (documented in README.md "Errors") and an HTTP status; the problem middleware turns it
@@ -56,3 +58,29 @@ export const errors = {
       headers: { 'Retry-After': String(retryAfterSeconds) },
     }),
 };
+
+/** The body of every error response (RFC 9457 application/problem+json), as the OpenAPI
+ * documents describe it; sendProblem() writes exactly these keys. */
+export const problemSchema = z
+  .object({
+    type: z.string().meta({ description: 'urn:eventpipe:problem:<code>' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional().meta({ description: 'What was wrong, for a person.' }),
+    instance: z.string().meta({ description: 'The request path.' }),
+    code: z.string().meta({ description: 'Stable kebab-case problem code; see README "Errors".' }),
+    requestId: z.string(),
+    errors: z
+      .array(
+        z.object({
+          pointer: z.string().meta({
+            description: 'JSON Pointer into the request body, or the query parameter name.',
+          }),
+          detail: z.string(),
+          index: z.number().int().optional(),
+        }),
+      )
+      .optional()
+      .meta({ description: 'One item per problem found, when there are several.' }),
+  })
+  .meta({ id: 'Problem', description: 'An RFC 9457 problem.' });

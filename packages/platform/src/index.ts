@@ -53,3 +53,13 @@ export { resolveApiKeys } from './auth-config';
 export type { AuthEnv } from './auth-config';
 export { securityHeaders, perConsumerLimit, authFailureLimit, chain } from './security';
 export type { AccessOptions } from './security';
+export { problemSchema } from './errors';
+export {
+  OpenApiBuilder,
+  describeOperationalRoutes,
+  AUTH_PROBLEMS,
+  SERVER_PROBLEMS,
+  DOC_ASSETS,
+} from './openapi';
+export type { OpenApiDocument, OperationSpec, ProblemSpec } from './openapi';
+export { apiDocsRoutes } from './docs';

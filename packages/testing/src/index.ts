@@ -16,3 +16,4 @@ export { BigQueryFake, parseBigQueryTimestamp } from './bigquery-fake';
 export type { BigQueryFakeOptions } from './bigquery-fake';
 export { testBusOptions, testBigQueryStore } from './factories';
 export { metricValue } from './metrics';
+export { routesOf, documentedRoutes } from './routes';

@@ -2,3 +2,4 @@ export { createPublisherApp } from './app';
 export type { PublisherDeps } from './app';
 export { publisherConfigSchema, publisherEnvShape } from './config';
 export type { PublisherConfig } from './config';
+export { publisherApiDocument } from './openapi';

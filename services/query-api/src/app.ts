@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import {
   AppError,
+  apiDocsRoutes,
   createBaseApp,
   errors,
   finishApp,
@@ -30,6 +31,7 @@ import {
   statsParamsSchema,
 } from './params';
 import { responseFormatOf, streamExport } from './export';
+import { queryApiDocument } from './openapi';
 
 export interface QueryDeps {
   store: EventStore;
@@ -96,6 +98,7 @@ export function createQueryApp(deps: QueryDeps): Express {
       logger,
       checks: [{ name: 'store', check: () => store.check() }],
     }),
+    apiDocsRoutes(queryApiDocument(), 'eventpipe query API'),
   );
 
   const read = chain([

@@ -3,3 +3,4 @@ export type { QueryDeps } from './app';
 export { CursorCodec } from './cursor';
 export { queryConfigSchema, cursorSecretShape } from './config';
 export type { QueryConfig } from './config';
+export { queryApiDocument } from './openapi';

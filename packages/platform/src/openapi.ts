@@ -1,0 +1,352 @@
+import { z } from 'zod';
+import { problemSchema } from './errors';
+
+/**
+ * Builds an OpenAPI 3.1 document from the zod schemas of the API contract, so the document and
+ * the validation cannot drift apart: each service describes its operations here (see its
+ * openapi.ts) and serves the result at GET /openapi.json. JSON Schema 2020-12 is OpenAPI 3.1's
+ * own dialect, so zod's conversion is used as is; named schemas (`.meta({ id })`) land in
+ * components.schemas.
+ */
+
+type Json = Record<string, unknown>;
+export type OpenApiDocument = Json & { paths: Record<string, Record<string, Json>> };
+
+export interface ProblemSpec {
+  status: number;
+  /** The problem codes (AppError.code) this status can carry on this operation. */
+  codes: string[];
+}
+
+export interface OperationSpec {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Scope an API key needs; unset: no key (operational routes). */
+  scope?: 'events:read' | 'events:write';
+  /** Rate limited per consumer (RateLimit headers on answers). */
+  rateLimited?: boolean;
+  query?: z.ZodType;
+  pathParams?: { name: string; description: string; schema: Json }[];
+  headerParams?: { name: string; description: string; schema: Json }[];
+  requestBody?: { description: string; required: boolean; content: Record<string, Json> };
+  /** Success responses by status. */
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, Json>; headers?: Record<string, Json> }
+  >;
+  problems: ProblemSpec[];
+}
+
+const RATE_HEADERS = {
+  RateLimit: { $ref: '#/components/headers/RateLimit' },
+  'RateLimit-Policy': { $ref: '#/components/headers/RateLimit-Policy' },
+};
+const REQUEST_ID = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
+
+/** The failures any route with an API key can answer, whatever else it does. */
+export const AUTH_PROBLEMS: ProblemSpec[] = [
+  { status: 401, codes: ['unauthenticated'] },
+  { status: 403, codes: ['insufficient-scope'] },
+  { status: 429, codes: ['rate-limited'] },
+];
+/** Every route can fail unexpectedly. */
+export const SERVER_PROBLEMS: ProblemSpec[] = [{ status: 500, codes: ['internal'] }];
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  401: 'No valid API key',
+  403: 'The key lacks the scope',
+  404: 'Not found',
+  406: 'Not acceptable',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  429: 'Too many requests',
+  500: 'Internal error',
+  503: 'Unavailable; retry after Retry-After seconds',
+};
+
+export class OpenApiBuilder {
+  private readonly schemas: Record<string, Json> = {};
+  private readonly paths: Record<string, Record<string, Json>> = {};
+
+  constructor(private readonly info: { title: string; version: string; description: string }) {
+    this.schema(problemSchema); // named: lands in components.schemas.Problem
+  }
+
+  /** JSON Schema of a zod schema; named sub-schemas move to components.schemas. */
+  schema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Json {
+    const {
+      $schema: _,
+      $defs,
+      ...rest
+    } = z.toJSONSchema(schema, {
+      target: 'draft-2020-12',
+      io,
+      unrepresentable: 'any',
+    }) as Json & { $defs?: Record<string, Json> };
+    for (const [name, def] of Object.entries($defs ?? {})) {
+      this.schemas[name] = relink(def) as Json;
+    }
+    return relink(rest) as Json;
+  }
+
+  /** One query parameter per key of a (strict) object schema, with its own description. */
+  private queryParameters(schema: z.ZodType): Json[] {
+    const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+    if (!shape) throw new Error('query parameters need an object schema');
+    return Object.entries(shape).map(([name, field]) => {
+      const { description, ...fieldSchema } = this.schema(field, 'input');
+      return {
+        name,
+        in: 'query',
+        required: !field.safeParse(undefined).success,
+        ...(description ? { description } : {}),
+        schema: fieldSchema,
+      };
+    });
+  }
+
+  operation(method: 'get' | 'post', expressPath: string, op: OperationSpec): this {
+    const path = expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const successHeaders = { ...REQUEST_ID, ...(op.rateLimited ? RATE_HEADERS : {}) };
+    const responses: Record<string, Json> = {};
+    for (const [status, r] of Object.entries(op.responses)) {
+      responses[status] = { ...r, headers: { ...successHeaders, ...(r.headers ?? {}) } };
+    }
+    for (const p of [...op.problems, ...(op.scope ? AUTH_PROBLEMS : []), ...SERVER_PROBLEMS]) {
+      const prior = responses[String(p.status)] as { codes?: string[] } | undefined;
+      const codes = [...new Set([...(prior?.codes ?? []), ...p.codes])];
+      responses[String(p.status)] = problemResponse(p.status, codes, path);
+    }
+    const parameters = [
+      ...(op.pathParams ?? []).map((p) => ({ ...p, in: 'path', required: true })),
+      ...(op.query ? this.queryParameters(op.query) : []),
+      ...(op.headerParams ?? []).map((p) => ({ ...p, in: 'header', required: false })),
+    ];
+    (this.paths[path] ??= {})[method] = {
+      operationId: op.operationId,
+      summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
+      tags: op.tags,
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.requestBody ? { requestBody: op.requestBody } : {}),
+      security: op.scope ? [{ bearerAuth: [] }, { apiKeyHeader: [] }] : [],
+      ...(op.scope ? { 'x-required-scope': op.scope } : {}),
+      responses: Object.fromEntries(
+        Object.entries(responses)
+          .sort(([a], [b]) => Number(a) - Number(b))
+          .map(([status, r]) => {
+            const { codes: _codes, ...rest } = r as Json & { codes?: string[] };
+            return [status, rest];
+          }),
+      ),
+    };
+    return this;
+  }
+
+  build(): OpenApiDocument {
+    return {
+      openapi: '3.1.0',
+      info: { ...this.info, license: { name: 'MIT', identifier: 'MIT' } },
+      jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+      servers: [{ url: '/', description: 'The service that serves this document' }],
+      paths: this.paths,
+      components: {
+        schemas: this.schemas,
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key as `Authorization: Bearer <key>`. Needed only when the service runs with API keys (AUTH_MODE=keys); each operation names the scope it needs.',
+          },
+          apiKeyHeader: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Key',
+            description: 'The same API key in the X-API-Key header.',
+          },
+        },
+        headers: {
+          'X-Request-Id': {
+            description:
+              'The request id: the caller’s own X-Request-Id when it is 1–128 of A-Z a-z 0-9 . _ : -, else a new one. Quote it when reporting a problem.',
+            schema: { type: 'string' },
+          },
+          RateLimit: {
+            description:
+              'Present when the per-consumer limit is on: what is left of the quota in this window (IETF draft-8: `"<policy>";r=<remaining>;t=<seconds to reset>`).',
+            schema: { type: 'string' },
+          },
+          'RateLimit-Policy': {
+            description:
+              'Present when the per-consumer limit is on: the quota (`"<policy>";q=<requests>;w=60`).',
+            schema: { type: 'string' },
+          },
+          'Retry-After': {
+            description: 'Seconds to wait before retrying.',
+            schema: { type: 'integer', minimum: 1 },
+          },
+          'WWW-Authenticate': {
+            description: 'The Bearer challenge, with error= and scope= when a key was refused.',
+            schema: { type: 'string' },
+          },
+        },
+      },
+    };
+  }
+}
+
+function problemResponse(
+  status: number,
+  codes: string[],
+  path: string,
+): Json & { codes: string[] } {
+  const headers: Record<string, Json> = { ...REQUEST_ID };
+  if (status === 429 || status === 503)
+    headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
+  if (status === 401 || status === 403)
+    headers['WWW-Authenticate'] = { $ref: '#/components/headers/WWW-Authenticate' };
+  return {
+    codes,
+    description: `${STATUS_TEXT[status] ?? 'Error'}. Problem codes: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
+    headers,
+    content: {
+      'application/problem+json': {
+        schema: { $ref: '#/components/schemas/Problem' },
+        example: {
+          type: `urn:eventpipe:problem:${codes[0]}`,
+          title: STATUS_TEXT[status] ?? 'Error',
+          status,
+          code: codes[0],
+          instance: path,
+          requestId: '7d0c9f6e-2b1a-4c3e-9a5f-0e4d2c1b3a59',
+        },
+      },
+    },
+  };
+}
+
+/** $defs references → components.schemas references. */
+function relink(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(relink);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string'
+          ? v.replace('#/$defs/', '#/components/schemas/')
+          : relink(v),
+      ]),
+    );
+  }
+  return value;
+}
+
+/** The routes every service has: health, readiness, metrics, and this documentation. */
+export function describeOperationalRoutes(api: OpenApiBuilder, readinessChecks: string[]): void {
+  const status = (s: string) => ({ type: 'object', properties: { status: { const: s } } });
+  api
+    .operation('get', '/healthz', {
+      operationId: 'healthz',
+      summary: 'Liveness: the process is up',
+      tags: ['operations'],
+      responses: {
+        '200': {
+          description: 'Alive',
+          content: { 'application/json': { schema: status('ok') } },
+        },
+      },
+      problems: [],
+    })
+    .operation('get', '/readyz', {
+      operationId: 'readyz',
+      summary: 'Readiness: every dependency answers',
+      description: `Runs each check (${readinessChecks.join(', ')}) with a 2 s timeout.`,
+      tags: ['operations'],
+      responses: {
+        '200': {
+          description: 'Ready',
+          content: { 'application/json': { schema: readySchema(readinessChecks, 'ready') } },
+        },
+        '503': {
+          description: 'A dependency failed its check',
+          content: { 'application/json': { schema: readySchema(readinessChecks, 'not-ready') } },
+        },
+      },
+      problems: [],
+    })
+    .operation('get', '/metrics', {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      tags: ['operations'],
+      responses: {
+        '200': {
+          description: 'Prometheus text exposition format',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+      },
+      problems: [],
+    })
+    .operation('get', '/openapi.json', {
+      operationId: 'openapi',
+      summary: 'This OpenAPI 3.1 document',
+      tags: ['operations'],
+      responses: {
+        '200': {
+          description: 'The document',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
+      },
+      problems: [],
+    })
+    .operation('get', '/docs', {
+      operationId: 'docs',
+      summary: 'Interactive documentation of this API (Swagger UI)',
+      tags: ['operations'],
+      responses: {
+        '200': {
+          description: 'HTML page',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+      },
+      problems: [],
+    })
+    .operation('get', '/docs/:asset', {
+      operationId: 'docsAsset',
+      summary: 'A file of the documentation page',
+      tags: ['operations'],
+      pathParams: [
+        { name: 'asset', description: 'File name', schema: { type: 'string', enum: DOC_ASSETS } },
+      ],
+      responses: {
+        '200': {
+          description: 'The file',
+          content: {
+            'text/css': { schema: { type: 'string' } },
+            'text/javascript': { schema: { type: 'string' } },
+          },
+        },
+      },
+      problems: [{ status: 404, codes: ['not-found'] }],
+    });
+}
+
+/** Files /docs/{asset} serves. */
+export const DOC_ASSETS = ['swagger-ui.css', 'swagger-ui-bundle.js', 'docs.js'];
+
+const readySchema = (checks: string[], status: string) => ({
+  type: 'object',
+  properties: {
+    status: { const: status },
+    checks: {
+      type: 'object',
+      properties: Object.fromEntries(
+        checks.map((c) => [c, { type: 'string', enum: ['ok', 'failing'] }]),
+      ),
+    },
+  },
+});

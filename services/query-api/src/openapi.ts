@@ -1,0 +1,139 @@
+import {
+  OpenApiBuilder,
+  describeOperationalRoutes,
+  type OpenApiDocument,
+} from '@eventpipe/platform';
+import {
+  CSV_COLUMNS,
+  EXPORT_MEDIA_TYPES,
+  LIMITS,
+  eventPageSchema,
+  getParamsSchema,
+  listParamsSchema,
+  statsParamsSchema,
+  statsResponseSchema,
+  storedEventSchema,
+} from '@eventpipe/schema';
+
+const VERSION = '1.0.0';
+
+/** The query API's OpenAPI 3.1 document, from the contract's zod schemas. */
+export function queryApiDocument(): OpenApiDocument {
+  const api = new OpenApiBuilder({
+    title: 'eventpipe query API',
+    version: VERSION,
+    description: [
+      'Reads the events eventpipe stored: filtered pages with cursors, single events, counts per time bucket, and streaming exports.',
+      '',
+      `Limits: at most ${LIMITS.maxPageSize} events per page (default ${LIMITS.defaultPageSize}); filter values at most ${LIMITS.maxAttributeBytes} bytes; at most ${LIMITS.maxStatsBuckets} stats buckets per request. On BigQuery, from and to may be at most the configured number of days apart (400 range-too-large).`,
+      '',
+      'Errors are RFC 9457 problems (application/problem+json) with a stable `code`.',
+    ].join('\n'),
+  });
+  const eventPage = api.schema(eventPageSchema);
+  const storedEvent = api.schema(storedEventSchema);
+  api.operation('get', '/v1/events', {
+    operationId: 'listEvents',
+    summary: 'List events, newest first, or export every match',
+    description: [
+      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order.`,
+      '',
+      'An export that breaks off resumes with afterTime, afterSource and afterId set from the last complete row received. A failure after the first byte cuts the connection (no final chunk), so a short export is never mistaken for a complete one.',
+    ].join('\n'),
+    tags: ['events'],
+    scope: 'events:read',
+    rateLimited: true,
+    query: listParamsSchema,
+    responses: {
+      '200': {
+        description: 'A page, or the streamed export',
+        headers: {
+          'Cache-Control': { description: '`no-store`', schema: { type: 'string' } },
+        },
+        content: {
+          'application/json': { schema: eventPage },
+          [EXPORT_MEDIA_TYPES.ndjson]: {
+            schema: { ...storedEvent, description: 'One StoredEvent JSON object per line.' },
+          },
+          [EXPORT_MEDIA_TYPES.csv]: {
+            schema: {
+              type: 'string',
+              description: `RFC 4180, CRLF line ends, a header row: ${CSV_COLUMNS.join(',')}. data and extensions hold JSON text.`,
+            },
+          },
+        },
+      },
+    },
+    problems: [
+      { status: 400, codes: ['validation-failed', 'invalid-cursor', 'range-too-large'] },
+      { status: 406, codes: ['not-acceptable'] },
+      { status: 503, codes: ['unavailable'] },
+    ],
+  });
+  api.operation('get', '/v1/events/:id', {
+    operationId: 'getEvent',
+    summary: 'One event by id',
+    description:
+      'A stored event never changes, so the answer carries a strong ETag and `Cache-Control: private, max-age=3600`; If-None-Match with that ETag answers 304.',
+    tags: ['events'],
+    scope: 'events:read',
+    rateLimited: true,
+    pathParams: [
+      {
+        name: 'id',
+        description: `The CloudEvents id (at most ${LIMITS.maxAttributeBytes} bytes).`,
+        schema: { type: 'string', minLength: 1 },
+      },
+    ],
+    query: getParamsSchema,
+    headerParams: [
+      {
+        name: 'If-None-Match',
+        description: 'An ETag from an earlier answer: 304 when it still matches.',
+        schema: { type: 'string' },
+      },
+    ],
+    responses: {
+      '200': {
+        description: 'The event',
+        headers: {
+          ETag: { description: 'Strong validator of the body.', schema: { type: 'string' } },
+          'Cache-Control': {
+            description: '`private, max-age=3600`',
+            schema: { type: 'string' },
+          },
+        },
+        content: { 'application/json': { schema: storedEvent } },
+      },
+      '304': { description: 'Not modified: the ETag given still matches' },
+    },
+    problems: [
+      { status: 400, codes: ['validation-failed'] },
+      { status: 404, codes: ['not-found'] },
+      { status: 409, codes: ['ambiguous-id'] },
+      { status: 503, codes: ['unavailable'] },
+    ],
+  });
+  api.operation('get', '/v1/stats', {
+    operationId: 'getStats',
+    summary: 'Event counts per time bucket',
+    description: `Counts matching events per minute, hour or day, optionally per type or source. The range defaults to the day before \`to\` (default now); it may span at most ${LIMITS.maxStatsBuckets} buckets.`,
+    tags: ['events'],
+    scope: 'events:read',
+    rateLimited: true,
+    query: statsParamsSchema,
+    responses: {
+      '200': {
+        description: 'The buckets',
+        headers: { 'Cache-Control': { description: '`no-store`', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: api.schema(statsResponseSchema) } },
+      },
+    },
+    problems: [
+      { status: 400, codes: ['validation-failed', 'range-too-large'] },
+      { status: 503, codes: ['unavailable'] },
+    ],
+  });
+  describeOperationalRoutes(api, ['store']);
+  return api.build();
+}
