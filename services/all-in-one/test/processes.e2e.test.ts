@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EventpipeClient, type EventInput } from '@eventpipe/client';
 import { DuckDbStore } from '@eventpipe/store';
 import {
   BigQueryFake,
@@ -22,6 +23,9 @@ const postJson = (url: string, body: unknown) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
+
+/** A sample event, typed as the client takes it. */
+const event = (overrides: Record<string, unknown> = {}) => sampleEvent(overrides) as EventInput;
 
 const running: ServiceProcess[] = [];
 afterEach(() => {
@@ -55,18 +59,38 @@ describe('npm start (the one-process mode)', () => {
     const query = await urlOf('query API');
     expect(proc.lines().join('\n')).toContain('curl -sS -X POST');
 
-    const res = await postJson(publisher, sampleEvent({ id: 'start-1', source: '/npm-start' }));
-    expect(res.status).toBe(202);
+    // Through the typed client, as a third party would use it.
+    const client = new EventpipeClient({ publisherUrl: publisher, queryUrl: query });
+    const one = await client.publish(event({ id: 'start-1', source: '/npm-start' }));
+    expect(one).toEqual({ accepted: 1, ids: ['start-1'] });
+    const batch = await client.publish(
+      [2, 3, 4].map((n) =>
+        event({ id: `start-${n}`, source: '/npm-start', type: 'com.example.batch' }),
+      ),
+    );
+    expect(batch.accepted).toBe(3);
     // How fast it shows is measured in bench/, not asserted here; here it must show at all.
     await waitFor(
-      async () => {
-        const body = (await (await fetch(`${query}/v1/events?source=/npm-start`)).json()) as {
-          data: unknown[];
-        };
-        return body.data.length === 1 ? true : undefined;
-      },
-      { what: 'the event through the query API', intervalMs: 20 },
+      async () =>
+        (await client.listPage({ source: '/npm-start' })).data.length === 4 ? true : undefined,
+      { what: 'the events through the query API', intervalMs: 20 },
     );
+    // Pages of 3: the iterator follows nextCursor to the end.
+    const listed: string[] = [];
+    for await (const e of client.list({ source: '/npm-start', pageSize: 3 })) listed.push(e.id);
+    expect(listed.sort()).toEqual(['start-1', 'start-2', 'start-3', 'start-4']);
+    const exported: string[] = [];
+    for await (const e of client.export({ source: '/npm-start', type: 'com.example.batch' })) {
+      exported.push(e.id);
+    }
+    expect(exported.sort()).toEqual(['start-2', 'start-3', 'start-4']);
+    expect((await client.get('start-1')).source).toBe('/npm-start');
+    const stats = await client.stats({ source: '/npm-start', groupBy: 'type', interval: 'day' });
+    expect(stats.buckets.reduce((n, b) => n + b.count, 0)).toBe(4);
+    await expect(client.get('no-such-event')).rejects.toMatchObject({
+      status: 404,
+      problem: { code: 'not-found' },
+    });
 
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
@@ -122,12 +146,13 @@ describe('npm start (the one-process mode)', () => {
     const publisher = /http:\/\/[\d.]+:\d+/.exec(line)![0];
     expect(proc.lines().join('\n')).toContain('AUTH: API keys required (1 configured)');
     expect((await postJson(publisher, sampleEvent())).status).toBe(401);
-    const ok = await fetch(`${publisher}/v1/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify(sampleEvent()),
+    const keyless = new EventpipeClient({ publisherUrl: publisher });
+    await expect(keyless.publish(event())).rejects.toMatchObject({
+      status: 401,
+      problem: { code: 'unauthenticated' },
     });
-    expect(ok.status).toBe(202);
+    const keyed = new EventpipeClient({ publisherUrl: publisher, apiKey: key });
+    expect((await keyed.publish(event())).accepted).toBe(1);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
   });

@@ -1,0 +1,241 @@
+import type {
+  EventPage,
+  ListParams,
+  PublishAccepted,
+  StatsParams,
+  StatsResponse,
+  StoredEvent,
+} from '@eventpipe/schema';
+
+/** An event as a producer sends it (CloudEvents JSON format): id, specversion and time may be
+ * left out; any other key is an extension attribute. */
+export interface EventInput {
+  type: string;
+  source: string;
+  id?: string;
+  specversion?: '1.0';
+  time?: string;
+  subject?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  data?: unknown;
+  data_base64?: string;
+  [extension: string]: unknown;
+}
+
+/** Filters of list, export and stats; every value as the API's query parameters take it. */
+export type EventFilter = Pick<ListParams, 'type' | 'source' | 'subject' | 'from' | 'to'>;
+export interface ListOptions extends EventFilter {
+  /** Events per request (1–1000). The iterator fetches pages until the last. */
+  pageSize?: number;
+  /** Start from this nextCursor of an earlier page (same filters). */
+  cursor?: string;
+}
+export type StatsOptions = StatsParams;
+export interface ExportOptions extends EventFilter {
+  /** Start from this nextCursor of a page listed before (same filters). */
+  cursor?: string;
+  /** Reconnections after a broken stream, each resuming after the last complete row (default 3). */
+  resumeAttempts?: number;
+}
+
+export interface ClientOptions {
+  /** Base URL of the publisher API, e.g. http://127.0.0.1:8080. */
+  publisherUrl?: string;
+  /** Base URL of the query API, e.g. http://127.0.0.1:8081. */
+  queryUrl?: string;
+  /** Sent as Authorization: Bearer <key> when set. */
+  apiKey?: string;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** The RFC 9457 problem an API answered with. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: string;
+  requestId?: string;
+  errors?: { pointer: string; detail: string; index?: number }[];
+}
+
+/** A non-2xx answer: the status, the problem (when the body was one), and Retry-After. */
+export class EventpipeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | undefined,
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(
+      problem
+        ? `${status} ${problem.code}: ${problem.detail ?? problem.title}`
+        : `HTTP ${status} without a problem body`,
+    );
+    this.name = 'EventpipeError';
+  }
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/**
+ * A typed client of both APIs over fetch. Its types are the API contract's (@eventpipe/schema),
+ * the same schemas that validate requests and generate the OpenAPI documents.
+ */
+export class EventpipeClient {
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: ClientOptions) {
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** POSTs one event (structured mode) or an array (batch mode); all are published or none. */
+  async publish(events: EventInput | EventInput[]): Promise<PublishAccepted> {
+    const batch = Array.isArray(events);
+    const res = await this.request(
+      'publisher',
+      '/v1/events',
+      {},
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': batch
+            ? 'application/cloudevents-batch+json'
+            : 'application/cloudevents+json',
+        },
+        body: JSON.stringify(events),
+      },
+    );
+    return (await res.json()) as PublishAccepted;
+  }
+
+  /** One page of events, newest first; pass its nextCursor back for the next. */
+  async listPage(options: ListOptions = {}): Promise<EventPage> {
+    const { pageSize, ...rest } = options;
+    const res = await this.request('query', '/v1/events', { ...rest, limit: pageSize });
+    return (await res.json()) as EventPage;
+  }
+
+  /** Every matching event, newest first, fetching page after page as the loop asks. */
+  async *list(options: ListOptions = {}): AsyncGenerator<StoredEvent> {
+    let cursor = options.cursor;
+    do {
+      const page = await this.listPage({ ...options, cursor });
+      yield* page.data;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** One event by id (and source, when several sources use the id). */
+  async get(id: string, options: { source?: string } = {}): Promise<StoredEvent> {
+    const res = await this.request('query', `/v1/events/${encodeURIComponent(id)}`, options);
+    return (await res.json()) as StoredEvent;
+  }
+
+  /** Counts per time bucket. */
+  async stats(options: StatsOptions = {}): Promise<StatsResponse> {
+    const res = await this.request('query', '/v1/stats', { ...options });
+    return (await res.json()) as StatsResponse;
+  }
+
+  /**
+   * Every matching event, streamed as NDJSON: no page size, one request. If the stream breaks,
+   * it reconnects after the last complete event (afterTime/afterSource/afterId), so no event is
+   * lost or repeated.
+   */
+  async *export(options: ExportOptions = {}): AsyncGenerator<StoredEvent> {
+    const { resumeAttempts = 3, cursor, ...filter } = options;
+    let last: StoredEvent | undefined;
+    let attempts = 0;
+    for (;;) {
+      const resume: Query = last
+        ? { afterTime: last.time, afterSource: last.source, afterId: last.id }
+        : { cursor };
+      try {
+        const res = await this.request(
+          'query',
+          '/v1/events',
+          { ...filter, ...resume },
+          {
+            headers: { Accept: 'application/x-ndjson' },
+          },
+        );
+        for await (const line of lines(res)) {
+          last = JSON.parse(line) as StoredEvent;
+          yield last;
+        }
+        return;
+      } catch (e) {
+        if (e instanceof EventpipeError || attempts >= resumeAttempts) throw e;
+        attempts += 1;
+      }
+    }
+  }
+
+  /** Every matching event as CSV text (header row first), chunk by chunk as it arrives. */
+  async *exportCsv(filter: EventFilter = {}): AsyncGenerator<string> {
+    const res = await this.request(
+      'query',
+      '/v1/events',
+      { ...filter },
+      {
+        headers: { Accept: 'text/csv' },
+      },
+    );
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      yield decoder.decode(chunk, { stream: true });
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  }
+
+  private async request(
+    api: 'publisher' | 'query',
+    path: string,
+    query: Query,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Response> {
+    const base = api === 'publisher' ? this.options.publisherUrl : this.options.queryUrl;
+    if (!base) throw new Error(`the ${api} API's URL (${api}Url) is not set`);
+    const url = new URL(path, base.endsWith('/') ? base : `${base}/`);
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const headers: Record<string, string> = { Accept: 'application/json', ...init.headers };
+    if (this.options.apiKey) headers.Authorization = `Bearer ${this.options.apiKey}`;
+    const res = await this.fetch(url, { ...init, headers });
+    if (res.ok) return res;
+    const text = await res.text();
+    let problem: Problem | undefined;
+    try {
+      problem = (res.headers.get('content-type') ?? '').includes('problem+json')
+        ? (JSON.parse(text) as Problem)
+        : undefined;
+    } catch {
+      problem = undefined;
+    }
+    const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
+    throw new EventpipeError(
+      res.status,
+      problem,
+      Number.isFinite(retryAfter) ? retryAfter : undefined,
+    );
+  }
+}
+
+/** The complete lines of an NDJSON body. A last line without its newline is a cut stream:
+ * it is dropped and the read fails, so the caller resumes instead of trusting a partial row. */
+async function* lines(res: Response): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let pending = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+    pending = parts.pop() ?? '';
+    for (const line of parts) if (line) yield line;
+  }
+  pending += decoder.decode();
+  if (pending) throw new Error('export stream ended inside a row');
+}
