@@ -33,6 +33,15 @@ done
 [ "$count" = 3 ] || { echo "expected 3 events from GET /v1/events, got $count" >&2; cat "$dir/start.log"; exit 1; }
 curl -fsS "$qry/v1/stats?groupBy=type" && echo
 curl -fsS "$qry/v1/events/smoke-1" >/dev/null
+# The README's export examples: every row as NDJSON, and CSV with its header row.
+lines=$(curl -fsS -H 'Accept: application/x-ndjson' "$qry/v1/events?source=/shop" | wc -l)
+[ "$lines" = 3 ] || { echo "expected 3 NDJSON lines from the export, got $lines" >&2; exit 1; }
+curl -fsS -H 'Accept: text/csv' "$qry/v1/events?source=/shop" | head -n 1 | grep -q '^id,source,type,'
+# The OpenAPI documents and the docs pages.
+for base in "$pub" "$qry"; do
+  curl -fsS "$base/openapi.json" | grep -q '"openapi":"3.1.0"'
+  curl -fsS "$base/docs" | grep -q 'swagger-ui-bundle.js'
+done
 # The seed script docker compose runs, against npm start.
 PUBLISHER_URL=$pub QUERY_URL=$qry SEED_EVENTS=15 sh scripts/seed.sh
 kill -INT -- "-$pid"
