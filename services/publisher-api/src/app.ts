@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type Request } from 'e
 import type { EventBus, OutgoingMessage } from '@eventpipe/bus';
 import {
   AppError,
+  apiDocsRoutes,
   createBaseApp,
   currentRequestId,
   currentTraceparent,
@@ -25,8 +26,10 @@ import {
   parseInputEvents,
   type Envelope,
 } from '@eventpipe/schema';
+import { binaryModeEvent, binaryModeOf, headerOfPointer, type BodyKind } from './binary-mode';
 import { parseJsonBody } from './json-body';
 import { publisherMetrics } from './metrics';
+import { publisherApiDocument } from './openapi';
 
 export interface PublisherDeps {
   bus: EventBus;
@@ -42,24 +45,25 @@ export interface PublisherDeps {
   access?: AccessOptions;
 }
 
-/** Accepted request content types and the body shape each allows. */
-const MEDIA_TYPES: Record<string, 'one' | 'many' | 'either'> = {
+type Shape = 'one' | 'many' | 'either';
+
+/** Accepted request content types and the body shape each allows (binary mode aside). */
+const MEDIA_TYPES: Record<string, Shape> = {
   'application/json': 'either',
   [CLOUDEVENTS_JSON]: 'one',
   'application/cloudevents-batch+json': 'many',
 };
 
-function mediaTypeOf(req: Request): 'one' | 'many' | 'either' {
+const ACCEPTED = `use one of ${Object.keys(MEDIA_TYPES).join(', ')}, or binary mode (a ce-specversion header and ce-* attribute headers, any Content-Type)`;
+
+function mediaTypeOf(req: Request): Shape {
   const header = req.get('content-type');
-  if (!header)
-    throw errors.unsupportedMediaType(
-      `Content-Type is required; use one of ${Object.keys(MEDIA_TYPES).join(', ')}`,
-    );
+  if (!header) throw errors.unsupportedMediaType(`Content-Type is required; ${ACCEPTED}`);
   const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
   const shape = MEDIA_TYPES[type ?? ''];
   if (!shape) {
     throw errors.unsupportedMediaType(
-      `Content-Type ${type?.slice(0, 100)} is not accepted; use one of ${Object.keys(MEDIA_TYPES).join(', ')}`,
+      `Content-Type ${type?.slice(0, 100)} is not accepted; ${ACCEPTED}`,
     );
   }
   for (const p of params) {
@@ -85,6 +89,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
 
   app.use(
     operationalRoutes({ registry, logger, checks: [{ name: 'bus', check: () => bus.check() }] }),
+    apiDocsRoutes(publisherApiDocument(), 'eventpipe publisher API'),
   );
 
   app.post(
@@ -97,7 +102,8 @@ export function createPublisherApp(deps: PublisherDeps): Express {
     (req, _res, next) => {
       // Checked before the body is read, so a wrong type never costs a 5 MiB upload.
       try {
-        locals(req).shape = mediaTypeOf(req);
+        const binary = binaryModeOf(req);
+        locals(req).mode = binary ? { binary } : { shape: mediaTypeOf(req) };
         next();
       } catch (e) {
         metrics.events.inc({ outcome: 'rejected' });
@@ -107,11 +113,15 @@ export function createPublisherApp(deps: PublisherDeps): Express {
     express.raw({ type: () => true, limit: LIMITS.maxRequestBytes }),
     async (req, res) => {
       const receivedAt = nowTime();
-      const shape = locals(req).shape;
+      const mode = locals(req).mode;
+      // No body at all (no Content-Length, not chunked) leaves req.body unset.
+      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let events: Envelope[];
       let isBatch = false;
       try {
-        const body = parseJsonBody(req.body as Buffer);
+        const body =
+          'binary' in mode ? binaryModeEvent(req, mode.binary, bytes) : parseJsonBody(bytes);
+        const shape = 'shape' in mode ? mode.shape : 'one'; // binary mode: one event
         if (shape === 'one' && (typeof body !== 'object' || body === null || Array.isArray(body))) {
           throw errors.validation(`${CLOUDEVENTS_JSON} bodies hold exactly one event object`);
         }
@@ -133,9 +143,12 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         if (!parsed.ok) {
           throw errors.validation(
             `${new Set(parsed.issues.map((i) => i.index)).size} event(s) failed validation; nothing was published`,
-            parsed.issues
-              .slice(0, 100)
-              .map((i) => ({ index: i.index, pointer: i.pointer, detail: i.message })),
+            parsed.issues.slice(0, 100).map((i) => ({
+              index: i.index,
+              // In binary mode the attributes came from headers: name the header.
+              pointer: 'binary' in mode ? headerOfPointer(i.pointer) : i.pointer,
+              detail: i.message,
+            })),
           );
         }
         events = parsed.events;
@@ -185,7 +198,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         metrics.inFlight.set(inFlight);
       }
       metrics.events.inc({ outcome: 'accepted' }, events.length);
-      metrics.requestBytes.observe((req.body as Buffer).length);
+      metrics.requestBytes.observe(bytes.length);
       res.status(202).json({ accepted: events.length, ids: events.map((e) => e.id) });
     },
   );
@@ -200,7 +213,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
   return finishApp(app, logger);
 }
 
-// Per-request scratch space, typed.
-function locals(req: Request): { shape: 'one' | 'many' | 'either' } {
-  return req.res!.locals as { shape: 'one' | 'many' | 'either' };
+// Per-request scratch space, typed: the request's mode, decided before the body is read.
+function locals(req: Request): { mode: { shape: Shape } | { binary: BodyKind } } {
+  return req.res!.locals as { mode: { shape: Shape } | { binary: BodyKind } };
 }

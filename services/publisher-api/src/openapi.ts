@@ -45,7 +45,7 @@ export function publisherApiDocument(): OpenApiDocument {
     description: [
       `Structured mode: Content-Type ${CLOUDEVENTS_JSON}, one event. Batch mode: ${BATCH_JSON}, an array. application/json takes either.`,
       '',
-      'Binary mode: any other Content-Type with a `ce-specversion` header; the attributes are `ce-*` headers (percent-encoded), the body is the data and its Content-Type the datacontenttype. JSON media types are stored as JSON data, text/* as a string, anything else as data_base64.',
+      'Binary mode: any other Content-Type with a `ce-specversion` header; the attributes are `ce-*` headers (percent-encoded), the body is the data and its Content-Type the datacontenttype. JSON media types are stored as JSON data; text/* without a charset, or any type with charset=utf-8, as a string; anything else (other charsets included) as data_base64, byte for byte. Extension values arrive as strings.',
     ].join('\n'),
     tags: ['events'],
     scope: 'events:write',
