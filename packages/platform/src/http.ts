@@ -21,9 +21,13 @@ export const requestId: RequestHandler = (req, res, next) => {
   requestContext.run(requestScope(id, req.get('traceparent')), next);
 };
 
-/** The route template ("/v1/events/:id"), never the raw path, so metric labels stay bounded. */
-const routeOf = (req: express.Request): string =>
-  req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+/** The route template ("/v1/events/:id"), never the raw path, so metric labels stay bounded. A
+ * handler may name its request otherwise with `res.locals.routeLabel` (a fixed string): a
+ * streamed export is `export /v1/events`, so its minutes never count against the latency SLO
+ * of the /v1/ routes. */
+const routeOf = (req: express.Request, res: express.Response): string =>
+  (res.locals.routeLabel as string | undefined) ??
+  (req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
 
 export function observe(logger: Logger, registry: Registry): RequestHandler {
   const histogram = httpDurationHistogram(registry);
@@ -37,7 +41,7 @@ export function observe(logger: Logger, registry: Registry): RequestHandler {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = routeOf(req);
+      const route = routeOf(req, res);
       histogram.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       // Bounded: consumer names come from the configured keys only.
       const consumer = (res.locals.consumer as string | undefined) ?? 'none';

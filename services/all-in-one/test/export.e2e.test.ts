@@ -102,6 +102,18 @@ it('exports all 100 000 rows once, in list order, with the server heap flat', as
     `export of ${ROWS} rows (${(bytes / 2 ** 20).toFixed(0)} MiB): server heap ${baseline.toFixed(1)} MiB before, ${peak.toFixed(1)} MiB at most\n`,
   );
   expect(peak - baseline).toBeLessThan(40);
+  // An export's duration grows with its size: it is labelled apart from the /v1/ routes whose
+  // latency the query SLO measures (deploy/prometheus: route=~"/v1/.+").
+  const text = await metrics();
+  expect(
+    metricValue(text, 'eventpipe_http_request_duration_seconds_count', {
+      route: 'export /v1/events',
+      status: '200',
+    }),
+  ).toBe(2);
+  expect(text).not.toMatch(
+    /eventpipe_http_request_duration_seconds_count\{[^}]*route="\/v1\/events"[^}]*status="200"/,
+  );
 }, 180_000);
 
 it('stops reading the store while the client does not read (backpressure)', async () => {

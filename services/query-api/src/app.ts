@@ -121,6 +121,8 @@ export function createQueryApp(deps: QueryDeps): Express {
           { pointer: 'limit', detail: 'leave limit out of an export' },
         ]);
       }
+      // Its duration depends on its size: labelled apart from the /v1/ latency SLO.
+      res.locals.routeLabel = 'export /v1/events';
       await streamExport(
         res,
         format,
