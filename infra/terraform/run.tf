@@ -150,6 +150,10 @@ resource "google_cloud_run_v2_service" "query" {
   labels   = local.labels
   template {
     service_account = google_service_account.query.email
+    # Cloud Run cuts a response at the request timeout (300 s by default): the hour it allows
+    # lets a streamed export of GET /v1/events run long; a longer one is cut and the client
+    # resumes after its last complete row.
+    timeout = "3600s"
     scaling {
       min_instance_count = 0
       max_instance_count = 20

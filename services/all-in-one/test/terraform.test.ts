@@ -133,6 +133,8 @@ describe('Terraform (infra/terraform)', () => {
       expect(schema.safeParse({ NODE_ENV: 'production', ...literal }).error?.issues ?? []).toEqual(
         [],
       );
+      // Streamed exports run long: the query service gets Cloud Run's longest request timeout.
+      if (name === 'query') expect(template.timeout).toBe('3600s');
       const keysFile = env.find((e) => e.name === 'API_KEYS_FILE')?.value;
       if ('API_KEYS_FILE' in schema.shape) {
         const mount = first(container, 'volume_mounts');
