@@ -151,7 +151,6 @@ export class OpenApiBuilder {
     return {
       openapi: '3.1.0',
       info: { ...this.info, license: { name: 'MIT', identifier: 'MIT' } },
-      jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
       servers: [{ url: '/', description: 'The service that serves this document' }],
       paths: this.paths,
       components: {

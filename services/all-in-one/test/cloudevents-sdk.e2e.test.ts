@@ -1,48 +1,26 @@
 import { CloudEvent, CONSTANTS, emitterFor, httpTransport, Mode } from 'cloudevents';
 import { PubSubBus } from '@eventpipe/bus';
 import { EventpipeClient, type StoredEvent } from '@eventpipe/client';
-import type { Stack } from '@eventpipe/all-in-one';
-import { listen, type RunningServer } from '@eventpipe/platform';
-import { DuckDbStore } from '@eventpipe/store';
-import {
-  describeWithEmulator,
-  tempDuckDbPath,
-  testBusOptions,
-  uniqueName,
-  waitFor,
-} from '@eventpipe/testing';
-import { testStack } from './stack-fixture';
+import type { RunningServer } from '@eventpipe/platform';
+import { describeWithEmulator, testBusOptions, uniqueName, waitFor } from '@eventpipe/testing';
+import { serveStack, type ServedStack } from './stack-fixture';
 
 // Producers use the official CloudEvents SDK, in each content mode, over real HTTP to the
 // publisher, through the Pub/Sub emulator and the worker into DuckDB; the events come back
 // through the query API (typed client) and are compared, attribute by attribute, as SDK events.
 describeWithEmulator('CloudEvents SDK round trips through the whole pipeline', (host) => {
-  let bus: PubSubBus;
-  let store: DuckDbStore;
-  let stack: Stack;
+  let served: ServedStack;
   let publisher: RunningServer;
-  let query: RunningServer;
   let client: EventpipeClient;
 
   beforeAll(async () => {
-    bus = new PubSubBus(testBusOptions(host, 'sdk'));
+    const bus = new PubSubBus(testBusOptions(host, 'sdk'));
     await bus.init();
-    store = await DuckDbStore.open({ path: tempDuckDbPath() });
-    await store.init();
-    stack = testStack({ bus, store });
-    stack.worker.start();
-    [publisher, query] = await Promise.all([
-      listen(stack.publisher, 0, '127.0.0.1'),
-      listen(stack.query, 0, '127.0.0.1'),
-    ]);
-    client = new EventpipeClient({ queryUrl: query.url });
+    served = await serveStack(bus);
+    publisher = served.publisher;
+    client = new EventpipeClient({ queryUrl: served.query.url });
   });
-  afterAll(async () => {
-    await Promise.all([publisher?.close(1000), query?.close(1000)]);
-    await stack?.worker.stop();
-    await bus?.close();
-    await store?.close();
-  });
+  afterAll(() => served?.close());
 
   /** The stored event as an SDK CloudEvent: the pipeline's metadata removed. */
   const asSdkEvent = (stored: StoredEvent) => {

@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { MemoryBus } from '@eventpipe/bus';
-import type { Stack } from '@eventpipe/all-in-one';
-import { listen, type RunningServer } from '@eventpipe/platform';
-import { DuckDbStore } from '@eventpipe/store';
-import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
-import { testStack } from './stack-fixture';
+import type { RunningServer } from '@eventpipe/platform';
+import { waitFor } from '@eventpipe/testing';
+import { serveStack, type ServedStack } from './stack-fixture';
 
 // The /docs pages in a real headless Chromium (Debian's, driven by playwright-core): the
 // operations render from /openapi.json, "Try it out" on GET /v1/events returns the stored
@@ -20,24 +18,15 @@ const describeWithBrowser = available || required ? describe : describe.skip;
 
 describeWithBrowser('the /docs pages in headless Chromium', () => {
   let browser: Browser;
-  let stack: Stack;
-  let bus: MemoryBus;
-  let store: DuckDbStore;
+  let served: ServedStack;
   let publisher: RunningServer;
   let query: RunningServer;
   let eventId: string;
 
   beforeAll(async () => {
     if (!available) throw new Error(`EVENTPIPE_REQUIRE_BROWSER=1 but no ${executablePath}`);
-    bus = new MemoryBus();
-    store = await DuckDbStore.open({ path: tempDuckDbPath() });
-    await store.init();
-    stack = testStack({ bus, store });
-    stack.worker.start();
-    [publisher, query] = await Promise.all([
-      listen(stack.publisher, 0, '127.0.0.1'),
-      listen(stack.query, 0, '127.0.0.1'),
-    ]);
+    served = await serveStack(new MemoryBus());
+    ({ publisher, query } = served);
     const res = await fetch(`${publisher.url}/v1/events`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/cloudevents+json' },
@@ -45,7 +34,7 @@ describeWithBrowser('the /docs pages in headless Chromium', () => {
     });
     expect(res.status).toBe(202);
     eventId = ((await res.json()) as { ids: string[] }).ids[0]!;
-    await waitFor(async () => ((await store.get(eventId)).length ? true : undefined), {
+    await waitFor(async () => ((await served.store.get(eventId)).length ? true : undefined), {
       what: 'the event stored',
     });
     // The flags keep Chromium from reaching for Google's hosts on a closed network; playwright
@@ -67,10 +56,7 @@ describeWithBrowser('the /docs pages in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([publisher?.close(1000), query?.close(1000)]);
-    await stack?.worker.stop();
-    await bus?.close();
-    await store?.close();
+    await served?.close();
   });
 
   /** Opens /docs and records every request the page makes and every console error. */
@@ -85,6 +71,11 @@ describeWithBrowser('the /docs pages in headless Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/docs`);
     await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
+    // Swagger UI shows what it cannot read in the document as warnings or errors on the page.
+    expect(
+      await page.locator('.swagger-ui .errors-wrapper, .swagger-ui .version-pragma').count(),
+    ).toBe(0);
+    expect(await page.getByText('Warning', { exact: true }).count()).toBe(0);
     return { page, requests, errors };
   }
 

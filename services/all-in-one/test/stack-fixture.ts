@@ -1,5 +1,8 @@
 import { createStack, type Stack, type StackDeps } from '@eventpipe/all-in-one';
-import { memoryLogger } from '@eventpipe/testing';
+import type { EventBus } from '@eventpipe/bus';
+import { listen, type RunningServer } from '@eventpipe/platform';
+import { DuckDbStore } from '@eventpipe/store';
+import { memoryLogger, tempDuckDbPath } from '@eventpipe/testing';
 
 /** The three services on the given bus and store, with quiet loggers and small batches;
  * override any dependency. */
@@ -16,4 +19,39 @@ export function testStack(deps: Pick<StackDeps, 'bus' | 'store'> & Partial<Stack
     shutdownTimeoutMs: 1000,
     ...deps,
   });
+}
+
+export interface ServedStack {
+  stack: Stack;
+  store: DuckDbStore;
+  /** The publisher and query APIs listening on loopback, on free ports. */
+  publisher: RunningServer;
+  query: RunningServer;
+  /** Stops the servers, the worker, the bus and the store. */
+  close(): Promise<void>;
+}
+
+/** The stack on `bus` and a fresh DuckDB file, worker running, both APIs served over real HTTP
+ * on 127.0.0.1 (for clients that need a URL: browsers, SDK transports, the typed client). */
+export async function serveStack(bus: EventBus): Promise<ServedStack> {
+  const store = await DuckDbStore.open({ path: tempDuckDbPath() });
+  await store.init();
+  const stack = testStack({ bus, store });
+  stack.worker.start();
+  const [publisher, query] = await Promise.all([
+    listen(stack.publisher, 0, '127.0.0.1'),
+    listen(stack.query, 0, '127.0.0.1'),
+  ]);
+  return {
+    stack,
+    store,
+    publisher,
+    query,
+    close: async () => {
+      await Promise.all([publisher.close(1000), query.close(1000)]);
+      await stack.worker.stop();
+      await bus.close();
+      await store.close();
+    },
+  };
 }
