@@ -4,6 +4,18 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { AppError } from './errors';
 
+/** Request headers a listed browser origin may send (lower case). */
+const CORS_REQUEST_HEADERS = new Set([
+  'authorization',
+  'x-api-key',
+  'content-type',
+  'accept',
+  'x-request-id',
+  'traceparent',
+  'if-none-match',
+]);
+const BINARY_MODE_HEADER = /^ce-[a-z0-9]{1,20}$/;
+
 /**
  * Response headers for a JSON API (helmet: no sniffing, no framing, no referrer, HSTS, a CSP that
  * allows nothing) and CORS only for the origins listed (none by default).
@@ -15,13 +27,22 @@ export function securityHeaders(corsOrigins: string[]): RequestHandler[] {
     }),
   ];
   if (corsOrigins.length) {
+    // Per request, so a preflight may ask for any CloudEvents binary-mode header (ce-<name>,
+    // extension names included) besides the fixed list; anything else is left out and the
+    // browser refuses the request.
     handlers.push(
-      cors({
-        origin: corsOrigins,
-        methods: ['GET', 'POST'],
-        allowedHeaders: ['Authorization', 'X-API-Key', 'Content-Type', 'X-Request-Id'],
-        exposedHeaders: ['X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
-        maxAge: 600,
+      cors((req, callback) => {
+        const requested = String(req.headers['access-control-request-headers'] ?? '')
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter((h) => CORS_REQUEST_HEADERS.has(h) || BINARY_MODE_HEADER.test(h));
+        callback(null, {
+          origin: corsOrigins,
+          methods: ['GET', 'POST'],
+          allowedHeaders: requested,
+          exposedHeaders: ['X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'ETag'],
+          maxAge: 600,
+        });
       }),
     );
   }

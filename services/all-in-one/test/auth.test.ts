@@ -131,7 +131,11 @@ describe('rate limits, security headers, CORS', () => {
         { name: 'partner-c', scopes: ['events:read'], sha256: hashKey(`${READER}-c`) },
       ],
       access: {
-        write: { rateLimitPerMinute: write, authFailuresPerMinute: authFailures },
+        write: {
+          rateLimitPerMinute: write,
+          authFailuresPerMinute: authFailures,
+          corsOrigins: ['https://app.example.com'],
+        },
         read: {
           rateLimitPerMinute: read,
           authFailuresPerMinute: authFailures,
@@ -208,6 +212,23 @@ describe('rate limits, security headers, CORS', () => {
       .set('Origin', 'https://app.example.com')
       .set('Access-Control-Request-Method', 'GET');
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    // Binary mode from a browser: any ce-<name> header, plus the fixed list; nothing else.
+    const binary = await request(s.publisher)
+      .options('/v1/events')
+      .set('Origin', 'https://app.example.com')
+      .set('Access-Control-Request-Method', 'POST')
+      .set(
+        'Access-Control-Request-Headers',
+        'content-type, ce-specversion, ce-type, ce-tenant, if-none-match, x-evil, ce-no_underscore',
+      );
+    expect(binary.headers['access-control-allow-headers']).toBe(
+      'content-type,ce-specversion,ce-type,ce-tenant,if-none-match',
+    );
+    const read = await request(s.query)
+      .get('/v1/events')
+      .set('Origin', 'https://app.example.com')
+      .set('Authorization', `Bearer ${READER}`);
+    expect(read.headers['access-control-expose-headers']).toContain('ETag');
     const other = await request(s.query)
       .get('/v1/events')
       .set('Origin', 'https://evil.example')
