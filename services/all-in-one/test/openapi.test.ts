@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { Ajv2020 } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
@@ -91,6 +93,50 @@ describe.each(['publisher', 'query'] as const)('the %s API document', (name) => 
       }
     }
   });
+});
+
+const HELPER_CODES: Record<string, string> = {
+  validation: 'validation-failed',
+  badJson: 'malformed-json',
+  tooLarge: 'payload-too-large',
+  unsupportedMediaType: 'unsupported-media-type',
+  notFound: 'not-found',
+  unavailable: 'unavailable',
+};
+
+/** Every problem code a service's own source can raise: `new AppError('<code>'` and the
+ * `errors.<helper>(` constructors. */
+function codesRaisedBy(service: string): Set<string> {
+  const dir = join(__dirname, '..', '..', service, 'src');
+  const codes = new Set<string>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const m of text.matchAll(/new AppError\(\s*'([a-z-]+)'/g)) codes.add(m[1]!);
+    for (const m of text.matchAll(/errors\.([A-Za-z]+)\(/g)) {
+      const code = HELPER_CODES[m[1]!];
+      if (!code) throw new Error(`unknown errors.${m[1]} in ${service}/src/${file}`);
+      codes.add(code);
+    }
+  }
+  return codes;
+}
+
+/** The problem codes a document lists in its response descriptions. */
+const documentedCodes = (doc: OpenApiDocument): Set<string> =>
+  new Set(
+    JSON.stringify(doc.paths)
+      .match(/Problem codes: [^"]*/g)!
+      .flatMap((d) => [...d.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!)),
+  );
+
+it.each([
+  ['publisher-api', publisherApiDocument],
+  ['query-api', queryApiDocument],
+] as const)('every problem code %s can raise is in its document', (service, document) => {
+  const raised = codesRaisedBy(service);
+  expect(raised.size).toBeGreaterThan(3);
+  const documented = documentedCodes(document());
+  expect([...raised].filter((c) => !documented.has(c))).toEqual([]);
 });
 
 it('the route comparison notices a route the document lacks', () => {
