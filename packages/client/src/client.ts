@@ -46,6 +46,8 @@ export interface ClientOptions {
   queryUrl?: string;
   /** Sent as Authorization: Bearer <key> when set. */
   apiKey?: string;
+  /** Headers sent with every request, e.g. `traceparent` or `X-Request-Id`. */
+  headers?: Record<string, string>;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -204,7 +206,11 @@ export class EventpipeClient {
     for (const [k, v] of Object.entries(query)) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
-    const headers: Record<string, string> = { Accept: 'application/json', ...init.headers };
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      ...this.options.headers,
+      ...init.headers,
+    };
     if (this.options.apiKey) headers.Authorization = `Bearer ${this.options.apiKey}`;
     const res = await this.fetch(url, { ...init, headers });
     if (res.ok) return res;

@@ -1,7 +1,8 @@
-import request from 'supertest';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { PubSubBus } from '@eventpipe/bus';
 import { createStack, type Stack } from '@eventpipe/all-in-one';
+import { EventpipeClient, type EventInput, type StoredEvent } from '@eventpipe/client';
+import { listen } from '@eventpipe/platform';
 import { DuckDbStore, type EventStore, type InsertItem } from '@eventpipe/store';
 import {
   BigQueryFake,
@@ -48,6 +49,8 @@ describeWithEmulator(
       bus: PubSubBus;
       store: EventStore;
       names: { topic: string; dlqSubscription: string };
+      /** The typed client on the two APIs, served on loopback. */
+      client: (headers?: Record<string, string>) => EventpipeClient;
       workerLines: () => Record<string, unknown>[];
       inserts: { calls: number; results: { inserted: number; duplicates: number }[] };
       stop(): Promise<void>;
@@ -89,14 +92,21 @@ describeWithEmulator(
         shutdownTimeoutMs: 3000,
       });
       stack.worker.start();
+      const [publisher, query] = await Promise.all([
+        listen(stack.publisher, 0, '127.0.0.1'),
+        listen(stack.query, 0, '127.0.0.1'),
+      ]);
       return {
         stack,
         bus,
         store,
         names,
+        client: (headers) =>
+          new EventpipeClient({ publisherUrl: publisher.url, queryUrl: query.url, headers }),
         workerLines: worker.lines,
         inserts,
         stop: async () => {
+          await Promise.all([publisher.close(1000), query.close(1000)]);
           await stack.worker.stop();
           await bus.close();
           await store.close();
@@ -104,48 +114,38 @@ describeWithEmulator(
       };
     }
 
-    const listAll = async (stack: Stack, query: Record<string, string> = {}) => {
-      const res = await request(stack.query)
-        .get('/v1/events')
-        .query({ limit: '1000', ...query });
-      expect(res.status).toBe(200);
-      return res.body.data as Record<string, unknown>[];
+    const listAll = async (run: Running, filter: { source?: string; type?: string } = {}) => {
+      const events: StoredEvent[] = [];
+      for await (const e of run.client().list({ ...filter, pageSize: 1000 })) events.push(e);
+      return events;
     };
+    const event = (overrides: Record<string, unknown>) => sampleEvent(overrides) as EventInput;
 
     describe.each([['duckdb'], ['bigquery']] as const)('on %s', (kind) => {
       it('when a single event and a batch are POSTed, then GET returns exactly them with pipeline metadata', async () => {
         const run = await start({}, kind);
         try {
           const source = `/e2e/${uniqueName('src')}`;
-          const single = sampleEvent({ source, id: 'single-1', data: { n: 1, text: 'ü😀' } });
+          const single = event({ source, id: 'single-1', data: { n: 1, text: 'ü😀' } });
           const batch = Array.from({ length: 25 }, (_, i) =>
-            sampleEvent({ source, id: `batch-${i}`, type: 'com.example.batch' }),
+            event({ source, id: `batch-${i}`, type: 'com.example.batch' }),
           );
-          const r1 = await request(run.stack.publisher)
-            .post('/v1/events')
-            .set('Content-Type', 'application/json')
-            .set('X-Request-Id', 'e2e-req-1')
-            .set('traceparent', TRACEPARENT)
-            .send(JSON.stringify(single));
-          const r2 = await request(run.stack.publisher)
-            .post('/v1/events')
-            .set('Content-Type', 'application/cloudevents-batch+json')
-            .send(JSON.stringify(batch));
-          expect([r1.status, r2.status]).toEqual([202, 202]);
+          const traced = run.client({ 'X-Request-Id': 'e2e-req-1', traceparent: TRACEPARENT });
+          expect(await traced.publish(single)).toEqual({ accepted: 1, ids: ['single-1'] });
+          expect((await run.client().publish(batch)).accepted).toBe(25);
 
           const stored = await waitFor(
             async () => {
-              const rows = await listAll(run.stack, { source });
+              const rows = await listAll(run, { source });
               return rows.length >= 26 ? rows : undefined;
             },
             { what: '26 stored events', timeoutMs: 20_000 },
           );
           expect(stored.map((e) => e.id).sort()).toEqual(
-            ['single-1', ...batch.map((e) => e.id as string)].sort(),
+            ['single-1', ...batch.map((e) => e.id!)].sort(),
           );
 
-          const one = (await request(run.stack.query).get('/v1/events/single-1').query({ source }))
-            .body;
+          const one = await run.client().get('single-1', { source });
           expect(one).toMatchObject({
             specversion: '1.0',
             source,
@@ -157,14 +157,13 @@ describeWithEmulator(
             expect(one[k]).toMatch(/^\d{4}-\d{2}-\d{2}T.*\d{6}Z$/);
           expect(Date.parse(one.storedAt)).toBeGreaterThanOrEqual(Date.parse(one.receivedAt));
 
-          const typed = await listAll(run.stack, { source, type: 'com.example.batch' });
+          const typed = await listAll(run, { source, type: 'com.example.batch' });
           expect(typed).toHaveLength(25);
-          const stats = await request(run.stack.query)
-            .get('/v1/stats')
-            .query({ source, groupBy: 'type', interval: 'day' });
-          expect(
-            stats.body.buckets.map((b: { key: string; count: number }) => [b.key, b.count]).sort(),
-          ).toEqual([
+          const exported: string[] = [];
+          for await (const e of run.client().export({ source })) exported.push(e.id);
+          expect(exported).toEqual(stored.map((e) => e.id));
+          const stats = await run.client().stats({ source, groupBy: 'type', interval: 'day' });
+          expect(stats.buckets.map((b) => [b.key, b.count]).sort()).toEqual([
             ['com.example.batch', 25],
             [single.type, 1],
           ]);
@@ -196,14 +195,8 @@ describeWithEmulator(
         );
         try {
           const source = `/e2e/${uniqueName('crash')}`;
-          const events = Array.from({ length: 40 }, (_, i) =>
-            sampleEvent({ source, id: `c-${i}` }),
-          );
-          const res = await request(run.stack.publisher)
-            .post('/v1/events')
-            .set('Content-Type', 'application/json')
-            .send(JSON.stringify(events));
-          expect(res.status).toBe(202);
+          const events = Array.from({ length: 40 }, (_, i) => event({ source, id: `c-${i}` }));
+          expect((await run.client().publish(events)).accepted).toBe(40);
           const sum = () =>
             run.inserts.results.reduce(
               (a, r) => ({
@@ -222,7 +215,7 @@ describeWithEmulator(
             },
             { what: 'all 40 handled and the first batch redelivered', timeoutMs: 30_000 },
           );
-          const rows = await listAll(run.stack, { source });
+          const rows = await listAll(run, { source });
           expect(rows).toHaveLength(40);
           expect(new Set(rows.map((e) => e.id)).size).toBe(40);
           const firstBatch = run.inserts.results[0]!.inserted;
@@ -300,7 +293,7 @@ describeWithEmulator(
         expect(schemaDetail).toMatch(/\/id/);
         const rows = await waitFor(
           async () => {
-            const all = await listAll(run.stack, { source });
+            const all = await listAll(run, { source });
             return all.length === 2 ? all : undefined;
           },
           { what: 'the two valid events' },
