@@ -41,11 +41,23 @@ export function parseRfc3339(value: string): bigint | undefined {
 
 /** Formats epoch microseconds as the canonical form: UTC, 'Z', exactly six fraction digits. */
 export function formatMicros(micros: bigint): string {
-  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
-  const rest = micros - ms * 1000n;
-  const iso = new Date(Number(ms)).toISOString(); // 2026-11-28T05:13:09.123Z
-  return `${iso.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
+  let ms: number;
+  let rest: number;
+  if (micros > -SAFE_MICROS && micros < SAFE_MICROS) {
+    // Within 2^53 µs of 1970 (years 1685–2255) a double holds the value exactly, and number
+    // arithmetic is several times faster than bigint (stores format four times per row).
+    const n = Number(micros);
+    ms = Math.floor(n / 1000);
+    rest = n - ms * 1000;
+  } else {
+    const big = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
+    ms = Number(big);
+    rest = Number(micros - big * 1000n);
+  }
+  const iso = new Date(ms).toISOString(); // 2026-11-28T05:13:09.123Z
+  return `${iso.slice(0, 23)}${String(rest).padStart(3, '0')}Z`;
 }
+const SAFE_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Canonical form of an RFC 3339 string; undefined when not valid. */
 export function canonicalTime(value: string): string | undefined {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { canonicalTime, formatMicros, parseRfc3339 } from '@eventpipe/schema';
 
 describe('RFC 3339 times', () => {
@@ -42,5 +43,24 @@ describe('RFC 3339 times', () => {
     ['', 'empty'],
   ])('when the time is %s (%s), then it is rejected', (value) => {
     expect(parseRfc3339(value)).toBeUndefined();
+  });
+});
+
+describe('formatMicros over the whole range of years 0001–9999', () => {
+  it('when any instant is formatted, then parsing it gives the same microsecond back', () => {
+    const first = parseRfc3339('0001-01-01T00:00:00Z')!;
+    const last = parseRfc3339('9999-12-31T23:59:59.999999Z')!;
+    fc.assert(
+      fc.property(fc.bigInt({ min: first, max: last }), (us) => {
+        expect(parseRfc3339(formatMicros(us))).toBe(us);
+      }),
+      { numRuns: 5000 },
+    );
+    // Both sides of the 2^53 µs edge, where formatting leaves number for bigint arithmetic.
+    for (const edge of [BigInt(Number.MAX_SAFE_INTEGER), -BigInt(Number.MAX_SAFE_INTEGER)]) {
+      for (const us of [edge - 1n, edge, edge + 1n]) {
+        expect(parseRfc3339(formatMicros(us))).toBe(us);
+      }
+    }
   });
 });
