@@ -16,10 +16,19 @@ import { ingestBatch } from './benches/ingest-batch';
 import { ingestSingle } from './benches/ingest-single';
 import { drain } from './benches/drain';
 import { queryPage, queryStats } from './benches/query';
+import { exportBench } from './benches/export';
 import { workerMemory } from './benches/worker-memory';
 import { renderTable, updatePerformanceDoc } from './report';
 
-const BENCHES: Bench[] = [ingestBatch, ingestSingle, drain, queryPage, queryStats, workerMemory];
+const BENCHES: Bench[] = [
+  ingestBatch,
+  ingestSingle,
+  drain,
+  queryPage,
+  queryStats,
+  exportBench,
+  workerMemory,
+];
 const benchDir = join(__dirname, '..');
 const USAGE = `usage: npm run bench [-- [--smoke] [--rows N] [name ...]]
   names: ${BENCHES.map((b) => b.name).join(', ')} (default: all)

@@ -130,9 +130,12 @@ export function createQueryApp(deps: QueryDeps): Express {
           timed('export', () =>
             store.list({ ...filter, limit: LIMITS.exportChunkRows, after: key }),
           ),
-        after,
-        (n) => rowsReturned.inc({ operation: 'export' }, n),
-        logger,
+        {
+          start: after,
+          chunkRows: LIMITS.exportChunkRows,
+          onRows: (n) => rowsReturned.inc({ operation: 'export' }, n),
+          logger,
+        },
       );
       return;
     }

@@ -67,25 +67,30 @@ const writable = (res: Response): Promise<void> =>
 const FLUSH_BYTES = 64 * 1024;
 
 /**
- * Streams every row `next` yields, chunk by chunk in list order, as NDJSON or CSV. Memory holds
- * one chunk (LIMITS.exportChunkRows) and up to 64 KiB of text: the next chunk is read only once
- * the socket has taken the last (write() backpressure). A store failure before the first byte
- * is the usual problem response; after it, the connection is cut so the client sees a truncated
- * body (no final chunk), never a silently short export — it resumes after its last full row.
+ * Streams every row `next` yields, chunk by chunk in list order, as NDJSON or CSV. `next(after)`
+ * reads up to `chunkRows` rows after a key; a shorter chunk is the last. While one chunk is
+ * written, the next is read (the store works while the socket drains), so memory holds two
+ * chunks and up to 64 KiB of text, and no more: the chunk after is asked for only once the socket
+ * has taken this one (write() backpressure). A store failure before the first byte is the usual
+ * problem response; after it, the connection is cut so the client sees a truncated body (no final
+ * chunk), never a silently short export — it resumes after its last full row.
  */
 export async function streamExport(
   res: Response,
   format: Exclude<ResponseFormat, 'json'>,
   next: (after: PageKey | undefined) => Promise<StoredEvent[]>,
-  start: PageKey | undefined,
-  onRows: (n: number) => void,
-  logger: Logger,
+  opts: {
+    start: PageKey | undefined;
+    chunkRows: number;
+    onRows: (n: number) => void;
+    logger: Logger;
+  },
 ): Promise<void> {
   let closed = false;
   res.on('close', () => {
     closed = true;
   });
-  let rows = await next(start); // a failure here is still an ordinary error response
+  let rows = await next(opts.start); // a failure here is still an ordinary error response
   res.status(200);
   res.setHeader(
     'Content-Type',
@@ -104,20 +109,25 @@ export async function streamExport(
   };
   try {
     for (;;) {
+      const last = rows[rows.length - 1];
+      const following =
+        last && rows.length >= opts.chunkRows
+          ? next({ time: last.time, source: last.source, id: last.id })
+          : undefined;
+      following?.catch(() => undefined); // awaited below, unless the client has gone
       for (const row of rows) {
         buffer += line(row);
         if (buffer.length >= FLUSH_BYTES) await flush();
         if (closed) return;
       }
-      onRows(rows.length);
-      const last = rows[rows.length - 1];
-      if (rows.length === 0 || !last || closed) break;
-      rows = await next({ time: last.time, source: last.source, id: last.id });
+      opts.onRows(rows.length);
+      if (!following) break;
+      rows = await following;
     }
     if (buffer) await flush();
     res.end();
   } catch (e) {
-    logger.error({ err: e }, 'export failed after the response began; connection cut');
+    opts.logger.error({ err: e }, 'export failed after the response began; connection cut');
     res.destroy();
   }
 }

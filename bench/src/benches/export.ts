@@ -1,0 +1,135 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { LIMITS, formatMicros, parseRfc3339 } from '@eventpipe/schema';
+import { DuckDbStore, type PageKey } from '@eventpipe/store';
+import {
+  infoFigure,
+  limitFigure,
+  ratioFigure,
+  serviceMain,
+  type Bench,
+  type BenchContext,
+} from '../harness';
+import { counter } from '../metrics';
+
+const MB = 2 ** 20;
+
+/** Reference: the export's own chunked keyset SQL on a bare DuckDB connection, every value
+ * materialized, no HTTP and no JSON. Rows per second. */
+async function rawChunks(dbPath: string, type: string, from: string): Promise<number> {
+  const store = await DuckDbStore.open({ path: dbPath, readOnly: true });
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  const conn = await instance.connect();
+  const started = performance.now();
+  let rows = 0;
+  let after: PageKey | undefined;
+  for (;;) {
+    const { sql, params } = store.listStatement({
+      type,
+      from,
+      limit: LIMITS.exportChunkRows,
+      after,
+    });
+    const chunk = (await conn.runAndReadAll(sql, params)).getRowObjects();
+    if (chunk.length === 0) break;
+    rows += chunk.length;
+    const last = chunk[chunk.length - 1]!;
+    after = {
+      time: formatMicros(BigInt(last.time as bigint)), // selected as epoch microseconds
+      source: String(last.source),
+      id: String(last.id),
+    };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  conn.closeSync();
+  instance.closeSync();
+  await store.close();
+  return rows / seconds;
+}
+
+/** Reads a whole NDJSON export as fast as this process can; rows and bytes. */
+async function readExport(url: string, apiKey: string) {
+  const res = await fetch(url, {
+    headers: { Accept: 'application/x-ndjson', Authorization: `Bearer ${apiKey}` },
+  });
+  if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+  let rows = 0;
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (const b of chunk) if (b === 10) rows += 1;
+  }
+  return { rows, bytes };
+}
+
+async function startQueryApi(ctx: BenchContext, dbPath: string) {
+  return ctx.startProcess(
+    'query-api',
+    serviceMain('query-api'),
+    ctx.serviceEnv({
+      STORE: 'duckdb',
+      DUCKDB_PATH: dbPath,
+      CURSOR_SECRET: 'bench-cursor-secret-0123456789',
+      LOG_LEVEL: 'info',
+    }),
+  );
+}
+
+export const exportBench: Bench = {
+  name: 'export',
+  what: 'GET /v1/events as NDJSON: every event of one type over the last days of 10M rows',
+  async run(ctx) {
+    const data = await ctx.dataset();
+    const type = data.types[0]!;
+    // The last 10 of 30 days: a third of one type's events (about 330 000 of 10M).
+    const days = ctx.size(10n, 1n);
+    const from = formatMicros(parseRfc3339(data.to)! - days * 24n * 3600n * 1_000_000n);
+    ctx.log('reference: the same chunked SQL on DuckDB');
+    await rawChunks(data.path, type, from); // warm-up: file pages into the OS cache
+    const rawRowsPerSecond = await rawChunks(data.path, type, from);
+
+    ctx.log('query API export');
+    const api = await startQueryApi(ctx, data.path);
+    const url = `${api.url}/v1/events?type=${encodeURIComponent(type)}&from=${from}`;
+    await readExport(url, ctx.apiKey); // warm-up
+    const heapBefore = (await counter(api.url, 'eventpipe_nodejs_heap_size_used_bytes')) / MB;
+    const rssBefore = api.rss() / MB;
+    let rssPeak = rssBefore;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        rssPeak = Math.max(rssPeak, api.rss() / MB);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const started = performance.now();
+    const { rows, bytes } = await readExport(url, ctx.apiKey);
+    const seconds = (performance.now() - started) / 1000;
+    sampling = false;
+    await sampler;
+    const heapAfter = (await counter(api.url, 'eventpipe_nodejs_heap_size_used_bytes')) / MB;
+    await api.stop();
+    if (rows === 0) throw new Error('the export returned no rows');
+
+    return {
+      figures: [
+        ratioFigure(
+          'rows/s',
+          'rows/s',
+          rows / seconds,
+          { what: 'the same chunked SQL on DuckDB, rows/s', value: rawRowsPerSecond },
+          { min: 0.5 },
+        ),
+        infoFigure('MiB/s', 'MiB/s', bytes / MB / seconds),
+        limitFigure('RSS growth during the export', 'MB', rssPeak - rssBefore, { below: 100 }),
+        infoFigure('JS heap after the export', 'MB', heapAfter, {
+          what: 'before it',
+          value: heapBefore,
+        }),
+      ],
+      params: { rows, bytes, type, from, chunkRows: LIMITS.exportChunkRows },
+      notes: [
+        'One client reading as fast as it can over loopback; the server reads the store 1000 rows at a time, and only when the socket has taken the last chunk.',
+      ],
+    };
+  },
+};
