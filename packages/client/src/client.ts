@@ -35,7 +35,8 @@ export type StatsOptions = StatsParams;
 export interface ExportOptions extends EventFilter {
   /** Start from this nextCursor of a page listed before (same filters). */
   cursor?: string;
-  /** Reconnections after a broken stream, each resuming after the last complete row (default 3). */
+  /** Attempts after a broken stream (resuming after the last complete row) or a 429 / 503
+   * answer (after its Retry-After, at most 60 s), together (default 3). */
   resumeAttempts?: number;
 }
 
@@ -145,7 +146,7 @@ export class EventpipeClient {
   /**
    * Every matching event, streamed as NDJSON: no page size, one request. If the stream breaks,
    * it reconnects after the last complete event (afterTime/afterSource/afterId), so no event is
-   * lost or repeated.
+   * lost or repeated; a 429 or 503 is retried after its Retry-After.
    */
   async *export(options: ExportOptions = {}): AsyncGenerator<StoredEvent> {
     const { resumeAttempts = 3, cursor, ...filter } = options;
@@ -170,8 +171,15 @@ export class EventpipeClient {
         }
         return;
       } catch (e) {
-        if (e instanceof EventpipeError || attempts >= resumeAttempts) throw e;
+        // A broken stream resumes at once; a 429 or 503 (busy, store down) after Retry-After;
+        // any other answer is final.
+        const busy = e instanceof EventpipeError && (e.status === 429 || e.status === 503);
+        if ((e instanceof EventpipeError && !busy) || attempts >= resumeAttempts) throw e;
         attempts += 1;
+        if (busy) {
+          const seconds = Math.min((e as EventpipeError).retryAfterSeconds ?? 1, 60);
+          await new Promise((r) => setTimeout(r, seconds * 1000));
+        }
       }
     }
   }

@@ -18,6 +18,8 @@ export interface StackDeps {
   loggers: { publisher: Logger; worker: Logger; query: Logger };
   cursorSecret: Buffer;
   maxInFlightEvents?: number;
+  /** Streamed exports the query API serves at once. */
+  maxConcurrentExports?: number;
   apiKeys?: ApiKey[];
   /** Access options of the two APIs (write and read rate limits differ). */
   access?: { write?: AccessOptions; read?: AccessOptions };
@@ -51,6 +53,7 @@ export function createStack(deps: StackDeps): Stack {
       logger: deps.loggers.query,
       registry: createRegistry('query-api'),
       cursorSecret: deps.cursorSecret,
+      maxConcurrentExports: deps.maxConcurrentExports,
     }),
     worker: createWorker({
       bus: deps.bus,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
 import { authEnvShape, envPort, serviceEnvShape } from '@eventpipe/platform';
 import { publisherEnvShape } from '@eventpipe/publisher-api';
-import { cursorSecretShape } from '@eventpipe/query-api';
+import { queryEnvShape } from '@eventpipe/query-api';
 import { storeEnvShape } from '@eventpipe/store';
 import { workerEnvShape } from '@eventpipe/subscriber-worker';
 
@@ -20,7 +20,7 @@ export const stackConfigSchema = z.object({
   ...publisherEnvShape,
   ...storeEnvShape,
   ...workerEnvShape,
-  ...cursorSecretShape,
+  ...queryEnvShape,
   ...authEnvShape,
 });
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -32,6 +32,7 @@ runMain('eventpipe', async () => {
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
     ...workerOptions(config),
     maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
+    maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
     apiKeys: auth.keys,
     access: {
       write: {

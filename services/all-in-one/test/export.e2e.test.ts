@@ -50,6 +50,7 @@ beforeAll(async () => {
     PORT: '0',
     HOST: '127.0.0.1',
     DUCKDB_PATH: path,
+    EXPORT_MAX_CONCURRENT: '1',
   });
   url = await urlFromLog(query, 'query-api listening');
   client = new EventpipeClient({ queryUrl: url });
@@ -137,8 +138,32 @@ it('stops reading the store while the client does not read (backpressure)', asyn
     { what: 'the export to stall', timeoutMs: 20_000 },
   );
   expect(stalled - before).toBeLessThan(ROWS / 4);
+  // The stalled export holds the one slot (EXPORT_MAX_CONCURRENT=1): another is refused.
+  expect(metricValue(await metrics(), 'eventpipe_query_exports_in_progress')).toBe(1);
+  const second = await fetch(`${url}/v1/events`, { headers: { Accept: 'text/csv' } });
+  expect(second.status).toBe(429);
+  expect(second.headers.get('retry-after')).toBe('5');
+  expect(((await second.json()) as { code: string }).code).toBe('too-many-exports');
+  // A page is not an export: it is still served.
+  expect((await fetch(`${url}/v1/events?limit=1`)).status).toBe(200);
+  // The typed client waits out the 429 (Retry-After) and exports once the slot is free.
+  const waiting = (async () => {
+    const ids: string[] = [];
+    for await (const e of client.export({ source: SOURCE, from: formatMicros(T0 - 9_000n) })) {
+      ids.push(e.id);
+    }
+    return ids;
+  })();
+  await new Promise((r) => setTimeout(r, 500));
   controller.abort();
   await reader.cancel().catch(() => undefined);
+  expect(await waiting).toEqual(Array.from({ length: 10 }, (_, i) => `e-00000${i}`));
+  // The aborted export gives its slot back.
+  await waitFor(
+    async () =>
+      metricValue(await metrics(), 'eventpipe_query_exports_in_progress') === 0 ? true : undefined,
+    { what: 'the export slot freed' },
+  );
 }, 60_000);
 
 it('resumes after a broken stream from the last complete row: nothing lost, nothing twice', async () => {

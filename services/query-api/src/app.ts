@@ -17,6 +17,7 @@ import {
   type Registry,
   Histogram,
   Counter,
+  Gauge,
 } from '@eventpipe/platform';
 import { LIMITS, formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
 import type { EventStore } from '@eventpipe/store';
@@ -42,6 +43,8 @@ export interface QueryDeps {
   /** API keys; every /v1 route needs one with events:read. Empty: open (AUTH_MODE=none). */
   apiKeys?: ApiKey[];
   access?: AccessOptions;
+  /** Streamed exports served at once (default 8); each holds up to two chunks of rows. */
+  maxConcurrentExports?: number;
   /** Default stats window when `from` is not given. */
   defaultStatsWindowMs?: number;
 }
@@ -81,6 +84,13 @@ export function createQueryApp(deps: QueryDeps): Express {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
+  const exportsInProgress = new Gauge({
+    name: 'eventpipe_query_exports_in_progress',
+    help: 'Streamed exports being served.',
+    registers: [registry],
+  });
+  const maxExports = deps.maxConcurrentExports ?? 8;
+  let exporting = 0;
   // A store that fails (down, throttled, timing out) is the caller's 503 with Retry-After, not
   // a 500: nothing is wrong with the request, and the details stay in the log.
   const timed = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
@@ -121,22 +131,35 @@ export function createQueryApp(deps: QueryDeps): Express {
           { pointer: 'limit', detail: 'leave limit out of an export' },
         ]);
       }
+      if (exporting >= maxExports) {
+        throw new AppError('too-many-exports', 429, 'Too many exports at once', {
+          detail: `this service streams at most ${maxExports} exports at a time; retry shortly`,
+          headers: { 'Retry-After': '5' },
+        });
+      }
       // Its duration depends on its size: labelled apart from the /v1/ latency SLO.
       res.locals.routeLabel = 'export /v1/events';
-      await streamExport(
-        res,
-        format,
-        (key) =>
-          timed('export', () =>
-            store.list({ ...filter, limit: LIMITS.exportChunkRows, after: key }),
-          ),
-        {
-          start: after,
-          chunkRows: LIMITS.exportChunkRows,
-          onRows: (n) => rowsReturned.inc({ operation: 'export' }, n),
-          logger,
-        },
-      );
+      exporting += 1;
+      exportsInProgress.set(exporting);
+      try {
+        await streamExport(
+          res,
+          format,
+          (key) =>
+            timed('export', () =>
+              store.list({ ...filter, limit: LIMITS.exportChunkRows, after: key }),
+            ),
+          {
+            start: after,
+            chunkRows: LIMITS.exportChunkRows,
+            onRows: (n) => rowsReturned.inc({ operation: 'export' }, n),
+            logger,
+          },
+        );
+      } finally {
+        exporting -= 1;
+        exportsInProgress.set(exporting);
+      }
       return;
     }
     const limit = params.limit ?? LIMITS.defaultPageSize;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authEnvShape, envPort, serviceEnvShape } from '@eventpipe/platform';
+import { authEnvShape, envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
 import { storeEnvShape } from '@eventpipe/store';
 
 /** CURSOR_SECRET: any string of at least 16 bytes; random per process when unset. */
@@ -13,12 +13,23 @@ export const cursorSecretShape = {
     ),
 };
 
+/** The query API's own variables, also read by npm start's one process. */
+export const queryEnvShape = {
+  ...cursorSecretShape,
+  EXPORT_MAX_CONCURRENT: envInt(
+    'Streamed exports (GET /v1/events as NDJSON or CSV) served at once; more get 429 too-many-exports',
+    8,
+    1,
+    1000,
+  ),
+};
+
 /** The query API's environment when it runs alone (compose, Cloud Run). */
 export const queryConfigSchema = z.object({
   ...serviceEnvShape,
   PORT: envPort('HTTP port', 8081),
   ...storeEnvShape,
-  ...cursorSecretShape,
+  ...queryEnvShape,
   ...authEnvShape,
 });
 export type QueryConfig = z.output<typeof queryConfigSchema>;

@@ -46,6 +46,7 @@ runMain('query-api', async () => {
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
     },
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
+    maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
   });
   const server = await listen(app, config.PORT, config.HOST);
   logger.info({ url: server.url, store: store.kind }, 'query-api listening');

@@ -67,6 +67,7 @@ export function queryApiDocument(): OpenApiDocument {
     problems: [
       { status: 400, codes: ['validation-failed', 'invalid-cursor', 'range-too-large'] },
       { status: 406, codes: ['not-acceptable'] },
+      { status: 429, codes: ['too-many-exports'] },
       { status: 503, codes: ['unavailable'] },
     ],
   });
