@@ -22,8 +22,13 @@ export const LIMITS = {
   /** Query API page size: default and maximum. */
   defaultPageSize: 100,
   maxPageSize: 1000,
-  /** Rows a streaming export reads from the store at a time: what one export holds in memory. */
+  /** A streamed export reads the store in chunks of about exportChunkBytes of output, at most
+   * exportChunkRows rows (the first chunk: exportFirstChunkRows), and holds two chunks at most. */
   exportChunkRows: 1000,
+  exportFirstChunkRows: 100,
+  exportChunkBytes: 4 * 1024 * 1024,
+  /** An export whose reader takes nothing for this long is cut (milliseconds). */
+  exportStallMs: 60_000,
   /** Most buckets one stats request may produce ((to - from) / interval). */
   maxStatsBuckets: 10_000,
 } as const;

@@ -281,7 +281,10 @@ export class BigQueryStore implements EventStore {
     const types: Record<string, string> = {};
     const clauses = this.where(q, params, types);
     if (q.after) {
+      // `time <= @at` on its own lets BigQuery prune the partitions after the key; the OR
+      // alone would not (each page of an export would scan the whole window again).
       clauses.push(
+        'time <= @at',
         '(time < @at OR (time = @at AND (source < @as OR (source = @as AND id < @ai))))',
       );
       Object.assign(params, {

@@ -147,17 +147,27 @@ it('stops reading the store while the client does not read (backpressure)', asyn
   // A page is not an export: it is still served.
   expect((await fetch(`${url}/v1/events?limit=1`)).status).toBe(200);
   // The typed client waits out the 429 (Retry-After) and exports once the slot is free.
+  const statuses: number[] = [];
+  const counting = new EventpipeClient({
+    queryUrl: url,
+    fetch: async (input, init) => {
+      const res = await fetch(input, init);
+      statuses.push(res.status);
+      return res;
+    },
+  });
   const waiting = (async () => {
     const ids: string[] = [];
-    for await (const e of client.export({ source: SOURCE, from: formatMicros(T0 - 9_000n) })) {
+    for await (const e of counting.export({ source: SOURCE, from: formatMicros(T0 - 9_000n) })) {
       ids.push(e.id);
     }
     return ids;
   })();
-  await new Promise((r) => setTimeout(r, 500));
+  await waitFor(() => (statuses.length ? true : undefined), { what: 'the first export answer' });
   controller.abort();
   await reader.cancel().catch(() => undefined);
   expect(await waiting).toEqual(Array.from({ length: 10 }, (_, i) => `e-00000${i}`));
+  expect(statuses).toEqual([429, 200]);
   // The aborted export gives its slot back.
   await waitFor(
     async () =>
@@ -183,7 +193,7 @@ it('resumes after a broken stream from the last complete row: nothing lost, noth
         if (seen > 3_000_000) {
           c.enqueue(value.subarray(0, 100));
           await reader.cancel();
-          c.error(new Error('connection reset'));
+          c.error(new TypeError('terminated')); // what fetch reports for a cut connection
           return;
         }
         c.enqueue(value);

@@ -137,6 +137,18 @@ export function createQueryApp(deps: QueryDeps): Express {
           headers: { 'Retry-After': '5' },
         });
       }
+      // A store that bounds reads by time (BigQuery) would move its default window with the
+      // clock on every chunk; the export fixes it once, at its start.
+      const policy = store.rangePolicy;
+      const exportFilter =
+        policy && filter.from === undefined
+          ? {
+              ...filter,
+              from: formatMicros(
+                parseRfc3339(filter.to ?? nowTime())! - BigInt(policy.defaultRangeMs) * 1000n,
+              ),
+            }
+          : filter;
       // Its duration depends on its size: labelled apart from the /v1/ latency SLO.
       res.locals.routeLabel = 'export /v1/events';
       exporting += 1;
@@ -145,13 +157,9 @@ export function createQueryApp(deps: QueryDeps): Express {
         await streamExport(
           res,
           format,
-          (key) =>
-            timed('export', () =>
-              store.list({ ...filter, limit: LIMITS.exportChunkRows, after: key }),
-            ),
+          (key, limit) => timed('export', () => store.list({ ...exportFilter, limit, after: key })),
           {
             start: after,
-            chunkRows: LIMITS.exportChunkRows,
             onRows: (n) => rowsReturned.inc({ operation: 'export' }, n),
             logger,
           },

@@ -4,21 +4,48 @@ import {
   CONTEXT_ATTRIBUTES,
   CSV_COLUMNS,
   EXPORT_MEDIA_TYPES,
+  LIMITS,
   type StoredEvent,
 } from '@eventpipe/schema';
 import type { PageKey } from '@eventpipe/store';
 
 export type ResponseFormat = 'json' | keyof typeof EXPORT_MEDIA_TYPES;
 
-const OFFERED = ['application/json', EXPORT_MEDIA_TYPES.ndjson, EXPORT_MEDIA_TYPES.csv];
+const JSON_TYPE = 'application/json';
+const OFFERED = [JSON_TYPE, EXPORT_MEDIA_TYPES.ndjson, EXPORT_MEDIA_TYPES.csv] as const;
 
-/** What the Accept header asks of GET /v1/events: a JSON page (also for no Accept or any type),
- * or a streamed export. Anything else is a 406 naming the choices. */
+/**
+ * What the Accept header asks of GET /v1/events: a JSON page, or a streamed export. Media type
+ * parameters other than q are ignored (`application/json; charset=utf-8` is JSON). A wildcard
+ * (any type, application/any) or no Accept at all means a page: an export, which may be large,
+ * is only ever sent when its type is named. The highest q wins, JSON on a tie; nothing acceptable
+ * is a 406 naming the choices.
+ */
 export function responseFormatOf(req: Request): ResponseFormat {
-  const chosen = req.accepts(OFFERED);
-  if (chosen === EXPORT_MEDIA_TYPES.ndjson) return 'ndjson';
-  if (chosen === EXPORT_MEDIA_TYPES.csv) return 'csv';
-  if (chosen === 'application/json') return 'json';
+  const header = req.get('accept');
+  if (!header?.trim()) return 'json';
+  const entries = header.split(',').map((part) => {
+    const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    return { type, q: Number.isFinite(weight) ? weight : 0 };
+  });
+  const weightOf = (offer: string): number => {
+    const exact = entries.filter((e) => e.type === offer);
+    if (exact.length) return Math.max(...exact.map((e) => e.q));
+    if (offer !== JSON_TYPE) return 0;
+    const wild = entries.filter((e) => e.type === '*/*' || e.type === 'application/*');
+    return wild.length ? Math.max(...wild.map((e) => e.q)) : 0;
+  };
+  let best: (typeof OFFERED)[number] | undefined;
+  let bestQ = 0;
+  for (const offer of OFFERED) {
+    const q = weightOf(offer);
+    if (q > bestQ) [best, bestQ] = [offer, q];
+  }
+  if (best === EXPORT_MEDIA_TYPES.ndjson) return 'ndjson';
+  if (best === EXPORT_MEDIA_TYPES.csv) return 'csv';
+  if (best === JSON_TYPE) return 'json';
   throw new AppError('not-acceptable', 406, 'No acceptable representation', {
     detail: `Accept one of ${OFFERED.join(', ')}`,
   });
@@ -52,45 +79,71 @@ export function csvRecord(e: StoredEvent): string {
   return CSV_COLUMNS.map((c) => csvField(cell(c))).join(',') + '\r\n';
 }
 
-/** Resolves when the response can take more (drain) or has gone (closed): never waits forever. */
-const writable = (res: Response): Promise<void> =>
+/** Resolves true when the response can take more (drain), false when it has gone (closed) or
+ * took nothing for `stallMs` (the connection is then cut: a reader that stopped reading must
+ * not hold an export slot and its rows for ever). */
+const writable = (res: Response, stallMs: number): Promise<boolean> =>
   new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+    const done = (ok: boolean) => () => {
+      clearTimeout(timer);
+      res.off('drain', drained);
+      res.off('close', closed);
+      resolve(ok);
     };
-    res.on('drain', done);
-    res.on('close', done);
+    const drained = done(true);
+    const closed = done(false);
+    const timer = setTimeout(() => {
+      closed();
+      res.destroy();
+    }, stallMs);
+    res.on('drain', drained);
+    res.on('close', closed);
   });
 
 const FLUSH_BYTES = 64 * 1024;
 
+/** Rows to ask for next: about LIMITS.exportChunkBytes of text at the size the last rows had,
+ * between 1 and LIMITS.exportChunkRows. */
+const nextLimit = (rows: number, bytes: number): number =>
+  Math.max(
+    1,
+    Math.min(
+      LIMITS.exportChunkRows,
+      Math.floor((LIMITS.exportChunkBytes * rows) / Math.max(bytes, 1)),
+    ),
+  );
+
 /**
- * Streams every row `next` yields, chunk by chunk in list order, as NDJSON or CSV. `next(after)`
- * reads up to `chunkRows` rows after a key; a shorter chunk is the last. While one chunk is
- * written, the next is read (the store works while the socket drains), so memory holds two
- * chunks and up to 64 KiB of text, and no more: the chunk after is asked for only once the socket
- * has taken this one (write() backpressure). A store failure before the first byte is the usual
- * problem response; after it, the connection is cut so the client sees a truncated body (no final
- * chunk), never a silently short export — it resumes after its last full row.
+ * Streams every row `next` yields, chunk by chunk in list order, as NDJSON or CSV. `next(after,
+ * limit)` reads up to `limit` rows after a key; a shorter chunk is the last. Chunks are sized in
+ * bytes (about LIMITS.exportChunkBytes, at most LIMITS.exportChunkRows rows; the first is
+ * LIMITS.exportFirstChunkRows), so large events make smaller chunks. While one chunk is written,
+ * the next is read, so memory holds two chunks and no more: the chunk after is asked for only
+ * once the socket has taken this one (write() backpressure). A store failure before the first
+ * byte is the usual problem response; after it, the connection is cut so the client sees a
+ * truncated body (no final chunk), never a silently short export — it resumes after its last
+ * full row. HEAD gets the headers and reads nothing.
  */
 export async function streamExport(
   res: Response,
   format: Exclude<ResponseFormat, 'json'>,
-  next: (after: PageKey | undefined) => Promise<StoredEvent[]>,
+  next: (after: PageKey | undefined, limit: number) => Promise<StoredEvent[]>,
   opts: {
     start: PageKey | undefined;
-    chunkRows: number;
     onRows: (n: number) => void;
     logger: Logger;
+    /** How long a write may wait for the reader (default LIMITS.exportStallMs). */
+    stallMs?: number;
   },
 ): Promise<void> {
   let closed = false;
   res.on('close', () => {
     closed = true;
   });
-  let rows = await next(opts.start); // a failure here is still an ordinary error response
+  const head = res.req.method === 'HEAD';
+  let limit: number = LIMITS.exportFirstChunkRows;
+  // A failure here is still an ordinary error response.
+  let rows = head ? [] : await next(opts.start, limit);
   res.status(200);
   res.setHeader(
     'Content-Type',
@@ -100,31 +153,41 @@ export async function streamExport(
   );
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Vary', 'Accept');
+  if (head) {
+    res.end();
+    return;
+  }
   const line = format === 'csv' ? csvRecord : (e: StoredEvent) => JSON.stringify(e) + '\n';
+  const stallMs = opts.stallMs ?? LIMITS.exportStallMs;
   let buffer = format === 'csv' ? CSV_HEADER : '';
-  const flush = async () => {
+  const flush = async (): Promise<boolean> => {
     const more = res.write(buffer);
     buffer = '';
-    if (!more && !closed) await writable(res);
+    return more || closed ? !closed : writable(res, stallMs);
   };
   try {
     for (;;) {
+      const lines = rows.map(line);
+      const bytes = lines.reduce((n, l) => n + l.length, 0);
       const last = rows[rows.length - 1];
       const following =
-        last && rows.length >= opts.chunkRows
-          ? next({ time: last.time, source: last.source, id: last.id })
+        last && rows.length >= limit
+          ? next(
+              { time: last.time, source: last.source, id: last.id },
+              (limit = nextLimit(rows.length, bytes)),
+            )
           : undefined;
       following?.catch(() => undefined); // awaited below, unless the client has gone
-      for (const row of rows) {
-        buffer += line(row);
-        if (buffer.length >= FLUSH_BYTES) await flush();
-        if (closed) return;
+      for (const l of lines) {
+        buffer += l;
+        if (buffer.length >= FLUSH_BYTES && !(await flush())) return;
       }
       opts.onRows(rows.length);
       if (!following) break;
       rows = await following;
+      if (closed) return;
     }
-    if (buffer) await flush();
+    if (buffer && !(await flush())) return;
     res.end();
   } catch (e) {
     opts.logger.error({ err: e }, 'export failed after the response began; connection cut');

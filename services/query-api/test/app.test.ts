@@ -291,6 +291,48 @@ describe('query API on a store that bounds reads in time (BigQuery, REST fake)',
     expect(fake.queries.length).toBe(before);
   });
 
+  it('when an export has no from, then every chunk query uses the same window, pruned after the key', async () => {
+    const store = testBigQueryStore(fake.endpoint, {
+      range: { defaultRangeMs: 7 * 86_400_000, maxRangeMs: 31 * 86_400_000 },
+    });
+    await store.init();
+    const now = Date.now();
+    const r = parseInputEvents(
+      Array.from({ length: 250 }, (_, i) => ({
+        type: 'com.example.export',
+        source: '/bq-export',
+        id: `x-${i}`,
+        time: new Date(now - 60_000 - i * 1000).toISOString(),
+      })),
+      { receivedAt: meta.receivedAt },
+    );
+    if (!r.ok) throw new Error('fixture invalid');
+    await store.insert(r.events.map((event) => ({ event, meta })));
+    const exportApp = createQueryApp({
+      store,
+      logger: memoryLogger().logger,
+      registry: createRegistry('query-api'),
+      cursorSecret: secret,
+    });
+    const before = fake.queries.length;
+    const res = await request(exportApp)
+      .get('/v1/events')
+      .query({ source: '/bq-export' })
+      .set('Accept', 'application/x-ndjson');
+    expect(res.status).toBe(200);
+    expect(res.text.trim().split('\n')).toHaveLength(250);
+    const chunks = fake.queries.slice(before) as {
+      query: string;
+      queryParameters: { name: string; parameterValue: { value: string } }[];
+    }[];
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    const froms = new Set(
+      chunks.map((q) => q.queryParameters.find((p) => p.name === 'from')!.parameterValue.value),
+    );
+    expect(froms.size).toBe(1);
+    for (const q of chunks.slice(1)) expect(q.query).toContain('time <= @at');
+  });
+
   it('when the range fits, then the query runs', async () => {
     const res = await request(app)
       .get('/v1/events')
