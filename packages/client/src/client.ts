@@ -165,6 +165,11 @@ export class EventpipeClient {
             headers: { Accept: 'application/x-ndjson' },
           },
         );
+        const type = res.headers.get('content-type') ?? '';
+        if (!type.startsWith('application/x-ndjson')) {
+          await res.body?.cancel();
+          throw new Error(`expected an NDJSON export, got ${type || 'no Content-Type'}`);
+        }
         for await (const line of lines(res)) {
           last = JSON.parse(line) as StoredEvent;
           yield last;
@@ -173,8 +178,13 @@ export class EventpipeClient {
       } catch (e) {
         // A broken stream resumes at once; a 429 or 503 (busy, store down) after Retry-After;
         // any other answer is final.
+        // fetch reports a refused, reset or cut connection as a TypeError (also while the body
+        // is read); a last line without its newline is a BrokenStream. Anything else (a row
+        // that is not JSON, another content type) is final.
         const busy = e instanceof EventpipeError && (e.status === 429 || e.status === 503);
-        if ((e instanceof EventpipeError && !busy) || attempts >= resumeAttempts) throw e;
+        // (By name: fetch's TypeError may come from another realm than this module's.)
+        const broken = (e as { name?: unknown })?.name === 'TypeError' || e instanceof BrokenStream;
+        if (!(busy || broken) || attempts >= resumeAttempts) throw e;
         attempts += 1;
         if (busy) {
           const seconds = Math.min((e as EventpipeError).retryAfterSeconds ?? 1, 60);
@@ -214,12 +224,12 @@ export class EventpipeClient {
     for (const [k, v] of Object.entries(query)) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      ...this.options.headers,
-      ...init.headers,
-    };
-    if (this.options.apiKey) headers.Authorization = `Bearer ${this.options.apiKey}`;
+    // Header names are case-insensitive: merged through Headers, later sources win.
+    const headers = new Headers({ Accept: 'application/json' });
+    for (const source of [this.options.headers, init.headers]) {
+      for (const [k, v] of Object.entries(source ?? {})) headers.set(k, v);
+    }
+    if (this.options.apiKey) headers.set('Authorization', `Bearer ${this.options.apiKey}`);
     const res = await this.fetch(url, { ...init, headers });
     if (res.ok) return res;
     const text = await res.text();
@@ -251,5 +261,8 @@ async function* lines(res: Response): AsyncGenerator<string> {
     for (const line of parts) if (line) yield line;
   }
   pending += decoder.decode();
-  if (pending) throw new Error('export stream ended inside a row');
+  if (pending) throw new BrokenStream('export stream ended inside a row');
 }
+
+/** The export's body ended inside a row: resumable. */
+class BrokenStream extends Error {}
