@@ -69,7 +69,12 @@ export function apiDocsRoutes(document: OpenApiDocument, title: string): express
     res.setHeader('Cache-Control', 'no-cache');
     res.type('application/json').send(body);
   });
-  router.get('/docs', (_req, res) => {
+  router.get('/docs', (req, res) => {
+    // /docs/ would resolve the page's relative URLs under /docs/docs/: send it to /docs.
+    if (req.path.endsWith('/')) {
+      res.redirect(301, '../docs');
+      return;
+    }
     res.setHeader('Content-Security-Policy', DOCS_CSP);
     res.setHeader('Cache-Control', 'no-cache');
     res.type('text/html').send(html);

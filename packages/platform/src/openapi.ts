@@ -88,7 +88,14 @@ export class OpenApiBuilder {
       unrepresentable: 'any',
     }) as Json & { $defs?: Record<string, Json> };
     for (const [name, def] of Object.entries($defs ?? {})) {
-      this.schemas[name] = relink(def) as Json;
+      const schema = relink(def) as Json;
+      const known = this.schemas[name];
+      // One name, one schema: the same id converted as input and as output (or zod's numbered
+      // names, which restart on every conversion) must not overwrite each other silently.
+      if (known && JSON.stringify(known) !== JSON.stringify(schema)) {
+        throw new Error(`two different schemas are named ${name} in components.schemas`);
+      }
+      this.schemas[name] = schema;
     }
     return relink(rest) as Json;
   }
@@ -117,6 +124,9 @@ export class OpenApiBuilder {
       responses[status] = { ...r, headers: { ...successHeaders, ...(r.headers ?? {}) } };
     }
     for (const p of [...op.problems, ...(op.scope ? AUTH_PROBLEMS : []), ...SERVER_PROBLEMS]) {
+      if (String(p.status) in op.responses) {
+        throw new Error(`${method} ${path}: status ${p.status} is both a response and a problem`);
+      }
       const prior = responses[String(p.status)] as { codes?: string[] } | undefined;
       const codes = [...new Set([...(prior?.codes ?? []), ...p.codes])];
       responses[String(p.status)] = problemResponse(p.status, codes, path);
@@ -311,6 +321,7 @@ export function describeOperationalRoutes(api: OpenApiBuilder, readinessChecks: 
           description: 'HTML page',
           content: { 'text/html': { schema: { type: 'string' } } },
         },
+        '301': { description: '`/docs/` is sent to `/docs`, where the page’s relative links work' },
       },
       problems: [],
     })

@@ -70,6 +70,7 @@ describe.each(['publisher', 'query'] as const)('the %s API document', (name) => 
     const bundle = await request(app).get('/docs/swagger-ui-bundle.js').expect(200);
     expect(bundle.text.length).toBeGreaterThan(100_000);
     await request(app).get('/docs/package.json').expect(404);
+    await request(app).get('/docs/').expect(301).expect('Location', '../docs');
   });
 
   it('describes auth, every rate-limit header and the problem model on its /v1 routes', () => {
