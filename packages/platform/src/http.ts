@@ -39,18 +39,27 @@ export function observe(logger: Logger, registry: Registry): RequestHandler {
   });
   return (req, res, next) => {
     const start = process.hrtime.bigint();
-    res.on('finish', () => {
+    let recorded = false;
+    // 'finish': the response was sent. 'close' without it: the connection went first, the
+    // client's doing (499, as nginx counts it) unless a handler cut it and said so
+    // (res.locals.cutStatus, e.g. 500 when a streamed export's store failed mid-way).
+    const record = () => {
+      if (recorded) return;
+      recorded = true;
+      const status = res.writableFinished
+        ? res.statusCode
+        : ((res.locals.cutStatus as number | undefined) ?? 499);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = routeOf(req, res);
-      histogram.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      histogram.observe({ method: req.method, route, status: String(status) }, seconds);
       // Bounded: consumer names come from the configured keys only.
       const consumer = (res.locals.consumer as string | undefined) ?? 'none';
-      byConsumer.inc({ consumer, route, status: String(res.statusCode) });
+      byConsumer.inc({ consumer, route, status: String(status) });
       const line = {
         httpRequest: {
           requestMethod: req.method,
           requestUrl: req.originalUrl.slice(0, 512),
-          status: res.statusCode,
+          status,
           latency: `${seconds.toFixed(6)}s`,
           userAgent: req.get('user-agent'),
           remoteIp: req.ip,
@@ -58,9 +67,12 @@ export function observe(logger: Logger, registry: Registry): RequestHandler {
         route,
         consumer: res.locals.consumer as string | undefined,
       };
-      if (res.statusCode >= 500) logger.error(line, 'request failed');
+      if (status >= 500) logger.error(line, 'request failed');
+      else if (!res.writableFinished) logger.info(line, 'request cut');
       else logger.info(line, 'request');
-    });
+    };
+    res.on('finish', record);
+    res.on('close', record);
     next();
   };
 }

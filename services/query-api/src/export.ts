@@ -191,6 +191,7 @@ export async function streamExport(
     res.end();
   } catch (e) {
     opts.logger.error({ err: e }, 'export failed after the response began; connection cut');
+    res.locals.cutStatus = 500; // a server failure in the request metrics, not the client's
     res.destroy();
   }
 }
