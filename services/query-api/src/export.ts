@@ -102,14 +102,14 @@ const writable = (res: Response, stallMs: number): Promise<boolean> =>
 
 const FLUSH_BYTES = 64 * 1024;
 
-/** Rows to ask for next: about LIMITS.exportChunkBytes of text at the size the last rows had,
+/** Rows to ask for next: about LIMITS.exportChunkBytes of text at the size rows had so far,
  * between 1 and LIMITS.exportChunkRows. */
-const nextLimit = (rows: number, bytes: number): number =>
+const nextLimit = (bytesPerRow: number): number =>
   Math.max(
     1,
     Math.min(
       LIMITS.exportChunkRows,
-      Math.floor((LIMITS.exportChunkBytes * rows) / Math.max(bytes, 1)),
+      Math.floor(LIMITS.exportChunkBytes / Math.max(bytesPerRow, 1)),
     ),
   );
 
@@ -166,22 +166,27 @@ export async function streamExport(
     return more || closed ? !closed : writable(res, stallMs);
   };
   try {
+    // Output bytes per row, measured on the chunk before: it sizes the next read. The first
+    // chunk is measured before anything is read after it.
+    let bytesPerRow = rows.length ? rows.reduce((n, r) => n + line(r).length, 0) / rows.length : 1;
     for (;;) {
-      const lines = rows.map(line);
-      const bytes = lines.reduce((n, l) => n + l.length, 0);
       const last = rows[rows.length - 1];
       const following =
         last && rows.length >= limit
           ? next(
               { time: last.time, source: last.source, id: last.id },
-              (limit = nextLimit(rows.length, bytes)),
+              (limit = nextLimit(bytesPerRow)),
             )
           : undefined;
       following?.catch(() => undefined); // awaited below, unless the client has gone
-      for (const l of lines) {
+      let bytes = 0;
+      for (const row of rows) {
+        const l = line(row);
+        bytes += l.length;
         buffer += l;
         if (buffer.length >= FLUSH_BYTES && !(await flush())) return;
       }
+      if (rows.length) bytesPerRow = bytes / rows.length;
       opts.onRows(rows.length);
       if (!following) break;
       rows = await following;
