@@ -256,6 +256,19 @@ it('exports CSV with a header row and RFC 4180 quoting that a parser reads back'
   expect(JSON.parse(rows[0]![10]!)).toEqual({ shard: 99_991 % 7 });
 });
 
+it('starts where a page stopped when given its nextCursor', async () => {
+  const filter = { source: SOURCE, to: formatMicros(T0 - 99_000_000n) }; // the oldest 999 rows
+  const page = await client.listPage({ ...filter, pageSize: 7 });
+  expect(page.data.map((e) => e.id)).toEqual(
+    Array.from({ length: 7 }, (_, i) => `e-${String(99_001 + i).padStart(6, '0')}`),
+  );
+  const rest: string[] = [];
+  for await (const e of client.export({ ...filter, cursor: page.nextCursor! })) rest.push(e.id);
+  expect(rest).toEqual(
+    Array.from({ length: 992 }, (_, i) => `e-${String(99_008 + i).padStart(6, '0')}`),
+  );
+});
+
 it('refuses limit on an export and an Accept it cannot serve', async () => {
   const limited = await fetch(`${url}/v1/events?limit=10`, { headers: { Accept: 'text/csv' } });
   expect(limited.status).toBe(400);
