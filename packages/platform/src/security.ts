@@ -31,6 +31,11 @@ export function securityHeaders(corsOrigins: string[]): RequestHandler[] {
     // extension names included) besides the fixed list; anything else is left out and the
     // browser refuses the request.
     handlers.push(
+      // The preflight answer depends on the headers asked for: caches must key on them.
+      (req, res, next) => {
+        if (req.method === 'OPTIONS') res.vary('Access-Control-Request-Headers');
+        next();
+      },
       cors((req, callback) => {
         const requested = String(req.headers['access-control-request-headers'] ?? '')
           .split(',')

@@ -224,6 +224,7 @@ describe('rate limits, security headers, CORS', () => {
     expect(binary.headers['access-control-allow-headers']).toBe(
       'content-type,ce-specversion,ce-type,ce-tenant,if-none-match',
     );
+    expect(binary.headers.vary).toMatch(/Access-Control-Request-Headers/);
     const read = await request(s.query)
       .get('/v1/events')
       .set('Origin', 'https://app.example.com')
