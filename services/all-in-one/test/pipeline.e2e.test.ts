@@ -2,7 +2,6 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import { PubSubBus } from '@eventpipe/bus';
 import { createStack, type Stack } from '@eventpipe/all-in-one';
 import { EventpipeClient, type EventInput, type StoredEvent } from '@eventpipe/client';
-import { listen } from '@eventpipe/platform';
 import { DuckDbStore, type EventStore, type InsertItem } from '@eventpipe/store';
 import {
   BigQueryFake,
@@ -15,6 +14,8 @@ import {
   uniqueName,
   waitFor,
 } from '@eventpipe/testing';
+
+import { serve } from './stack-fixture';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -91,11 +92,7 @@ describeWithEmulator(
         flowControl: { maxMessages: 1000, maxBytes: 64 << 20 },
         shutdownTimeoutMs: 3000,
       });
-      stack.worker.start();
-      const [publisher, query] = await Promise.all([
-        listen(stack.publisher, 0, '127.0.0.1'),
-        listen(stack.query, 0, '127.0.0.1'),
-      ]);
+      const { publisher, query, close } = await serve(stack, bus, store);
       return {
         stack,
         bus,
@@ -105,12 +102,7 @@ describeWithEmulator(
           new EventpipeClient({ publisherUrl: publisher.url, queryUrl: query.url, headers }),
         workerLines: worker.lines,
         inserts,
-        stop: async () => {
-          await Promise.all([publisher.close(1000), query.close(1000)]);
-          await stack.worker.stop();
-          await bus.close();
-          await store.close();
-        },
+        stop: close,
       };
     }
 

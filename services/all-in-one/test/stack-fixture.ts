@@ -1,7 +1,7 @@
 import { createStack, type Stack, type StackDeps } from '@eventpipe/all-in-one';
 import type { EventBus } from '@eventpipe/bus';
 import { listen, type RunningServer } from '@eventpipe/platform';
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore, type EventStore } from '@eventpipe/store';
 import { memoryLogger, tempDuckDbPath } from '@eventpipe/testing';
 
 /** The three services on the given bus and store, with quiet loggers and small batches;
@@ -21,9 +21,8 @@ export function testStack(deps: Pick<StackDeps, 'bus' | 'store'> & Partial<Stack
   });
 }
 
-export interface ServedStack {
+export interface Served {
   stack: Stack;
-  store: DuckDbStore;
   /** The publisher and query APIs listening on loopback, on free ports. */
   publisher: RunningServer;
   query: RunningServer;
@@ -31,12 +30,9 @@ export interface ServedStack {
   close(): Promise<void>;
 }
 
-/** The stack on `bus` and a fresh DuckDB file, worker running, both APIs served over real HTTP
- * on 127.0.0.1 (for clients that need a URL: browsers, SDK transports, the typed client). */
-export async function serveStack(bus: EventBus): Promise<ServedStack> {
-  const store = await DuckDbStore.open({ path: tempDuckDbPath() });
-  await store.init();
-  const stack = testStack({ bus, store });
+/** Starts the stack's worker and serves both APIs over real HTTP on 127.0.0.1 (for clients that
+ * need a URL: browsers, SDK transports, the typed client). */
+export async function serve(stack: Stack, bus: EventBus, store: EventStore): Promise<Served> {
   stack.worker.start();
   const [publisher, query] = await Promise.all([
     listen(stack.publisher, 0, '127.0.0.1'),
@@ -44,7 +40,6 @@ export async function serveStack(bus: EventBus): Promise<ServedStack> {
   ]);
   return {
     stack,
-    store,
     publisher,
     query,
     close: async () => {
@@ -54,4 +49,13 @@ export async function serveStack(bus: EventBus): Promise<ServedStack> {
       await store.close();
     },
   };
+}
+
+export type ServedStack = Served & { store: DuckDbStore };
+
+/** The test stack on `bus` and a fresh DuckDB file, served (see serve()). */
+export async function serveStack(bus: EventBus): Promise<ServedStack> {
+  const store = await DuckDbStore.open({ path: tempDuckDbPath() });
+  await store.init();
+  return { ...(await serve(testStack({ bus, store }), bus, store)), store };
 }
