@@ -1,15 +1,9 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LIMITS, formatMicros, parseRfc3339 } from '@eventpipe/schema';
 import { DuckDbStore, type PageKey } from '@eventpipe/store';
-import {
-  infoFigure,
-  limitFigure,
-  ratioFigure,
-  serviceMain,
-  type Bench,
-  type BenchContext,
-} from '../harness';
+import { infoFigure, limitFigure, ratioFigure, type Bench } from '../harness';
 import { counter } from '../metrics';
+import { startQueryApi } from './query';
 
 const MB = 2 ** 20;
 
@@ -59,19 +53,6 @@ async function readExport(url: string, apiKey: string) {
     for (const b of chunk) if (b === 10) rows += 1;
   }
   return { rows, bytes };
-}
-
-async function startQueryApi(ctx: BenchContext, dbPath: string) {
-  return ctx.startProcess(
-    'query-api',
-    serviceMain('query-api'),
-    ctx.serviceEnv({
-      STORE: 'duckdb',
-      DUCKDB_PATH: dbPath,
-      CURSOR_SECRET: 'bench-cursor-secret-0123456789',
-      LOG_LEVEL: 'info',
-    }),
-  );
 }
 
 export const exportBench: Bench = {

@@ -51,7 +51,8 @@ async function rawRun(dbPath: string, cases: Case[], concurrency: number, second
   return { latencies, qps: latencies.length / seconds };
 }
 
-async function startQueryApi(ctx: BenchContext, dbPath: string) {
+/** The query API as its own process on a DuckDB file (the query and export benchmarks). */
+export async function startQueryApi(ctx: BenchContext, dbPath: string) {
   return ctx.startProcess(
     'query-api',
     serviceMain('query-api'),
