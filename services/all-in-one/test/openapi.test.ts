@@ -5,7 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { MemoryBus } from '@eventpipe/bus';
 import type { Stack } from '@eventpipe/all-in-one';
-import type { OpenApiDocument } from '@eventpipe/platform';
+import { errors, type AppError, type OpenApiDocument } from '@eventpipe/platform';
 import { publisherApiDocument } from '@eventpipe/publisher-api';
 import { queryApiDocument } from '@eventpipe/query-api';
 import { DuckDbStore } from '@eventpipe/store';
@@ -96,14 +96,13 @@ describe.each(['publisher', 'query'] as const)('the %s API document', (name) => 
   });
 });
 
-const HELPER_CODES: Record<string, string> = {
-  validation: 'validation-failed',
-  badJson: 'malformed-json',
-  tooLarge: 'payload-too-large',
-  unsupportedMediaType: 'unsupported-media-type',
-  notFound: 'not-found',
-  unavailable: 'unavailable',
-};
+/** The code each `errors.<helper>` constructor gives, read off the helpers themselves. */
+const HELPER_CODES: Record<string, string> = Object.fromEntries(
+  Object.entries(errors).map(([name, make]) => [
+    name,
+    (make as (d: string) => AppError)('probe').code,
+  ]),
+);
 
 /** Every problem code a service's own source can raise: `new AppError('<code>'` and the
  * `errors.<helper>(` constructors. */
