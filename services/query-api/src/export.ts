@@ -163,12 +163,15 @@ export async function streamExport(
   const flush = async (): Promise<boolean> => {
     const more = res.write(buffer);
     buffer = '';
-    return more || closed ? !closed : writable(res, stallMs);
+    if (closed) return false;
+    return more || writable(res, stallMs);
   };
   try {
     // Output bytes per row, measured on the chunk before: it sizes the next read. The first
-    // chunk is measured before anything is read after it.
-    let bytesPerRow = rows.length ? rows.reduce((n, r) => n + line(r).length, 0) / rows.length : 1;
+    // chunk is serialized (and measured) before anything is read after it; later chunks are
+    // serialized while the next read runs.
+    let lines: string[] | undefined = rows.map(line);
+    let bytesPerRow = rows.length ? lines.reduce((n, l) => n + l.length, 0) / rows.length : 1;
     for (;;) {
       const last = rows[rows.length - 1];
       const following =
@@ -180,12 +183,13 @@ export async function streamExport(
           : undefined;
       following?.catch(() => undefined); // awaited below, unless the client has gone
       let bytes = 0;
-      for (const row of rows) {
-        const l = line(row);
+      for (let i = 0; i < rows.length; i++) {
+        const l = lines?.[i] ?? line(rows[i]!);
         bytes += l.length;
         buffer += l;
         if (buffer.length >= FLUSH_BYTES && !(await flush())) return;
       }
+      lines = undefined;
       if (rows.length) bytesPerRow = bytes / rows.length;
       opts.onRows(rows.length);
       if (!following) break;
