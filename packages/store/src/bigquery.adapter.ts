@@ -11,6 +11,7 @@ import {
 } from '@eventpipe/schema';
 import {
   StoreConfigError,
+  defaultFrom,
   type EventFilter,
   type EventStore,
   type InsertItem,
@@ -242,13 +243,9 @@ export class BigQueryStore implements EventStore {
   }
 
   private bounds(f: EventFilter): { from: string; to: string } {
-    const now = parseRfc3339(nowTime())!;
     const maxUs = BigInt(this.rangePolicy.maxRangeMs) * 1000n;
     const toUs = f.to !== undefined ? parseRfc3339(f.to)! : undefined;
-    const fromUs =
-      f.from !== undefined
-        ? parseRfc3339(f.from)!
-        : (toUs ?? now) - BigInt(this.rangePolicy.defaultRangeMs) * 1000n;
+    const fromUs = parseRfc3339(f.from ?? defaultFrom(this.rangePolicy, f.to))!;
     const upper = toUs ?? fromUs + maxUs;
     if (upper - fromUs > maxUs) {
       throw new RangeError(`time range spans more than ${this.rangePolicy.maxRangeMs} ms`);

@@ -1,3 +1,4 @@
+import { formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
 import type {
   Envelope,
   PipelineMeta,
@@ -28,6 +29,12 @@ export interface RangePolicy {
   defaultRangeMs: number;
   /** Widest `to − from` one request may span. */
   maxRangeMs: number;
+}
+
+/** The `from` a read that gives none gets under `policy`: `defaultRangeMs` before `to`, or
+ * before now. */
+export function defaultFrom(policy: RangePolicy, to: string | undefined): string {
+  return formatMicros(parseRfc3339(to ?? nowTime())! - BigInt(policy.defaultRangeMs) * 1000n);
 }
 
 /** Position after the last row of a page, in the list order (time, source, id) descending. */

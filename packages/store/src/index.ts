@@ -11,7 +11,7 @@ export type {
   StatsGroup,
   RangePolicy,
 } from './event-store.port';
-export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError } from './event-store.port';
+export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError, defaultFrom } from './event-store.port';
 export { DuckDbStore } from './duckdb.adapter';
 export type { DuckDbStoreOptions, DuckDbStatement } from './duckdb.adapter';
 export {

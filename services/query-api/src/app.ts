@@ -20,7 +20,7 @@ import {
   Gauge,
 } from '@eventpipe/platform';
 import { LIMITS, formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
-import type { EventStore } from '@eventpipe/store';
+import { defaultFrom, type EventStore } from '@eventpipe/store';
 import { CursorCodec } from './cursor';
 import {
   INTERVAL_MICROS,
@@ -142,12 +142,7 @@ export function createQueryApp(deps: QueryDeps): Express {
       const policy = store.rangePolicy;
       const exportFilter =
         policy && filter.from === undefined
-          ? {
-              ...filter,
-              from: formatMicros(
-                parseRfc3339(filter.to ?? nowTime())! - BigInt(policy.defaultRangeMs) * 1000n,
-              ),
-            }
+          ? { ...filter, from: defaultFrom(policy, filter.to) }
           : filter;
       // Its duration depends on its size: labelled apart from the /v1/ latency SLO.
       res.locals.routeLabel = 'export /v1/events';
