@@ -176,13 +176,12 @@ export class EventpipeClient {
         }
         return;
       } catch (e) {
-        // A broken stream resumes at once; a 429 or 503 (busy, store down) after Retry-After;
-        // any other answer is final.
-        // fetch reports a refused, reset or cut connection as a TypeError (also while the body
-        // is read); a last line without its newline is a BrokenStream. Anything else (a row
-        // that is not JSON, another content type) is final.
+        // A broken stream resumes at once: fetch reports a refused, reset or cut connection as a
+        // TypeError (also while the body is read; matched by name, as it may come from another
+        // realm), and a last line without its newline is a BrokenStream. A 429 or 503 (busy,
+        // store down) is retried after Retry-After. Anything else is final: another answer, a
+        // row that is not JSON, another content type.
         const busy = e instanceof EventpipeError && (e.status === 429 || e.status === 503);
-        // (By name: fetch's TypeError may come from another realm than this module's.)
         const broken = (e as { name?: unknown })?.name === 'TypeError' || e instanceof BrokenStream;
         if (!(busy || broken) || attempts >= resumeAttempts) throw e;
         attempts += 1;
@@ -204,12 +203,7 @@ export class EventpipeClient {
         headers: { Accept: 'text/csv' },
       },
     );
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      yield decoder.decode(chunk, { stream: true });
-    }
-    const rest = decoder.decode();
-    if (rest) yield rest;
+    yield* text(res);
   }
 
   private async request(
@@ -250,17 +244,26 @@ export class EventpipeClient {
   }
 }
 
+/** A body as UTF-8 text, chunk by chunk as it arrives (a character split between chunks is
+ * held for the next). */
+async function* text(res: Response): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    yield decoder.decode(chunk, { stream: true });
+  }
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}
+
 /** The complete lines of an NDJSON body. A last line without its newline is a cut stream:
  * it is dropped and the read fails, so the caller resumes instead of trusting a partial row. */
 async function* lines(res: Response): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   let pending = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+  for await (const chunk of text(res)) {
+    const parts = (pending + chunk).split('\n');
     pending = parts.pop() ?? '';
     for (const line of parts) if (line) yield line;
   }
-  pending += decoder.decode();
   if (pending) throw new BrokenStream('export stream ended inside a row');
 }
 
