@@ -56,6 +56,7 @@ export type { AccessOptions } from './security';
 export { problemSchema } from './errors';
 export {
   OpenApiBuilder,
+  openApiPath,
   describeOperationalRoutes,
   AUTH_PROBLEMS,
   SERVER_PROBLEMS,

@@ -68,6 +68,10 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Unavailable; retry after Retry-After seconds',
 };
 
+/** An express route path in OpenAPI's template form: `/v1/events/:id` → `/v1/events/{id}`. */
+export const openApiPath = (expressPath: string): string =>
+  expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
 export class OpenApiBuilder {
   private readonly schemas: Record<string, Json> = {};
   private readonly paths: Record<string, Record<string, Json>> = {};
@@ -117,19 +121,24 @@ export class OpenApiBuilder {
   }
 
   operation(method: 'get' | 'post', expressPath: string, op: OperationSpec): this {
-    const path = expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const path = openApiPath(expressPath);
     const successHeaders = { ...REQUEST_ID, ...(op.rateLimited ? RATE_HEADERS : {}) };
     const responses: Record<string, Json> = {};
     for (const [status, r] of Object.entries(op.responses)) {
       responses[status] = { ...r, headers: { ...successHeaders, ...(r.headers ?? {}) } };
     }
+    // Problem codes by status, merged across the operation's own and the shared lists.
+    const codes = new Map<number, Set<string>>();
     for (const p of [...op.problems, ...(op.scope ? AUTH_PROBLEMS : []), ...SERVER_PROBLEMS]) {
       if (String(p.status) in op.responses) {
         throw new Error(`${method} ${path}: status ${p.status} is both a response and a problem`);
       }
-      const prior = responses[String(p.status)] as { codes?: string[] } | undefined;
-      const codes = [...new Set([...(prior?.codes ?? []), ...p.codes])];
-      responses[String(p.status)] = problemResponse(p.status, codes, path);
+      const set = codes.get(p.status) ?? new Set<string>();
+      for (const c of p.codes) set.add(c);
+      codes.set(p.status, set);
+    }
+    for (const [status, set] of codes) {
+      responses[String(status)] = problemResponse(status, [...set], path);
     }
     const parameters = [
       ...(op.pathParams ?? []).map((p) => ({ ...p, in: 'path', required: true })),
@@ -146,12 +155,7 @@ export class OpenApiBuilder {
       security: op.scope ? [{ bearerAuth: [] }, { apiKeyHeader: [] }] : [],
       ...(op.scope ? { 'x-required-scope': op.scope } : {}),
       responses: Object.fromEntries(
-        Object.entries(responses)
-          .sort(([a], [b]) => Number(a) - Number(b))
-          .map(([status, r]) => {
-            const { codes: _codes, ...rest } = r as Json & { codes?: string[] };
-            return [status, rest];
-          }),
+        Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)),
       ),
     };
     return this;
@@ -209,18 +213,13 @@ export class OpenApiBuilder {
   }
 }
 
-function problemResponse(
-  status: number,
-  codes: string[],
-  path: string,
-): Json & { codes: string[] } {
+function problemResponse(status: number, codes: string[], path: string): Json {
   const headers: Record<string, Json> = { ...REQUEST_ID };
   if (status === 429 || status === 503)
     headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
   if (status === 401 || status === 403)
     headers['WWW-Authenticate'] = { $ref: '#/components/headers/WWW-Authenticate' };
   return {
-    codes,
     description: `${STATUS_TEXT[status] ?? 'Error'}. Problem codes: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
     headers,
     content: {

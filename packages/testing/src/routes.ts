@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { openApiPath } from '@eventpipe/platform';
 
 interface Layer {
   route?: { path: string | string[]; methods: Record<string, boolean> };
@@ -18,8 +19,7 @@ export function routesOf(app: Express): string[] {
         for (const path of paths) {
           for (const [method, on] of Object.entries(layer.route.methods)) {
             if (on && method !== '_all') {
-              const template = (prefix + path).replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-              out.push(`${method.toUpperCase()} ${template}`);
+              out.push(`${method.toUpperCase()} ${openApiPath(prefix + path)}`);
             }
           }
         }
