@@ -50,6 +50,25 @@ const DOCS_CSP = [
   "form-action 'none'",
 ].join('; ');
 
+type Asset = { type: string; content: Buffer };
+let assetCache: Map<string, Asset> | undefined;
+
+/** The page's files (1.6 MB), read on the first request for one and kept for the process: an
+ * app that never serves /docs never reads them, and many apps in one process read them once. */
+function docAssets(): Map<string, Asset> {
+  assetCache ??= new Map(
+    DOC_ASSETS.map((name) => [
+      name,
+      {
+        type: name.endsWith('.css') ? 'text/css' : 'text/javascript',
+        content:
+          name === 'docs.js' ? Buffer.from(INIT_SCRIPT) : readFileSync(join(SWAGGER_DIR, name)),
+      },
+    ]),
+  );
+  return assetCache;
+}
+
 /**
  * GET /openapi.json (the document), GET /docs (Swagger UI on it, whose "try it out" calls this
  * same service) and GET /docs/{asset} (the page's files).
@@ -57,12 +76,6 @@ const DOCS_CSP = [
 export function apiDocsRoutes(document: OpenApiDocument, title: string): express.Router {
   const router = express.Router();
   const body = JSON.stringify(document);
-  const assets = new Map<string, { type: string; content: Buffer }>();
-  for (const name of DOC_ASSETS) {
-    const content =
-      name === 'docs.js' ? Buffer.from(INIT_SCRIPT) : readFileSync(join(SWAGGER_DIR, name));
-    assets.set(name, { type: name.endsWith('.css') ? 'text/css' : 'text/javascript', content });
-  }
   const html = page(title);
 
   router.get('/openapi.json', (_req, res) => {
@@ -80,7 +93,7 @@ export function apiDocsRoutes(document: OpenApiDocument, title: string): express
     res.type('text/html').send(html);
   });
   router.get('/docs/:asset', (req, res) => {
-    const asset = assets.get(String(req.params.asset));
+    const asset = docAssets().get(String(req.params.asset));
     if (!asset) {
       throw new AppError('not-found', 404, 'Not found', {
         detail: `no documentation file ${String(req.params.asset).slice(0, 64)}`,
