@@ -128,23 +128,25 @@ function fromHttpError(err: {
   return undefined;
 }
 
-/** The problem code the error middleware answers `err` with (a bounded set: a metric label). */
-export function problemCodeOf(err: unknown): string {
-  if (isAppError(err)) return err.code;
-  return fromHttpError((err ?? {}) as { status?: number; type?: string })?.code ?? 'internal';
+/** What the error middleware answers `err` with: the AppError itself, an express/body-parser
+ * error mapped onto the model, or a 500 without internals. */
+function asAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  return (
+    fromHttpError((err ?? {}) as { status?: number; type?: string }) ??
+    new AppError('internal', 500, 'Internal error', {
+      detail: 'the request failed unexpectedly; quote the request id when reporting it',
+    })
+  );
 }
+
+/** The problem code the error middleware answers `err` with (a bounded set: a metric label). */
+export const problemCodeOf = (err: unknown): string => asAppError(err).code;
 
 /** The one error middleware: AppError → problem+json; anything else → a 500 without internals. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const known = isAppError(err)
-      ? err
-      : fromHttpError((err ?? {}) as { status?: number; type?: string });
-    const appError =
-      known ??
-      new AppError('internal', 500, 'Internal error', {
-        detail: 'the request failed unexpectedly; quote the request id when reporting it',
-      });
+    const appError = asAppError(err);
     if (appError.status >= 500) {
       logger.error({ err, code: appError.code }, appError.message);
     } else {
