@@ -28,6 +28,7 @@ import {
 } from '@eventpipe/schema';
 import { binaryModeEvent, binaryModeOf, headerOfPointer, type BodyKind } from './binary-mode';
 import { parseJsonBody } from './json-body';
+import { isUtf8Charset, parseContentType } from './media-type';
 import { publisherMetrics } from './metrics';
 import { publisherApiDocument } from './openapi';
 
@@ -59,18 +60,15 @@ const ACCEPTED = `use one of ${Object.keys(MEDIA_TYPES).join(', ')}, or binary m
 function mediaTypeOf(req: Request): Shape {
   const header = req.get('content-type');
   if (!header) throw errors.unsupportedMediaType(`Content-Type is required; ${ACCEPTED}`);
-  const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
-  const shape = MEDIA_TYPES[type ?? ''];
+  const { type, params } = parseContentType(header);
+  const shape = MEDIA_TYPES[type];
   if (!shape) {
     throw errors.unsupportedMediaType(
-      `Content-Type ${type?.slice(0, 100)} is not accepted; ${ACCEPTED}`,
+      `Content-Type ${type.slice(0, 100)} is not accepted; ${ACCEPTED}`,
     );
   }
-  for (const p of params) {
-    const [k, v] = p.split('=').map((s) => s.trim().replace(/^"|"$/g, ''));
-    if (k === 'charset' && v !== 'utf-8' && v !== 'utf8') {
-      throw errors.unsupportedMediaType('only charset=utf-8 is accepted');
-    }
+  if (params.some(([k, v]) => k === 'charset' && !isUtf8Charset(v))) {
+    throw errors.unsupportedMediaType('only charset=utf-8 is accepted');
   }
   return shape;
 }

@@ -8,8 +8,9 @@
  * be attribute headers, and the body's encoding.
  */
 import type { IncomingMessage } from 'node:http';
-import { AppError, errors, type ProblemItem } from '@eventpipe/platform';
-import { parseJsonBody } from './json-body';
+import { errors, type ProblemItem } from '@eventpipe/platform';
+import { FORBIDDEN_KEYS, decodeUtf8, forbiddenKeyError, parseJsonBody } from './json-body';
+import { isUtf8Charset, parseContentType } from './media-type';
 
 /** How the body becomes the event's data: a JSON value, a UTF-8 string, or base64 bytes. */
 export type BodyKind = 'json' | 'text' | 'bytes';
@@ -17,12 +18,9 @@ export type BodyKind = 'json' | 'text' | 'bytes';
 type Headers = Pick<IncomingMessage, 'headers' | 'headersDistinct'>;
 
 const PREFIX = 'ce-';
-const UTF8 = new Set(['utf-8', 'utf8']);
 // §3.1.1/§3.1.2: Content-Type is datacontenttype and the body is the data; a header for them
 // would be a second, conflicting source.
 const NOT_ATTRIBUTE_HEADERS = new Set(['ce-data', 'ce-data_base64', 'ce-datacontenttype']);
-// The object keys json-body.ts refuses in a JSON body; a header name must not smuggle them in.
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -35,23 +33,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function binaryModeOf(req: Headers): BodyKind | undefined {
   if (req.headers['ce-specversion'] === undefined) return undefined;
-  const [type = '', ...params] = (req.headers['content-type'] ?? '')
-    .split(';')
-    .map((s) => s.trim().toLowerCase());
+  const { type, params } = parseContentType(req.headers['content-type']);
   if (type.startsWith('application/cloudevents')) return undefined;
-  const charset = params
-    .map((p) => p.split('=').map((s) => s.trim().replace(/^"|"$/g, '')))
-    .find(([k]) => k === 'charset')?.[1];
+  const charset = params.find(([k]) => k === 'charset')?.[1];
   if (type === 'application/json' || type === 'text/json' || type.endsWith('+json')) {
     // JSON is UTF-8 (RFC 8259 §8.1); the same rule as the other modes.
-    if (charset !== undefined && !UTF8.has(charset)) {
+    if (charset !== undefined && !isUtf8Charset(charset)) {
       throw errors.unsupportedMediaType('only charset=utf-8 is accepted for JSON');
     }
     return 'json';
   }
   // Text in another charset is kept byte for byte (data_base64, its Content-Type says how to read
   // it) rather than transcoded.
-  if (charset !== undefined) return UTF8.has(charset) ? 'text' : 'bytes';
+  if (charset !== undefined) return isUtf8Charset(charset) ? 'text' : 'bytes';
   return type.startsWith('text/') ? 'text' : 'bytes';
 }
 
@@ -70,10 +64,9 @@ export function binaryModeEvent(
   for (const [header, values = []] of Object.entries(req.headersDistinct)) {
     if (!header.startsWith(PREFIX)) continue;
     const name = header.slice(PREFIX.length);
-    if (FORBIDDEN.has(name)) {
-      throw new AppError('forbidden-key', 400, 'Forbidden object key', {
-        detail: `attribute headers may not name "${name}"`,
-      });
+    // The keys refused in a JSON body; a header name must not smuggle them in.
+    if (FORBIDDEN_KEYS.has(name)) {
+      throw forbiddenKeyError(`attribute headers may not name "${name}"`);
     }
     if (NOT_ATTRIBUTE_HEADERS.has(header)) {
       problems.push({
@@ -98,8 +91,12 @@ export function binaryModeEvent(
   if (contentType !== undefined) attributes.push(['datacontenttype', contentType]);
   if (body.length > 0) {
     if (kind === 'json') attributes.push(['data', parseJsonBody(body)]);
-    else if (kind === 'text') attributes.push(['data', decodeText(body)]);
-    else attributes.push(['data_base64', body.toString('base64')]);
+    else if (kind === 'text') {
+      attributes.push([
+        'data',
+        decodeUtf8(body, 'a text/* or charset=utf-8 body must be UTF-8 encoded'),
+      ]);
+    } else attributes.push(['data_base64', body.toString('base64')]);
   }
   // fromEntries defines own properties, so no name can reach the object's prototype.
   return Object.fromEntries(attributes);
@@ -140,16 +137,6 @@ export function decodeHeaderValue(raw: string): string {
     return utf8.decode(Uint8Array.from(bytes));
   } catch {
     throw new Error('the value is not valid UTF-8 once percent-decoded');
-  }
-}
-
-function decodeText(body: Buffer): string {
-  try {
-    return utf8.decode(body);
-  } catch {
-    throw new AppError('invalid-encoding', 400, 'Body is not valid UTF-8', {
-      detail: 'a text/* or charset=utf-8 body must be UTF-8 encoded',
-    });
   }
 }
 

@@ -26,17 +26,30 @@ export function jsonDepth(text: string, stopAt: number): number {
   return max;
 }
 
+/** UTF-8 bytes → text; bytes that are not UTF-8 are a 400 invalid-encoding saying `detail`. */
+export function decodeUtf8(body: Buffer, detail: string): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new AppError('invalid-encoding', 400, 'Body is not valid UTF-8', { detail });
+  }
+}
+
+/** The 400 for an object key (or attribute name) that reaches for a prototype. */
+export const forbiddenKeyError = (detail: string): AppError =>
+  new AppError('forbidden-key', 400, 'Forbidden object key', { detail });
+
+/** Keys that reach for an object's prototype: refused in bodies and as attribute names. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
+
 /** UTF-8 bytes → JSON value, with each failure its own 400. */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) throw errors.validation('request body is empty');
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw new AppError('invalid-encoding', 400, 'Body is not valid UTF-8', {
-      detail: 'request bodies must be UTF-8 encoded JSON',
-    });
-  }
+  const text = decodeUtf8(body, 'request bodies must be UTF-8 encoded JSON');
   if (jsonDepth(text, LIMITS.maxJsonDepth) > LIMITS.maxJsonDepth) {
     throw new AppError('json-too-deep', 400, 'JSON nesting too deep', {
       detail: `JSON may nest at most ${LIMITS.maxJsonDepth} levels`,
@@ -53,16 +66,11 @@ export function parseJsonBody(body: Buffer): unknown {
   // text holds one of the names at all.
   if (FORBIDDEN_TEXT.test(text)) {
     const key = forbiddenKey(value);
-    if (key) {
-      throw new AppError('forbidden-key', 400, 'Forbidden object key', {
-        detail: `objects may not have the key "${key}"`,
-      });
-    }
+    if (key) throw forbiddenKeyError(`objects may not have the key "${key}"`);
   }
   return value;
 }
 
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
 
 function forbiddenKey(value: unknown): string | undefined {
@@ -73,7 +81,7 @@ function forbiddenKey(value: unknown): string | undefined {
     if (Array.isArray(v)) stack.push(...(v as unknown[]));
     else {
       for (const k of Object.keys(v)) {
-        if (FORBIDDEN.has(k)) return k;
+        if (FORBIDDEN_KEYS.has(k)) return k;
         stack.push((v as Record<string, unknown>)[k]);
       }
     }
