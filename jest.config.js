@@ -9,6 +9,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '\\.failure\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.typecheck.json' }] },
   moduleNameMapper: {
+    '^@eventpipe/schema/json$': '<rootDir>/packages/schema/src/json-text.ts',
     '^@eventpipe/(schema|platform|bus|store|testing|client)$': '<rootDir>/packages/$1/src/index.ts',
     '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one|replay)$':
       '<rootDir>/services/$1/src/index.ts',

@@ -6,9 +6,12 @@ import type {
   StatsResponse,
   StoredEvent,
 } from '@eventpipe/schema';
+// The JSON helpers alone (no zod, no node:crypto): the client stays light.
+import { parseJson, stringifyJson } from '@eventpipe/schema/json';
 
 /** An event as a producer sends it (CloudEvents JSON format): id, specversion and time may be
- * left out; any other key is an extension attribute. */
+ * left out; any other key is an extension attribute. Numbers in `data` may be `bigint`s or
+ * `JsonNumber`s, which are sent digit for digit. */
 export interface EventInput {
   type: string;
   source: string;
@@ -86,6 +89,10 @@ type Query = Record<string, string | number | undefined>;
 /**
  * A typed client of both APIs over fetch. Its types are the API contract's (@eventpipe/schema),
  * the same schemas that validate requests and generate the OpenAPI documents.
+ *
+ * Numbers are never rounded: events are read with `parseJson`, so a number in `data` that a
+ * JavaScript number would change (`9007199254740993`, `1e400`, `1.0`) arrives as a
+ * `JsonNumber` holding its exact text, and `stringifyJson(event.data)` writes it back as sent.
  */
 export class EventpipeClient {
   private readonly fetch: typeof fetch;
@@ -108,7 +115,7 @@ export class EventpipeClient {
             ? 'application/cloudevents-batch+json'
             : 'application/cloudevents+json',
         },
-        body: JSON.stringify(events),
+        body: stringifyJson(events),
       },
     );
     return (await res.json()) as PublishAccepted;
@@ -118,7 +125,7 @@ export class EventpipeClient {
   async listPage(options: ListOptions = {}): Promise<EventPage> {
     const { pageSize, ...rest } = options;
     const res = await this.request('query', '/v1/events', { ...rest, limit: pageSize });
-    return (await res.json()) as EventPage;
+    return parseJson(await res.text()) as EventPage;
   }
 
   /** Every matching event, newest first, fetching page after page as the loop asks. */
@@ -134,7 +141,7 @@ export class EventpipeClient {
   /** One event by id (and source, when several sources use the id). */
   async get(id: string, options: { source?: string } = {}): Promise<StoredEvent> {
     const res = await this.request('query', `/v1/events/${encodeURIComponent(id)}`, options);
-    return (await res.json()) as StoredEvent;
+    return parseJson(await res.text()) as StoredEvent;
   }
 
   /** Counts per time bucket. */
@@ -171,7 +178,7 @@ export class EventpipeClient {
           throw new Error(`expected an NDJSON export, got ${type || 'no Content-Type'}`);
         }
         for await (const line of lines(res)) {
-          last = JSON.parse(line) as StoredEvent;
+          last = parseJson(line) as StoredEvent;
           yield last;
         }
         return;

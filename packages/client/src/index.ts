@@ -9,3 +9,5 @@ export type {
   Problem,
 } from './client';
 export type { StoredEvent, EventPage, StatsResponse, PublishAccepted } from '@eventpipe/schema';
+// Exact JSON: numbers a JavaScript number would change stay JsonNumbers, written back as sent.
+export { JsonNumber, parseJson, stringifyJson } from '@eventpipe/schema/json';

@@ -14,7 +14,17 @@ const CORS_REQUEST_HEADERS = new Set([
   'traceparent',
   'if-none-match',
 ]);
-const BINARY_MODE_HEADER = /^ce-[a-z0-9]{1,20}$/;
+const BINARY_MODE_HEADER = /^ce-[a-z0-9]{1,64}$/;
+
+/** Headers that carry a pure CloudEvent's pipeline metadata and a CloudEvents page's next cursor
+ * (query API), readable by a listed origin. */
+const EXPOSED_EVENT_HEADERS = [
+  'Eventpipe-Received-At',
+  'Eventpipe-Published-At',
+  'Eventpipe-Stored-At',
+  'Eventpipe-Message-Id',
+  'Eventpipe-Next-Cursor',
+];
 
 /**
  * Response headers for a JSON API (helmet: no sniffing, no framing, no referrer, HSTS, a CSP that
@@ -45,7 +55,15 @@ export function securityHeaders(corsOrigins: string[]): RequestHandler[] {
           origin: corsOrigins,
           methods: ['GET', 'POST'],
           allowedHeaders: requested,
-          exposedHeaders: ['X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'ETag'],
+          exposedHeaders: [
+            'X-Request-Id',
+            'RateLimit',
+            'RateLimit-Policy',
+            'Retry-After',
+            'ETag',
+            'Link',
+            ...EXPOSED_EVENT_HEADERS,
+          ],
           maxAge: 600,
         });
       }),

@@ -137,20 +137,41 @@ const instant = (description: string) =>
     examples: ['2026-11-28T10:15:30.123456Z'],
   });
 
+const cloudEventShape = {
+  specversion: z.literal('1.0'),
+  id: z.string().meta({ description: 'CloudEvents id; unique per source.' }),
+  source: z.string().meta({ description: 'CloudEvents source (URI-reference).' }),
+  type: z.string().meta({ description: 'CloudEvents type.' }),
+  time: z.string().meta({
+    description:
+      'Event time (RFC 3339) exactly as the producer wrote it; when it left time out, the receive time (UTC, six fraction digits).',
+    format: 'date-time',
+    examples: ['2026-11-28T10:15:30.123456Z'],
+  }),
+  subject: z.string().optional(),
+  datacontenttype: z.string().optional(),
+  dataschema: z.string().optional(),
+  data: z.unknown().optional().meta({
+    description:
+      'The payload exactly as sent: JSON (numbers digit for digit; `null` is an explicit null), or a string for text.',
+  }),
+  data_base64: z.string().optional().meta({ description: 'A binary payload, base64.' }),
+};
+
+/** A stored event as a pure CloudEvent (JSON format): what `Accept: application/cloudevents+json`
+ * and `application/cloudevents-batch+json` return. */
+export const cloudEventSchema = z.looseObject(cloudEventShape).meta({
+  id: 'CloudEvent',
+  description:
+    'A stored CloudEvent in the JSON format, nothing else. Other keys are extension attributes.',
+  additionalProperties: { type: ['string', 'integer', 'boolean'] },
+});
+
 /** An event as the query API returns it: the CloudEvent in JSON format, extensions beside the
  * core attributes, plus the pipeline's metadata (camelCase, so never an extension name). */
 export const storedEventSchema = z
   .looseObject({
-    specversion: z.literal('1.0'),
-    id: z.string().meta({ description: 'CloudEvents id; unique per source.' }),
-    source: z.string().meta({ description: 'CloudEvents source (URI-reference).' }),
-    type: z.string().meta({ description: 'CloudEvents type.' }),
-    time: instant('Event time.'),
-    subject: z.string().optional(),
-    datacontenttype: z.string().optional(),
-    dataschema: z.string().optional(),
-    data: z.unknown().optional().meta({ description: 'The payload: JSON, or a string for text.' }),
-    data_base64: z.string().optional().meta({ description: 'A binary payload, base64.' }),
+    ...cloudEventShape,
     receivedAt: instant('When the publisher API received the request.'),
     publishedAt: instant('When the bus accepted the message.'),
     storedAt: instant('When the store committed the row.'),
@@ -197,7 +218,7 @@ export type StatsResponse = z.output<typeof statsResponseSchema>;
 
 export const publishAcceptedSchema = z
   .object({
-    accepted: z.number().int().min(1).meta({ description: 'Events published.' }),
+    accepted: z.number().int().min(0).meta({ description: 'Events published.' }),
     ids: z.array(z.string()).meta({ description: 'Their ids, in request order.' }),
   })
   .meta({ id: 'Accepted' });
@@ -224,3 +245,9 @@ export const CSV_COLUMNS = [
 
 /** Media types of GET /v1/events: a JSON page, or every matching row streamed. */
 export const EXPORT_MEDIA_TYPES = { ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
+
+/** Media types of the CloudEvents formats: one event (structured mode), and a batch. */
+export const CLOUDEVENTS_MEDIA_TYPES = {
+  event: 'application/cloudevents+json',
+  batch: 'application/cloudevents-batch+json',
+} as const;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { jsonTextOf, type JsonText } from './json-text';
 import { LIMITS } from './limits';
-import { canonicalTime, nowTime, parseRfc3339 } from './time';
+import { parseRfc3339 } from './time';
 import { uuidv7 } from './uuid';
 
 /** Attribute names CloudEvents 1.0 (JSON format) defines; every other top-level key is an extension. */
@@ -20,29 +21,32 @@ const KNOWN = new Set<string>(CONTEXT_ATTRIBUTES);
 
 export type ExtensionValue = string | number | boolean;
 
-/** The CloudEvents context attributes and data of a complete event. */
+/** The CloudEvents context attributes and data of an event, as its producer sent them. */
 export interface CoreAttributes {
   specversion: '1.0';
   id: string;
   source: string;
   type: string;
-  /** Canonical RFC 3339: UTC, 'Z', six fraction digits. */
-  time: string;
+  /** RFC 3339, exactly as the producer wrote it; absent when it left `time` out (the store then
+   * records when the event was received). */
+  time?: string;
   subject?: string;
   datacontenttype?: string;
   dataschema?: string;
-  data?: unknown;
+  /** The data as JSON text, exactly as the producer wrote it (`null` is an explicit null). */
+  data?: JsonText;
   data_base64?: string;
 }
 
-/** A complete, normalized CloudEvent. Extensions are kept apart from the core attributes here;
- * on the wire (JSON format) they stand beside them, see `toWire`. */
+/** An event with its id and specversion. Extensions are kept apart from the core attributes
+ * here; in the JSON format they stand beside them, see `eventJson`. */
 export interface Envelope extends CoreAttributes {
   extensions: Record<string, ExtensionValue>;
 }
 
-/** The CloudEvents JSON format object: core attributes and extensions side by side. */
-export interface WireEvent extends CoreAttributes {
+/** The CloudEvents JSON format object: core attributes and extensions side by side, data parsed. */
+export interface WireEvent extends Omit<CoreAttributes, 'data'> {
+  data?: unknown;
   /** Extension attributes. */
   [extension: string]: unknown;
 }
@@ -80,7 +84,7 @@ function envelopeSchema(complete: boolean) {
       id: complete ? id : optional(id),
       source: attr('source'),
       type: attr('type'),
-      time: complete ? time : optional(time),
+      time: optional(time),
       subject: optional(attr('subject')),
       datacontenttype: optional(attr('datacontenttype')),
       dataschema: optional(
@@ -96,7 +100,8 @@ function envelopeSchema(complete: boolean) {
       ),
     })
     .superRefine((event, ctx) => {
-      if (event.data != null && event.data_base64 != null) {
+      // An explicit `"data": null` is data (JSON format §3.1.1), so it excludes data_base64 too.
+      if (event.data !== undefined && event.data_base64 != null) {
         ctx.addIssue({
           code: 'custom',
           path: ['data_base64'],
@@ -111,7 +116,7 @@ function envelopeSchema(complete: boolean) {
           ctx.addIssue({
             code: 'custom',
             path: [key],
-            message: `unknown attribute "${key.slice(0, 40)}": extension names are lower-case a-z and 0-9, at most 20 characters`,
+            message: `unknown attribute "${key.slice(0, 40)}": extension names are lower-case a-z and 0-9, at most ${LIMITS.maxExtensionNameLength} characters`,
           });
         } else if (value === null) {
           continue; // JSON format: null means absent.
@@ -151,8 +156,9 @@ function envelopeSchema(complete: boolean) {
 
 /** What a producer may send: id, specversion and time may be left out. */
 export const inputEventSchema = envelopeSchema(false);
-/** What travels on the bus and is stored: every required attribute present. */
-export const completeEventSchema = envelopeSchema(true);
+/** What travels on the bus: id and specversion present (time stays optional: absent, the worker
+ * takes the receive time, or the publish time of a message that did not pass the publisher). */
+export const busEventSchema = envelopeSchema(true);
 
 export interface ValidationIssue {
   /** Index of the event in the request body (0 for a single event). */
@@ -176,7 +182,8 @@ function issuesOf(error: z.ZodError, index: number, prefix: string): ValidationI
 
 function toEnvelope(
   parsed: Record<string, unknown>,
-  defaults: { now: string; id: () => string },
+  dataText: JsonText | undefined,
+  newId: () => string,
 ): Envelope {
   const extensions: Record<string, ExtensionValue> = {};
   for (const [key, value] of Object.entries(parsed)) {
@@ -184,17 +191,18 @@ function toEnvelope(
   }
   const env: Envelope = {
     specversion: '1.0',
-    id: (parsed.id as string | null | undefined) ?? defaults.id(),
+    id: (parsed.id as string | null | undefined) ?? newId(),
     source: parsed.source as string,
     type: parsed.type as string,
-    time: parsed.time != null ? canonicalTime(parsed.time as string)! : defaults.now,
     extensions,
   };
-  for (const key of ['subject', 'datacontenttype', 'dataschema', 'data_base64'] as const) {
+  for (const key of ['time', 'subject', 'datacontenttype', 'dataschema', 'data_base64'] as const) {
     const v = parsed[key];
     if (v != null) env[key] = v as string;
   }
-  if (parsed.data != null) env.data = parsed.data;
+  // The text as written when the caller cut it out of the body; JSON.stringify of the parsed
+  // value only where there was no text (an object built in code).
+  if (parsed.data !== undefined) env.data = dataText ?? jsonTextOf(parsed.data);
   return env;
 }
 
@@ -202,16 +210,14 @@ export type ParseResult =
   { ok: true; events: Envelope[] } | { ok: false; issues: ValidationIssue[] };
 
 /**
- * Validates what a producer sent (one event, or an array of them) and fills in the defaults:
- * a new UUIDv7 id, specversion "1.0", and the receive time. All or nothing: any issue fails all.
+ * Validates what a producer sent (one event, or an array of them, maybe empty) and fills in the
+ * defaults: a new UUIDv7 id and specversion "1.0". All or nothing: any issue fails all.
+ * `dataTexts[i]` is the exact text of event i's `data` (see `eventDataTexts`).
  */
 export function parseInputEvents(
   body: unknown,
-  opts: { receivedAt: string; newId?: () => string },
+  opts: { newId?: () => string; dataTexts?: readonly (JsonText | undefined)[] } = {},
 ): ParseResult {
-  if (Array.isArray(body) && body.length === 0) {
-    return { ok: false, issues: [{ index: 0, pointer: '', message: 'the event array is empty' }] };
-  }
   const list = Array.isArray(body) ? body : [body];
   const prefix = (i: number) => (Array.isArray(body) ? `/${i}` : '');
   const issues: ValidationIssue[] = [];
@@ -220,27 +226,34 @@ export function parseInputEvents(
   list.forEach((item, index) => {
     const r = inputEventSchema.safeParse(item);
     if (!r.success) issues.push(...issuesOf(r.error, index, prefix(index)));
-    else events.push(toEnvelope(r.data, { now: opts.receivedAt, id: newId }));
+    else events.push(toEnvelope(r.data, opts.dataTexts?.[index], newId));
   });
   return issues.length ? { ok: false, issues } : { ok: true, events };
 }
 
-/** Validates one complete event as read from the bus. */
-export function parseCompleteEvent(
+/** Validates one event as read from the bus (id and specversion required). */
+export function parseBusEvent(
   value: unknown,
+  dataText: JsonText | undefined,
 ): { ok: true; event: Envelope } | { ok: false; issues: ValidationIssue[] } {
-  const r = completeEventSchema.safeParse(value);
+  const r = busEventSchema.safeParse(value);
   if (!r.success) return { ok: false, issues: issuesOf(r.error, 0, '') };
-  return { ok: true, event: toEnvelope(r.data, { now: nowTime(), id: uuidv7 }) };
+  return { ok: true, event: toEnvelope(r.data, dataText, uuidv7) };
 }
 
-/** The CloudEvents JSON format of an envelope. */
-export function toWire(env: Envelope): WireEvent {
-  const { extensions, ...core } = env;
-  return { ...core, ...extensions };
-}
-
-/** UTF-8 size of an event's JSON format, as it is published and limited. */
-export function wireBytes(env: Envelope): number {
-  return Buffer.byteLength(JSON.stringify(toWire(env)));
+/** The CloudEvents JSON format text of an envelope: the core attributes in spec order, the
+ * extensions beside them, and `data` last as the text it was sent as (never re-serialized). */
+export function eventJson(env: Envelope): string {
+  let out = '{';
+  for (const key of ['specversion', 'id', 'source', 'type', 'time', 'subject'] as const) {
+    const v = env[key];
+    if (v !== undefined) out += `${out.length > 1 ? ',' : ''}"${key}":${JSON.stringify(v)}`;
+  }
+  for (const key of ['datacontenttype', 'dataschema', 'data_base64'] as const) {
+    const v = env[key];
+    if (v !== undefined) out += `,"${key}":${JSON.stringify(v)}`;
+  }
+  const extensions = JSON.stringify(env.extensions);
+  if (extensions.length > 2) out += `,${extensions.slice(1, -1)}`;
+  return env.data === undefined ? `${out}}` : `${out},"data":${env.data}}`;
 }

@@ -4,11 +4,10 @@ export { uuidv7 } from './uuid';
 export {
   CONTEXT_ATTRIBUTES,
   inputEventSchema,
-  completeEventSchema,
+  busEventSchema,
   parseInputEvents,
-  parseCompleteEvent,
-  toWire,
-  wireBytes,
+  parseBusEvent,
+  eventJson,
 } from './envelope';
 export type {
   CoreAttributes,
@@ -19,16 +18,45 @@ export type {
   ParseResult,
 } from './envelope';
 export {
+  asJsonText,
+  jsonTextOf,
+  eventDataTexts,
+  minifyJson,
+  jsonLine,
+  replaceNumbers,
+  parseJson,
+  stringifyJson,
+  sameDecimal,
+  JsonNumber,
+  FORBIDDEN_KEYS,
+  forbiddenKeyIn,
+} from './json-text';
+export type { JsonText } from './json-text';
+export { contentDigest } from './digest';
+export { parseContentType, isUtf8Charset, dataKindOf } from './media-type';
+export type { DataKind } from './media-type';
+export {
   EVENT_COLUMNS,
   EVENT_KEY,
+  BIGQUERY_DATA_TEXT_COLUMN,
   duckdbCreateTable,
   bigQuerySchemaFields,
   toStoredRow,
+  envelopeOfRow,
+  metaOfRow,
+  storedEventJson,
+  cloudEventJson,
   fromStoredRow,
 } from './stored';
 export type { StoredRow, StoredEvent, PipelineMeta, ColumnSpec, ColumnKind } from './stored';
-export { ATTR, CLOUDEVENTS_JSON, DEAD_LETTER_REASONS, busMessageOf } from './bus-message';
-export type { DeadLetterReason } from './bus-message';
+export {
+  ATTR,
+  CLOUDEVENTS_JSON,
+  DEAD_LETTER_REASONS,
+  busMessageOf,
+  decodeBusMessage,
+} from './bus-message';
+export type { DeadLetterReason, BusMessageIn, Decoded } from './bus-message';
 export {
   STATS_INTERVALS,
   STATS_GROUPS,
@@ -36,12 +64,14 @@ export {
   getParamsSchema,
   statsParamsSchema,
   storedEventSchema,
+  cloudEventSchema,
   eventPageSchema,
   statsBucketSchema,
   statsResponseSchema,
   publishAcceptedSchema,
   CSV_COLUMNS,
   EXPORT_MEDIA_TYPES,
+  CLOUDEVENTS_MEDIA_TYPES,
 } from './api';
 export type {
   StatsInterval,

@@ -17,8 +17,10 @@ export const LIMITS = {
   maxAttributeBytes: 1024,
   /** Most extension attributes on one event. */
   maxExtensions: 50,
-  /** Extension attribute names: lower-case a-z and 0-9, 1..20 characters (CloudEvents 1.0). */
-  extensionNamePattern: /^[a-z0-9]{1,20}$/,
+  /** Extension attribute names: lower-case a-z and 0-9 (CloudEvents 1.0), 1..64 characters. The
+   * spec says names SHOULD NOT exceed 20 characters; longer ones are accepted as senders use them. */
+  maxExtensionNameLength: 64,
+  extensionNamePattern: /^[a-z0-9]{1,64}$/,
   /** Query API page size: default and maximum. */
   defaultPageSize: 100,
   maxPageSize: 1000,

@@ -1,5 +1,7 @@
+import { contentDigest } from './digest';
 import type { Envelope, ExtensionValue, WireEvent } from './envelope';
-import { toWire } from './envelope';
+import { parseJson, type JsonText } from './json-text';
+import { canonicalTime } from './time';
 
 /** Pipeline metadata attached to every stored event. */
 export interface PipelineMeta {
@@ -15,7 +17,7 @@ export interface PipelineMeta {
 
 /** What the query API returns: the CloudEvent (JSON format) plus the pipeline metadata. The
  * metadata keys are camelCase, so they cannot collide with extension names (lower-case only). */
-export type StoredEvent = WireEvent & PipelineMeta;
+export type StoredEvent = WireEvent & { time: string } & PipelineMeta;
 
 /** One row as both stores hold it. Times are canonical RFC 3339 strings; `data` and
  * `extensions` are JSON text. */
@@ -24,17 +26,23 @@ export interface StoredRow {
   source: string;
   type: string;
   specversion: string;
+  /** The event time, canonical: what filters, pages and partitions use. */
   time: string;
   subject: string | null;
   datacontenttype: string | null;
   dataschema: string | null;
-  data: string | null;
+  /** The data's JSON text exactly as the producer sent it. */
+  data: JsonText | null;
   data_base64: string | null;
   extensions: string;
   received_at: string;
   published_at: string;
   stored_at: string;
   message_id: string;
+  /** `time` exactly as the producer wrote it; null when it left time out. */
+  time_text: string | null;
+  /** The content digest (see contentDigest); null on rows stored before digests were kept. */
+  digest: string | null;
 }
 
 export type ColumnKind = 'string' | 'timestamp' | 'json';
@@ -46,6 +54,7 @@ export interface ColumnSpec {
 }
 
 // The mapped type makes the compiler reject a column list that misses or invents a StoredRow key.
+// Columns added after the first release come last, where ALTER TABLE ADD COLUMN puts them.
 const COLUMN_MAP: { [K in keyof StoredRow]-?: Omit<ColumnSpec, 'name'> } = {
   id: { kind: 'string', nullable: false, description: 'CloudEvents id; unique per source' },
   source: { kind: 'string', nullable: false, description: 'CloudEvents source (URI-reference)' },
@@ -62,6 +71,16 @@ const COLUMN_MAP: { [K in keyof StoredRow]-?: Omit<ColumnSpec, 'name'> } = {
   published_at: { kind: 'timestamp', nullable: false, description: 'Bus publish time' },
   stored_at: { kind: 'timestamp', nullable: false, description: 'Store commit time' },
   message_id: { kind: 'string', nullable: false, description: 'Bus message id' },
+  time_text: {
+    kind: 'string',
+    nullable: true,
+    description: 'Event time exactly as the producer wrote it; NULL when it left time out',
+  },
+  digest: {
+    kind: 'string',
+    nullable: true,
+    description: 'SHA-256 content digest: tells a resent event from a different one with its id',
+  },
 };
 
 /** The stored columns, in table order. Both stores derive their DDL from this list. */
@@ -76,6 +95,7 @@ const DUCKDB_TYPES: Record<ColumnKind, string> = {
   string: 'VARCHAR',
   // TIMESTAMP (not TIMESTAMPTZ): values are UTC by construction; microsecond precision.
   timestamp: 'TIMESTAMP',
+  // DuckDB's JSON type keeps the text it is given byte for byte (it only checks it parses).
   json: 'JSON',
 };
 
@@ -87,7 +107,16 @@ export function duckdbCreateTable(table: string): string {
   return `CREATE TABLE IF NOT EXISTS ${table} (\n${cols.join(',\n')},\n  PRIMARY KEY (${EVENT_KEY.join(', ')})\n)`;
 }
 
-/** BigQuery table schema fields, derived from EVENT_COLUMNS. */
+/** The BigQuery column that holds `data` exactly: BigQuery's JSON type keeps numbers as INT64,
+ * UINT64 or FLOAT64 only, so its `data` column is for SQL and this one is the record. */
+export const BIGQUERY_DATA_TEXT_COLUMN = {
+  name: 'data_text',
+  type: 'STRING',
+  mode: 'NULLABLE',
+  description: 'Event payload: the JSON text exactly as sent (data holds it as BigQuery JSON)',
+} as const;
+
+/** BigQuery table schema fields, derived from EVENT_COLUMNS, plus `data_text`. */
 export function bigQuerySchemaFields(): {
   name: string;
   type: string;
@@ -99,15 +128,18 @@ export function bigQuerySchemaFields(): {
     timestamp: 'TIMESTAMP',
     json: 'JSON',
   };
-  return EVENT_COLUMNS.map((c) => ({
-    name: c.name,
-    type: types[c.kind],
-    mode: c.nullable ? 'NULLABLE' : 'REQUIRED',
-    description: c.description,
-  }));
+  return [
+    ...EVENT_COLUMNS.map((c) => ({
+      name: c.name,
+      type: types[c.kind],
+      mode: c.nullable ? 'NULLABLE' : 'REQUIRED',
+      description: c.description,
+    })),
+    { ...BIGQUERY_DATA_TEXT_COLUMN },
+  ];
 }
 
-/** The row a store writes for one event. */
+/** The row a store writes for one event. An event sent without `time` gets the receive time. */
 export function toStoredRow(
   env: Envelope,
   meta: Omit<PipelineMeta, 'storedAt'>,
@@ -118,40 +150,79 @@ export function toStoredRow(
     source: env.source,
     type: env.type,
     specversion: env.specversion,
-    time: env.time,
+    time: env.time !== undefined ? canonicalTime(env.time)! : meta.receivedAt,
     subject: env.subject ?? null,
     datacontenttype: env.datacontenttype ?? null,
     dataschema: env.dataschema ?? null,
-    data: env.data === undefined ? null : JSON.stringify(env.data),
+    data: env.data ?? null,
     data_base64: env.data_base64 ?? null,
     extensions: JSON.stringify(env.extensions),
     received_at: meta.receivedAt,
     published_at: meta.publishedAt,
     stored_at: storedAt,
     message_id: meta.messageId,
+    time_text: env.time ?? null,
+    digest: contentDigest(env),
   };
 }
 
-/** The event a caller sees for a stored row. */
-export function fromStoredRow(row: StoredRow): StoredEvent {
+/** The event a stored row holds, `time` as it was sent (or the receive time it was given). */
+export function envelopeOfRow(row: StoredRow): Envelope {
   const env: Envelope = {
     specversion: '1.0',
     id: row.id,
     source: row.source,
     type: row.type,
-    time: row.time,
+    time: row.time_text ?? row.time,
     extensions: JSON.parse(row.extensions) as Record<string, ExtensionValue>,
   };
   if (row.subject !== null) env.subject = row.subject;
   if (row.datacontenttype !== null) env.datacontenttype = row.datacontenttype;
   if (row.dataschema !== null) env.dataschema = row.dataschema;
-  if (row.data !== null) env.data = JSON.parse(row.data);
+  if (row.data !== null) env.data = row.data;
   if (row.data_base64 !== null) env.data_base64 = row.data_base64;
-  return {
-    ...toWire(env),
-    receivedAt: row.received_at,
-    publishedAt: row.published_at,
-    storedAt: row.stored_at,
-    messageId: row.message_id,
-  };
+  return env;
+}
+
+/** The pipeline metadata of a stored row. */
+export const metaOfRow = (row: StoredRow): PipelineMeta => ({
+  receivedAt: row.received_at,
+  publishedAt: row.published_at,
+  storedAt: row.stored_at,
+  messageId: row.message_id,
+});
+
+/**
+ * The JSON text of a stored row: its attributes, extensions beside them, the pipeline metadata
+ * when `meta`, and `data` last, as the text it was sent as. Written straight from the row's
+ * columns (the extensions column is JSON text eventpipe wrote), with no object built on the
+ * way: an export serializes every row it sends. Without `meta`, the text
+ * `eventJson(envelopeOfRow(row))` gives.
+ */
+function rowJson(row: StoredRow, meta: boolean): string {
+  let out = `{"specversion":${JSON.stringify(row.specversion)},"id":${JSON.stringify(row.id)},"source":${JSON.stringify(row.source)},"type":${JSON.stringify(row.type)},"time":${JSON.stringify(row.time_text ?? row.time)}`;
+  if (row.subject !== null) out += `,"subject":${JSON.stringify(row.subject)}`;
+  if (row.datacontenttype !== null) {
+    out += `,"datacontenttype":${JSON.stringify(row.datacontenttype)}`;
+  }
+  if (row.dataschema !== null) out += `,"dataschema":${JSON.stringify(row.dataschema)}`;
+  if (row.data_base64 !== null) out += `,"data_base64":${JSON.stringify(row.data_base64)}`;
+  if (row.extensions.length > 2) out += `,${row.extensions.slice(1, -1)}`;
+  if (meta) {
+    out += `,"receivedAt":"${row.received_at}","publishedAt":"${row.published_at}","storedAt":"${row.stored_at}","messageId":${JSON.stringify(row.message_id)}`;
+  }
+  return row.data === null ? `${out}}` : `${out},"data":${row.data}}`;
+}
+
+/** A stored event as the query API's JSON shape: the CloudEvent (data as sent) with the
+ * pipeline metadata beside its attributes. */
+export const storedEventJson = (row: StoredRow): string => rowJson(row, true);
+
+/** A stored event as a pure CloudEvent (JSON format): attributes and data, nothing else. */
+export const cloudEventJson = (row: StoredRow): string => rowJson(row, false);
+
+/** The event a caller sees for a stored row, parsed; numbers in `data` that a double would
+ * change are JsonNumbers (see parseJson). */
+export function fromStoredRow(row: StoredRow): StoredEvent {
+  return parseJson(storedEventJson(row)) as StoredEvent;
 }

@@ -35,9 +35,16 @@ export function parseRfc3339(value: string): bigint | undefined {
     if (offH > 23 || offM > 59) return undefined;
     offsetMinutes = (sign === '+' ? 1 : -1) * (offH * 60 + offM);
   }
-  const micros = BigInt((frac ?? '').padEnd(6, '0').slice(0, 6));
-  return BigInt(ms - offsetMinutes * 60_000) * 1000n + micros;
+  const micros =
+    BigInt(ms - offsetMinutes * 60_000) * 1000n + BigInt((frac ?? '').padEnd(6, '0').slice(0, 6));
+  // An offset can carry 9999-12-31T23:59:59-23:59 past year 9999 (or 0001-01-01T00:00:00+01:00
+  // before year 1) in UTC, where neither store nor RFC 3339's four-digit year can hold it.
+  return micros < MIN_MICROS || micros > MAX_MICROS ? undefined : micros;
 }
+
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in epoch microseconds. */
+const MIN_MICROS = -62_135_596_800_000_000n;
+const MAX_MICROS = 253_402_300_799_999_999n;
 
 /** Formats epoch microseconds as the canonical form: UTC, 'Z', exactly six fraction digits. */
 export function formatMicros(micros: bigint): string {

@@ -17,10 +17,15 @@ const toSchema = (e: StoredEvent): SchemaEvent => e;
 
 describe('the API contract', () => {
   const stored = () => {
-    const parsed = parseInputEvents(
-      { type: 't', source: '/s', id: 'a', subject: 'x', data: { n: 1 }, tenant: 'acme', n: 7 },
-      { receivedAt: '2026-11-28T00:00:00.000000Z' },
-    );
+    const parsed = parseInputEvents({
+      type: 't',
+      source: '/s',
+      id: 'a',
+      subject: 'x',
+      data: { n: 1 },
+      tenant: 'acme',
+      n: 7,
+    });
     if (!parsed.ok) throw new Error('fixture invalid');
     const meta = {
       receivedAt: '2026-11-28T00:00:00.000000Z',

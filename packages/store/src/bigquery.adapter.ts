@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
 import { BigQuery, type Dataset, type Query, type Table } from '@google-cloud/bigquery';
 import {
+  BIGQUERY_DATA_TEXT_COLUMN,
   bigQuerySchemaFields,
   formatMicros,
   nowTime,
   parseRfc3339,
   toStoredRow,
-  type StoredEvent,
+  type JsonText,
   type StoredRow,
 } from '@eventpipe/schema';
 import {
   StoreConfigError,
   defaultFrom,
+  keyOf,
+  sortByKey,
   type EventFilter,
   type EventStore,
   type InsertItem,
@@ -23,7 +26,8 @@ import {
   type StatsInterval,
   type StatsQuery,
 } from './event-store.port';
-import { eventFromRecord, selectEventColumns } from './columns';
+import { bigQueryJson } from './bigquery-json';
+import { rowFromRecord, selectEventColumns } from './columns';
 
 export interface BigQueryStoreOptions {
   projectId: string;
@@ -41,6 +45,10 @@ export interface BigQueryStoreOptions {
   /** Cost guard: a query that would bill more bytes fails instead of running. */
   maximumBytesBilled: number;
   range: RangePolicy;
+  /** A new row's (source, id) is looked up among rows whose event time is within this many
+   * milliseconds of its own, to tell a duplicate from a conflict before the insert; 0: no
+   * lookup (BigQuery's insertId dedup and the read-time dedup alone). */
+  duplicateWindowMs: number;
   /** insertAll retries on 429 / 5xx / quota errors: capped exponential backoff, full jitter. */
   retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
   /** Injected for tests of the backoff; defaults to setTimeout. */
@@ -63,7 +71,7 @@ const RETRYABLE_REASONS = new Set([
 
 const TRUNC: Record<StatsInterval, string> = { minute: 'MINUTE', hour: 'HOUR', day: 'DAY' };
 const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
-const SELECT_LIST = selectEventColumns('UNIX_MICROS');
+const SELECT_LIST = `${selectEventColumns('UNIX_MICROS')}, ${BIGQUERY_DATA_TEXT_COLUMN.name}`;
 // insertId dedup is best effort (about a minute), so every read keeps one row per (source, id).
 const DEDUP = 'QUALIFY ROW_NUMBER() OVER (PARTITION BY source, id ORDER BY stored_at) = 1';
 const DAY_US = 86_400_000_000n;
@@ -79,7 +87,7 @@ interface ApiErrorLike {
   message?: string;
 }
 
-type Row = { insertId: string; json: StoredRow };
+type Row = { insertId: string; json: StoredRow & { data_text: JsonText | null } };
 
 /**
  * The production store: BigQuery, through the official client. Streaming inserts (insertAll)
@@ -174,27 +182,67 @@ export class BigQueryStore implements EventStore {
 
   async insert(items: InsertItem[]): Promise<InsertResult> {
     const storedAt = nowTime();
+    const rows = items.map((item) => toStoredRow(item.event, item.meta, storedAt));
+    const { write, duplicates, conflicts } = sortByKey(rows, await this.storedDigests(rows));
     const byInsertId = new Map<string, number>(); // insertId → index in items
-    const rows: Row[] = [];
-    let duplicates = 0;
-    items.forEach((item, index) => {
-      const insertId = insertIdOf(item.event.source, item.event.id);
-      if (byInsertId.has(insertId)) {
-        duplicates += 1;
-        return;
-      }
+    const toInsert: Row[] = write.map((index) => {
+      const row = rows[index]!;
+      const insertId = insertIdOf(row.source, row.id);
       byInsertId.set(insertId, index);
-      rows.push({ insertId, json: toStoredRow(item.event, item.meta, storedAt) });
+      return {
+        insertId,
+        json: {
+          ...row,
+          data: row.data === null ? null : bigQueryJson(row.data),
+          data_text: row.data,
+        },
+      };
     });
     const rejected: InsertResult['rejected'] = [];
     let inserted = 0;
-    for (const chunk of chunks(rows)) {
+    for (const chunk of chunks(toInsert)) {
       const result = await this.insertChunk(chunk);
       inserted += result.accepted;
       for (const r of result.rejected)
         rejected.push({ index: byInsertId.get(r.insertId)!, reason: r.reason });
     }
-    return { inserted, duplicates, rejected };
+    return { inserted, duplicates, conflicts, rejected };
+  }
+
+  /**
+   * The digests stored under the rows' keys, read from the partitions within
+   * `duplicateWindowMs` of the rows' event times (a BigQuery table has no key to look up by,
+   * and a read must name its partitions). Its cost is in docs/BIGQUERY.md. Rows streamed a
+   * moment ago are visible to it; two workers inserting one key in the same instant are not,
+   * and then insertId and the read-time dedup keep the first.
+   */
+  private async storedDigests(rows: readonly StoredRow[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    if (this.opts.duplicateWindowMs <= 0 || rows.length === 0) return out;
+    const times = rows.map((r) => parseRfc3339(r.time)!);
+    const window = BigInt(this.opts.duplicateWindowMs) * 1000n;
+    const min = times.reduce((a, b) => (b < a ? b : a));
+    const max = times.reduce((a, b) => (b > a ? b : a));
+    const found = await this.query(
+      `SELECT source, id, digest FROM ${this.fqTable} WHERE time >= @from AND time < @to ` +
+        'AND source IN UNNEST(@sources) AND id IN UNNEST(@ids)',
+      {
+        from: BigQuery.timestamp(formatMicros(min - window)),
+        to: BigQuery.timestamp(formatMicros(max + window + 1n)),
+        sources: [...new Set(rows.map((r) => r.source))],
+        ids: [...new Set(rows.map((r) => r.id))],
+      },
+      { sources: ['STRING'], ids: ['STRING'] },
+    );
+    const keys = new Set(rows.map((r) => keyOf(r.source, r.id)));
+    for (const r of found) {
+      const key = keyOf(String(r.source), String(r.id));
+      if (!keys.has(key)) continue;
+      const digest = (r.digest as string | null) ?? null;
+      // Two rows under one key (an insert race, or rows from before digests): any one holds it.
+      if (!out.has(key) || out.get(key) === null) out.set(key, digest);
+    }
+    return out;
   }
 
   /** One insertAll request with retries; rows BigQuery refuses for their content come back. */
@@ -273,7 +321,7 @@ export class BigQueryStore implements EventStore {
     return clauses;
   }
 
-  async list(q: ListQuery): Promise<StoredEvent[]> {
+  async list(q: ListQuery): Promise<StoredRow[]> {
     const params: Record<string, unknown> = {};
     const types: Record<string, string> = {};
     const clauses = this.where(q, params, types);
@@ -301,7 +349,7 @@ export class BigQueryStore implements EventStore {
     );
   }
 
-  async get(id: string, source?: string): Promise<StoredEvent[]> {
+  async get(id: string, source?: string): Promise<StoredRow[]> {
     // No time filter is given here, so the widest allowed window ending a day from now bounds it.
     const to = parseRfc3339(nowTime())! + DAY_US;
     const params: Record<string, unknown> = {
@@ -344,14 +392,20 @@ export class BigQueryStore implements EventStore {
     sql: string,
     params: Record<string, unknown>,
     types: Record<string, string>,
-  ): Promise<StoredEvent[]> {
-    return (await this.query(sql, params, types)).map(eventFromRecord);
+  ): Promise<StoredRow[]> {
+    return (await this.query(sql, params, types)).map((r) => {
+      const row = rowFromRecord(r);
+      // data_text is the record; rows stored before it was kept have only the JSON column.
+      const text = r[BIGQUERY_DATA_TEXT_COLUMN.name] as JsonText | null | undefined;
+      if (text != null) row.data = text;
+      return row;
+    });
   }
 
   private async query(
     sql: string,
     params: Record<string, unknown>,
-    types: Record<string, string>,
+    types: Record<string, string | string[]>,
   ): Promise<Record<string, unknown>[]> {
     const query: Query = {
       query: sql,

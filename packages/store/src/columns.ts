@@ -1,10 +1,4 @@
-import {
-  EVENT_COLUMNS,
-  formatMicros,
-  fromStoredRow,
-  type StoredEvent,
-  type StoredRow,
-} from '@eventpipe/schema';
+import { EVENT_COLUMNS, formatMicros, type StoredRow } from '@eventpipe/schema';
 
 /** The timestamp columns of the event table. */
 export const TIME_COLUMNS = new Set(
@@ -21,12 +15,12 @@ export const selectEventColumns = (toMicros: string): string =>
     TIME_COLUMNS.has(c.name) ? `${toMicros}(${c.name}) AS ${c.name}` : c.name,
   ).join(', ');
 
-/** A row read with `selectEventColumns` (times as integer microseconds) → the caller's event. */
-export function eventFromRecord(r: Record<string, unknown>): StoredEvent {
+/** A row read with `selectEventColumns` (times as integer microseconds) → the stored row. */
+export function rowFromRecord(r: Record<string, unknown>): StoredRow {
   const row: Record<string, unknown> = {};
   for (const c of EVENT_COLUMNS) {
     const v = r[c.name];
     row[c.name] = TIME_COLUMNS.has(c.name) ? formatMicros(BigInt(v as bigint)) : (v ?? null);
   }
-  return fromStoredRow(row as unknown as StoredRow);
+  return row as unknown as StoredRow;
 }

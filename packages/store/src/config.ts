@@ -72,6 +72,12 @@ export const storeEnvShape = {
     3660,
   ),
   BIGQUERY_MAX_RANGE_DAYS: envInt('Widest to - from one query may span, in days', 400, 1, 3660),
+  BIGQUERY_DUPLICATE_WINDOW_HOURS: envInt(
+    'Hours either side of an event time searched for a stored event with its (source, id) before the insert: a resent one is dropped, a different one dead-lettered as conflicting-duplicate. Each batch reads the source, id and digest columns of those day partitions. 0: no lookup (a conflict then goes unnoticed)',
+    24,
+    0,
+    8784,
+  ),
   BIGQUERY_INSERT_MAX_ATTEMPTS: envInt(
     'insertAll attempts on 429 / 5xx / quota errors before the batch is nacked',
     5,
@@ -117,6 +123,7 @@ export async function openStore(
     autoCreate: env.BIGQUERY_AUTO_CREATE ?? !opts.production,
     readOnly: opts.readOnly,
     maximumBytesBilled: env.BIGQUERY_MAX_BYTES_BILLED,
+    duplicateWindowMs: env.BIGQUERY_DUPLICATE_WINDOW_HOURS * 3_600_000,
     range: {
       defaultRangeMs: env.BIGQUERY_DEFAULT_RANGE_DAYS * DAY_MS,
       maxRangeMs: env.BIGQUERY_MAX_RANGE_DAYS * DAY_MS,

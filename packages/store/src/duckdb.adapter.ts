@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   DuckDBInstance,
+  listValue,
   timestampValue,
   type DuckDBConnection,
   type DuckDBValue,
@@ -13,11 +14,12 @@ import {
   nowTime,
   parseRfc3339,
   toStoredRow,
-  type StoredEvent,
   type StoredRow,
 } from '@eventpipe/schema';
 import {
   StoreConfigError,
+  keyOf,
+  sortByKey,
   type EventFilter,
   type EventStore,
   type InsertItem,
@@ -28,7 +30,7 @@ import {
   type StatsBucket,
   type StatsQuery,
 } from './event-store.port';
-import { TIME_COLUMNS, eventFromRecord, selectEventColumns } from './columns';
+import { TIME_COLUMNS, rowFromRecord, selectEventColumns } from './columns';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for a throw-away database. */
@@ -126,14 +128,30 @@ export class DuckDbStore implements EventStore {
 
   async init(): Promise<void> {
     if (!this.opts.readOnly) await this.writer.run(duckdbCreateTable(this.table));
-    const reader = await this.writer.runAndReadAll(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position`,
-      { t: this.table },
-    );
-    const found = reader
-      .getRowObjects()
-      .map((r) => `${String(r.column_name)} ${String(r.data_type)}`);
+    const columns = async () =>
+      (
+        await this.writer.runAndReadAll(
+          `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t ORDER BY ordinal_position`,
+          { t: this.table },
+        )
+      )
+        .getRowObjects()
+        .map((r) => `${String(r.column_name)} ${String(r.data_type)}`);
+    let found = await columns();
     const wanted = EVENT_COLUMNS.map((c) => `${c.name} ${DUCKDB_TYPE_NAMES[c.kind]}`);
+    // A file from an earlier release lacks the NULLABLE columns added since; they are added
+    // (old rows read NULL in them).
+    const additions = EVENT_COLUMNS.filter(
+      (c) => c.nullable && !found.some((f) => f.startsWith(`${c.name} `)),
+    );
+    if (additions.length && !this.opts.readOnly && found.length) {
+      for (const c of additions) {
+        await this.writer.run(
+          `ALTER TABLE ${this.table} ADD COLUMN ${c.name} ${DUCKDB_TYPE_NAMES[c.kind]}`,
+        );
+      }
+      found = await columns();
+    }
     const missing = wanted.filter((w) => !found.includes(w));
     const extra = found.filter((f) => !wanted.includes(f));
     if (missing.length || extra.length) {
@@ -158,20 +176,28 @@ export class DuckDbStore implements EventStore {
   }
 
   private async insertNow(items: InsertItem[]): Promise<InsertResult> {
-    if (items.length === 0) return { inserted: 0, duplicates: 0, rejected: [] };
+    if (items.length === 0) return { inserted: 0, duplicates: 0, conflicts: [], rejected: [] };
     const storedAt = nowTime();
-    const seen = new Set<string>();
-    const rows: StoredRow[] = [];
-    for (const item of items) {
-      const key = `${item.event.source}\u0000${item.event.id}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      rows.push(toStoredRow(item.event, item.meta, storedAt));
-    }
-    // Rows go through DuckDB's appender into a per-connection staging table, then one
-    // INSERT … SELECT applies the primary key. About 4× faster than a multi-row INSERT … VALUES
-    // with bound parameters (docs/PERFORMANCE.md, drain).
-    let inserted: number;
+    const rows = items.map((item) => toStoredRow(item.event, item.meta, storedAt));
+    // The first item of each key is offered to the table; the primary key keeps what is stored.
+    const offered = sortByKey(rows, new Map()).write;
+    const written = await this.append(offered.map((i) => rows[i]!));
+    // Keys already stored before this batch: their digests decide duplicate or conflict. Read
+    // only when there are some (a redelivery), as it scans the id column. The writes are
+    // chained, so nothing was written between the INSERT and this read.
+    const taken = offered.map((i) => rows[i]!).filter((r) => !written.has(keyOf(r.source, r.id)));
+    const stored = taken.length
+      ? await this.storedDigests(taken)
+      : new Map<string, string | null>();
+    const { duplicates, conflicts } = sortByKey(rows, stored);
+    return { inserted: written.size, duplicates, conflicts, rejected: [] };
+  }
+
+  /** Writes rows whose keys are not stored yet; returns the keys written. Rows go through
+   * DuckDB's appender into a per-connection staging table, then one INSERT … SELECT applies the
+   * primary key: about 4× faster than a multi-row INSERT … VALUES with bound parameters
+   * (docs/PERFORMANCE.md, drain). */
+  private async append(rows: readonly StoredRow[]): Promise<Set<string>> {
     try {
       const appender = await this.writer.createAppender(this.staging, 'main', 'temp');
       try {
@@ -190,13 +216,27 @@ export class DuckDbStore implements EventStore {
       const result = await this.writer.runAndReadAll(
         `INSERT INTO ${this.table} (${COLUMN_NAMES.join(', ')}) ` +
           `SELECT ${COLUMN_NAMES.join(', ')} FROM temp.main.${this.staging} ` +
-          'ON CONFLICT DO NOTHING RETURNING id',
+          'ON CONFLICT DO NOTHING RETURNING source, id',
       );
-      inserted = result.currentRowCount;
+      return new Set(result.getRowObjects().map((r) => keyOf(String(r.source), String(r.id))));
     } finally {
       await this.writer.run(`DELETE FROM temp.main.${this.staging}`);
     }
-    return { inserted, duplicates: items.length - inserted, rejected: [] };
+  }
+
+  /** The digests stored under the rows' keys (`keyOf` → digest). */
+  private async storedDigests(rows: readonly StoredRow[]): Promise<Map<string, string | null>> {
+    const reader = await this.writer.runAndReadAll(
+      `SELECT source, id, digest FROM ${this.table} WHERE id IN (SELECT unnest($ids))`,
+      { ids: listValue([...new Set(rows.map((r) => r.id))]) },
+    );
+    const keys = new Set(rows.map((r) => keyOf(r.source, r.id)));
+    const out = new Map<string, string | null>();
+    for (const r of reader.getRowObjects()) {
+      const key = keyOf(String(r.source), String(r.id));
+      if (keys.has(key)) out.set(key, (r.digest as string | null) ?? null);
+    }
+    return out;
   }
 
   private where(f: EventFilter, params: Record<string, DuckDBValue>): string[] {
@@ -243,12 +283,12 @@ export class DuckDbStore implements EventStore {
     return { sql, params };
   }
 
-  async list(q: ListQuery): Promise<StoredEvent[]> {
+  async list(q: ListQuery): Promise<StoredRow[]> {
     const { sql, params } = this.listStatement(q);
     return this.read(sql, params);
   }
 
-  async get(id: string, source?: string): Promise<StoredEvent[]> {
+  async get(id: string, source?: string): Promise<StoredRow[]> {
     const params: Record<string, DuckDBValue> = { id };
     let sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE id = $id`;
     if (source !== undefined) {
@@ -289,11 +329,11 @@ export class DuckDbStore implements EventStore {
     }));
   }
 
-  private async read(sql: string, params: Record<string, DuckDBValue>): Promise<StoredEvent[]> {
+  private async read(sql: string, params: Record<string, DuckDBValue>): Promise<StoredRow[]> {
     const rows = await this.withReader(async (c) =>
       (await c.runAndReadAll(sql, params)).getRowObjects(),
     );
-    return rows.map(eventFromRecord);
+    return rows.map(rowFromRecord);
   }
 
   /** A small pool: DuckDB runs queries of separate connections in parallel. */

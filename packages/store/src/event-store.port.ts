@@ -4,7 +4,7 @@ import type {
   PipelineMeta,
   StatsGroup,
   StatsInterval,
-  StoredEvent,
+  StoredRow,
 } from '@eventpipe/schema';
 
 /** One event to store, with the metadata the bus delivery carried. */
@@ -16,12 +16,54 @@ export interface InsertItem {
 export interface InsertResult {
   /** Rows newly written (BigQuery: rows it accepted; its insertId dedup is silent). */
   inserted: number;
-  /** Rows skipped because `(source, id)` was already stored (or repeated in the batch). */
+  /** Items skipped because their `(source, id)` was already stored (or came earlier in the
+   * batch) with the same content digest: the same event again. */
   duplicates: number;
+  /** Items whose `(source, id)` is stored (or came earlier in the batch) with another digest:
+   * a different event under a taken id. Not stored; the worker dead-letters them. */
+  conflicts: Conflict[];
   /** Rows the store refused for their content; the worker dead-letters these. `index` points
    * into the items given to insert(). Transient failures are thrown instead. */
   rejected: { index: number; reason: string }[];
 }
+
+/** An item refused as a conflicting duplicate: its digest and the stored one. */
+export interface Conflict {
+  index: number;
+  digest: string;
+  storedDigest: string;
+}
+
+/**
+ * Sorts a batch's rows by their `(source, id)`: the first of each key not stored yet is
+ * written; every other item is a duplicate when its digest equals the one that holds the key
+ * (stored, or written by this batch), else a conflict. `stored` maps `source NUL id` to the
+ * stored digest (null on rows older than digests: counted as duplicates, as before).
+ */
+export function sortByKey(
+  rows: readonly StoredRow[],
+  stored: ReadonlyMap<string, string | null>,
+): { write: number[]; duplicates: number; conflicts: Conflict[] } {
+  const holder = new Map<string, string | null>(stored);
+  const write: number[] = [];
+  const conflicts: Conflict[] = [];
+  let duplicates = 0;
+  rows.forEach((row, index) => {
+    const key = keyOf(row.source, row.id);
+    if (!holder.has(key)) {
+      holder.set(key, row.digest);
+      write.push(index);
+      return;
+    }
+    const held = holder.get(key) ?? null;
+    if (held === null || row.digest === null || held === row.digest) duplicates += 1;
+    else conflicts.push({ index, digest: row.digest, storedDigest: held });
+  });
+  return { write, duplicates, conflicts };
+}
+
+/** The map key of an event's `(source, id)`. */
+export const keyOf = (source: string, id: string): string => `${source}\u0000${id}`;
 
 /** A store that bills by bytes scanned bounds every read by event time (partition pruning). */
 export interface RangePolicy {
@@ -84,12 +126,13 @@ export interface EventStore {
   readonly rangePolicy?: RangePolicy;
   /** Creates the table when missing; refuses a table whose columns differ. */
   init(): Promise<void>;
-  /** Idempotent on `(source, id)`: storing the same event twice stores it once. */
+  /** Idempotent on `(source, id)`: storing the same event twice stores it once, and another
+   * event under a stored `(source, id)` is a conflict, never stored (see InsertResult). */
   insert(items: InsertItem[]): Promise<InsertResult>;
   /** Newest first by (time, source, id); at most `limit` rows after `after`. */
-  list(query: ListQuery): Promise<StoredEvent[]>;
+  list(query: ListQuery): Promise<StoredRow[]>;
   /** Every stored event with this id (one per source), or only the one from `source`. */
-  get(id: string, source?: string): Promise<StoredEvent[]>;
+  get(id: string, source?: string): Promise<StoredRow[]>;
   /** Non-empty buckets in time order (then key order). */
   stats(query: StatsQuery): Promise<StatsBucket[]>;
   check(): Promise<void>;

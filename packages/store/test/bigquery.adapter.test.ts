@@ -11,7 +11,7 @@ import {
 } from '@eventpipe/store';
 import { bigQuerySchemaFields } from '@eventpipe/schema';
 import { BigQueryFake, uniqueName } from '@eventpipe/testing';
-import { at, items } from './store-contract';
+import { at, items, itemsOfText } from './store-contract';
 
 // What only the BigQuery adapter does; the shared behaviour is in store-contract.ts.
 const DAY_MS = 86_400_000;
@@ -32,6 +32,7 @@ function options(overrides: Partial<BigQueryStoreOptions> = {}): BigQueryStoreOp
     apiEndpoint: fake.endpoint,
     autoCreate: true,
     maximumBytesBilled: 123_456_789,
+    duplicateWindowMs: DAY_MS,
     range: { defaultRangeMs: 30 * DAY_MS, maxRangeMs: 400 * DAY_MS },
     retry: { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 300 },
     sleep: async () => {},
@@ -132,10 +133,10 @@ describe('BigQueryStore inserts', () => {
     expect(insertIdOf('/s', '1')).not.toBe(insertIdOf('/s1', ''));
   });
 
-  it('when insertId dedup has lapsed and a row is stored twice, then reads still return it once', async () => {
+  it('when insertId dedup has lapsed and the lookup is off, then a row stored twice still reads once', async () => {
     const lapsed = await BigQueryFake.start({ insertIdWindowMs: 0 });
     try {
-      const opts = options({ apiEndpoint: lapsed.endpoint });
+      const opts = options({ apiEndpoint: lapsed.endpoint, duplicateWindowMs: 0 });
       const store = new BigQueryStore(opts);
       await store.init();
       await store.insert(items([ev('dup')]));
@@ -152,6 +153,51 @@ describe('BigQueryStore inserts', () => {
     } finally {
       await lapsed.stop();
     }
+  });
+
+  it('when insertId dedup has lapsed, then the lookup still keeps a resent event out, bounded by partitions', async () => {
+    const lapsed = await BigQueryFake.start({ insertIdWindowMs: 0 });
+    try {
+      const opts = options({ apiEndpoint: lapsed.endpoint });
+      const store = new BigQueryStore(opts);
+      await store.init();
+      await store.insert(items([ev('dup')]));
+      const before = lapsed.queries.length;
+      expect(await store.insert(items([ev('dup')]))).toMatchObject({ inserted: 0, duplicates: 1 });
+      const lookup = lapsed.queries.slice(before)[0]!;
+      expect(String(lookup.query)).toMatch(/WHERE time >= @from AND time < @to AND/);
+      const raw = new BigQuery({ projectId: project, apiEndpoint: lapsed.endpoint });
+      const [rows] = await raw.query({
+        query: `SELECT COUNT(*) AS n FROM \`${project}.${opts.dataset}.events\` WHERE time >= @from AND id = @id`,
+        params: { id: 'dup', from: BigQuery.timestamp(at(-24)) },
+      });
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      await lapsed.stop();
+    }
+  });
+
+  it('when data holds numbers BigQuery JSON cannot hold, then data_text keeps them and the JSON column is accepted', async () => {
+    const opts = options();
+    const store = new BigQueryStore(opts);
+    await store.init();
+    const data =
+      '{"big":9007199254740993,"pi":3.141592653589793238462643383279,"huge":1e400,"one":1.0}';
+    await store.insert(
+      itemsOfText(`{"id":"n","source":"/s","type":"a","time":"${at(1)}","data":${data}}`),
+    );
+    const raw = new BigQuery({ projectId: project, apiEndpoint: fake.endpoint });
+    const [rows] = await raw.query({
+      query: `SELECT data, data_text FROM \`${project}.${opts.dataset}.events\` WHERE time >= @from`,
+      params: { from: BigQuery.timestamp(at(-24)) },
+    });
+    expect(rows).toEqual([
+      {
+        data: '{"big":9007199254740993,"pi":3.141592653589793,"huge":null,"one":1.0}',
+        data_text: data,
+      },
+    ]);
+    expect((await store.get('n'))[0]!.data).toBe(data);
   });
 
   it('when BigQuery refuses a row, then it comes back as rejected with the reason and the rest are stored', async () => {

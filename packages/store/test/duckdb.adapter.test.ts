@@ -14,10 +14,16 @@ describe('DuckDbStore insert counts', () => {
       { id: '1', source: '/s', type: 'a', time: at(1) },
       { id: '2', source: '/s', type: 'a', time: at(2) },
     ]);
-    expect(await store.insert(batch)).toEqual({ inserted: 2, duplicates: 0, rejected: [] });
+    expect(await store.insert(batch)).toEqual({
+      inserted: 2,
+      duplicates: 0,
+      conflicts: [],
+      rejected: [],
+    });
     expect(await store.insert([...batch, ...batch])).toEqual({
       inserted: 0,
       duplicates: 4,
+      conflicts: [],
       rejected: [],
     });
     await store.close();

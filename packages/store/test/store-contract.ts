@@ -1,5 +1,11 @@
 import type { EventStore, InsertItem, PageKey } from '@eventpipe/store';
-import { formatMicros, parseInputEvents } from '@eventpipe/schema';
+import {
+  contentDigest,
+  eventDataTexts,
+  formatMicros,
+  fromStoredRow,
+  parseInputEvents,
+} from '@eventpipe/schema';
 
 /**
  * The one EventStore contract: every adapter runs these same expectations. Event times are
@@ -18,11 +24,15 @@ export const at = (hours: number, minutes = 0, micros = 0): string =>
 
 const meta = { receivedAt: at(0), publishedAt: at(0, 0, 1000), messageId: 'm' };
 
-export function items(events: Record<string, unknown>[]): InsertItem[] {
-  const r = parseInputEvents(events, { receivedAt: meta.receivedAt });
+/** Events as the publisher makes them of a JSON body: the text of each data kept as written. */
+export function itemsOfText(text: string): InsertItem[] {
+  const r = parseInputEvents(JSON.parse(text), { dataTexts: eventDataTexts(text) });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.events.map((event, i) => ({ event, meta: { ...meta, messageId: `m${i}` } }));
 }
+
+export const items = (events: Record<string, unknown>[]): InsertItem[] =>
+  itemsOfText(JSON.stringify(events));
 
 const ev = (id: string, time: string, extra: Record<string, unknown> = {}) => ({
   id,
@@ -44,6 +54,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
 
     const ids = async (q: Parameters<EventStore['list']>[0]) =>
       (await store.list(q)).map((e) => `${e.source}#${e.id}`);
+    /** The events stored under an id, as the query API shows them. */
+    const read = async (id: string) => (await store.get(id)).map(fromStoredRow);
 
     it('when the same batch is inserted twice, then each event is stored once', async () => {
       const batch = items([ev('1', at(1)), ev('2', at(2))]);
@@ -153,11 +165,81 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
           `${d}T${String(Number(h) + 1).padStart(2, '0')}${rest}+01:00`,
       );
       await store.insert(items([ev('1', local)]));
-      const [e] = await store.get('1');
-      expect(e!.time).toBe(at(6, 13, 123456));
+      const [row] = await store.get('1');
+      expect(row!.time).toBe(at(6, 13, 123456));
+      expect(row!.time_text).toBe(local);
+      const [e] = await read('1');
+      expect(e!.time).toBe(local);
       expect(e!.receivedAt).toBe(meta.receivedAt);
       expect(e!.publishedAt).toBe(meta.publishedAt);
       expect(e!.storedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    });
+
+    it('when an event has no time, then the receive time stands in and none is recorded as sent', async () => {
+      await store.insert(itemsOfText('{"id":"1","source":"/s","type":"a"}'));
+      const [row] = await store.get('1');
+      expect(row).toMatchObject({ time: meta.receivedAt, time_text: null });
+    });
+
+    it('when data holds numbers no double holds, null, or any layout, then its text comes back exactly', async () => {
+      const datas = [
+        '{"big":9007199254740993,"u64":12345678901234567890,"pi":3.141592653589793238462643383279}',
+        '[1e400, 2.5e-400, -0, 1.0, 1E5]',
+        '{ "pretty" : [ 1 ,\n  2 ] , "s" : "\\u00e9\\/" }',
+        'null',
+        '"text"',
+      ];
+      await store.insert(
+        itemsOfText(
+          `[${datas.map((d, i) => `{"id":"x${i}","source":"/s","type":"a","time":"${at(1)}","data":${d}}`).join(',')}]`,
+        ),
+      );
+      for (const [i, data] of datas.entries()) {
+        const [row] = await store.get(`x${i}`);
+        expect(row!.data).toBe(data);
+      }
+      const page = await store.list({ limit: 10 });
+      expect(page.map((r) => r.data).sort()).toEqual([...datas].sort());
+    });
+
+    it('when one (source, id) comes again with the same content, then it is a duplicate; with other content, a conflict', async () => {
+      const first = itemsOfText(`{"id":"k","source":"/s","type":"a","data":{"v":1}}`);
+      expect(await store.insert(first)).toMatchObject({
+        inserted: 1,
+        duplicates: 0,
+        conflicts: [],
+      });
+      // Sent again without time and laid out otherwise: the same event.
+      const again = itemsOfText(`{ "source":"/s", "id":"k", "type":"a", "data": { "v": 1 } }`);
+      expect(await store.insert(again)).toMatchObject({
+        inserted: 0,
+        duplicates: 1,
+        conflicts: [],
+      });
+      const other = itemsOfText(
+        `[{"id":"new","source":"/s","type":"a"},{"id":"k","source":"/s","type":"a","data":{"v":2}}]`,
+      );
+      const result = await store.insert(other);
+      expect(result).toMatchObject({ inserted: 1, duplicates: 0 });
+      expect(result.conflicts).toEqual([
+        {
+          index: 1,
+          digest: contentDigest(other[1]!.event),
+          storedDigest: contentDigest(first[0]!.event),
+        },
+      ]);
+      expect((await store.get('k'))[0]!.data).toBe('{"v":1}');
+    });
+
+    it('when a batch holds one (source, id) twice, then the first is stored and the second is a duplicate or a conflict', async () => {
+      const batch = itemsOfText(
+        '[{"id":"k","source":"/s","type":"a","data":1},{"id":"k","source":"/s","type":"a","data":1},' +
+          '{"id":"k","source":"/s","type":"a","data":2}]',
+      );
+      const result = await store.insert(batch);
+      expect(result).toMatchObject({ inserted: 1, duplicates: 1 });
+      expect(result.conflicts.map((c) => c.index)).toEqual([2]);
+      expect((await store.get('k'))[0]!.data).toBe('1');
     });
 
     it('when data is unicode, nested, an empty object or 2^53+1 as a string, then it round-trips', async () => {
@@ -172,7 +254,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       ];
       await store.insert(items(payloads.map((data, i) => ev(`p${i}`, at(1), { data }))));
       for (const [i, data] of payloads.entries()) {
-        const [e] = await store.get(`p${i}`);
+        const [e] = await read(`p${i}`);
         expect(e!.data).toEqual(data);
       }
     });
@@ -192,7 +274,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
           ev('bare', at(1)),
         ]),
       );
-      const [full] = await store.get('full');
+      const [full] = await read('full');
       expect(full).toMatchObject({
         subject: 's',
         datacontenttype: 'application/json',
@@ -202,7 +284,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         ok: true,
       });
       expect((await store.get('bin'))[0]!.data_base64).toBe('AAEC');
-      const [bare] = await store.get('bare');
+      const [bare] = await read('bare');
       for (const k of ['subject', 'data', 'data_base64', 'datacontenttype', 'dataschema'])
         expect(bare).not.toHaveProperty(k);
     });

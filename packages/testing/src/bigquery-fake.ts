@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import {
   DuckDBInstance,
   DuckDBTypeId,
+  listValue,
   timestampValue,
   type DuckDBConnection,
   type DuckDBType,
@@ -19,12 +20,14 @@ import {
  * | datasets.get / datasets.insert | yes |
  * | tables.get / tables.insert / tables.patch | schema (STRING, INT64, FLOAT64, BOOL, TIMESTAMP, JSON; NULLABLE or REQUIRED), timePartitioning and clustering kept; patch only adds NULLABLE columns |
  * | tabledata.insertAll | `insertId` dedup within a window (default 60 s), per-row errors, skipInvalidRows, ignoreUnknownValues |
- * | jobs.query, jobs.getQueryResults | GoogleSQL SELECT through the translation below; named parameters (STRING, INT64, BOOL, TIMESTAMP); rows as `f`/`v`, TIMESTAMP as int64 microseconds when `formatOptions.useInt64Timestamp` |
+ * | tabledata.insertAll into JSON | the value must parse, and every number in it must be one BigQuery's JSON type stores exactly (an INT64 or UINT64 integer, or a number a FLOAT64 prints back as written); any other is a row error, as BigQuery refuses it |
+ * | jobs.query, jobs.getQueryResults | GoogleSQL SELECT through the translation below; named parameters (STRING, INT64, BOOL, TIMESTAMP, ARRAY<STRING>); rows as `f`/`v`, TIMESTAMP as int64 microseconds when `formatOptions.useInt64Timestamp` |
  *
  * GoogleSQL → DuckDB translation (nothing else is rewritten; any other function is refused):
  * `` `project.dataset.table` `` → the dataset's DuckDB table; `@name` → `$name`;
  * `UNIX_MICROS(x)` → `epoch_us(x)`; `TIMESTAMP_TRUNC(col, MINUTE|HOUR|DAY)` →
- * `date_trunc('minute'|'hour'|'day', col)`; `ROW_NUMBER() OVER (...)`, `COUNT(*)`, `QUALIFY`,
+ * `date_trunc('minute'|'hour'|'day', col)`; `x IN UNNEST(@array)` → `x IN (SELECT unnest($array))`;
+ * `ROW_NUMBER() OVER (...)`, `COUNT(*)`, `QUALIFY`,
  * subqueries and `ORDER BY` / `LIMIT` behave the same in both. `maximumBytesBilled` is recorded
  * (see `queries`), not enforced: the fake cannot estimate bytes.
  */
@@ -81,7 +84,13 @@ const QUERY_KEYS = new Set([
   'jobCreationMode',
   'labels',
 ]);
-const ALLOWED_FUNCTIONS = new Set(['UNIX_MICROS', 'TIMESTAMP_TRUNC', 'ROW_NUMBER', 'COUNT']);
+const ALLOWED_FUNCTIONS = new Set([
+  'UNIX_MICROS',
+  'TIMESTAMP_TRUNC',
+  'ROW_NUMBER',
+  'COUNT',
+  'UNNEST',
+]);
 const NOT_FUNCTIONS = new Set([
   'AND',
   'OR',
@@ -442,14 +451,22 @@ export class BigQueryFake {
     switch (f.type.toUpperCase()) {
       case 'STRING':
         return typeof v === 'string' ? { ok: true, value: v } : bad;
-      case 'JSON':
+      case 'JSON': {
         if (typeof v !== 'string') return bad;
         try {
           JSON.parse(v);
         } catch {
           return { ok: false, message: `Invalid JSON value for field ${f.name}.` };
         }
+        const inexact = inexactJsonNumber(v);
+        if (inexact !== undefined) {
+          return {
+            ok: false,
+            message: `Invalid JSON value for field ${f.name}: the number ${inexact.slice(0, 40)} cannot be stored without loss of precision.`,
+          };
+        }
         return { ok: true, value: v };
+      }
       case 'TIMESTAMP': {
         const us =
           typeof v === 'string'
@@ -585,6 +602,12 @@ export class BigQueryFake {
     if (/TIMESTAMP_TRUNC/i.test(out))
       throw unsupported('TIMESTAMP_TRUNC other than (column, MINUTE|HOUR|DAY)');
     out = out.replace(/\bUNIX_MICROS\s*\(/gi, 'epoch_us(');
+    out = out.replace(
+      /\bIN\s+UNNEST\s*\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)/gi,
+      (_, name: string) => `IN (SELECT unnest(@${name}))`,
+    );
+    if (/\bUNNEST\b/i.test(sql.replace(/\bIN\s+UNNEST\s*\(\s*@[A-Za-z_][A-Za-z0-9_]*\s*\)/gi, '')))
+      throw unsupported('UNNEST other than x IN UNNEST(@array)');
     out = out.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, '$$$1');
     void project;
     return out;
@@ -595,8 +618,8 @@ export class BigQueryFake {
       (body.queryParameters as
         | {
             name?: string;
-            parameterType?: { type?: string };
-            parameterValue?: { value?: string };
+            parameterType?: { type?: string; arrayType?: { type?: string } };
+            parameterValue?: { value?: string; arrayValues?: { value?: string }[] };
           }[]
         | undefined) ?? [];
     if (params.length && String(body.parameterMode).toUpperCase() !== 'NAMED') {
@@ -607,6 +630,12 @@ export class BigQueryFake {
       const type = q.parameterType?.type?.toUpperCase();
       const raw = q.parameterValue?.value;
       if (!q.name) throw unsupported('unnamed parameters');
+      if (type === 'ARRAY') {
+        if (q.parameterType?.arrayType?.type?.toUpperCase() !== 'STRING')
+          throw unsupported('ARRAY parameters other than ARRAY<STRING>');
+        out[q.name] = listValue((q.parameterValue?.arrayValues ?? []).map((a) => a.value ?? null));
+        continue;
+      }
       if (raw === undefined || raw === null) {
         out[q.name] = null;
         continue;
@@ -686,6 +715,51 @@ export class BigQueryFake {
     this.results.set(jobReference.jobId, { ...result, kind: 'bigquery#getQueryResultsResponse' });
     return result;
   }
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/** The first number in JSON text that BigQuery's JSON type cannot store exactly, if any: an
+ * integer outside INT64 and UINT64 that is not exact as FLOAT64 either, or a number whose nearest
+ * FLOAT64 is another value (checked on exact decimal expansions with bigints). */
+function inexactJsonNumber(text: string): string | undefined {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      continue;
+    }
+    if (c !== '-' && (c < '0' || c > '9')) continue;
+    JSON_NUMBER.lastIndex = i;
+    const token = JSON_NUMBER.exec(text)![0];
+    i += token.length - 1;
+    if (/^-?\d+$/.test(token)) {
+      const n = BigInt(token);
+      if (n >= -(2n ** 63n) && n < 2n ** 64n) continue;
+    }
+    const double = Number(token);
+    if (!Number.isFinite(double) || !sameRational(token, String(double))) return token;
+  }
+  return undefined;
+}
+
+/** Two decimal numerals as exact fractions (numerator, power of ten), compared. */
+function sameRational(a: string, b: string): boolean {
+  const frac = (t: string) => {
+    const m = /^(-?)(\d+)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(t)!;
+    const digits = BigInt(`${m[1]}${m[2]}${m[3] ?? ''}`);
+    return { n: digits, exp: Number(m[4] ?? 0) - (m[3] ?? '').length };
+  };
+  const x = frac(a);
+  const y = frac(b);
+  const shift = Math.min(x.exp, y.exp);
+  return x.n * 10n ** BigInt(x.exp - shift) === y.n * 10n ** BigInt(y.exp - shift);
 }
 
 function quote(identifier: string): string {

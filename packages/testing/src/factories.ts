@@ -37,6 +37,7 @@ export function testBigQueryStore(
     apiEndpoint,
     autoCreate: true,
     maximumBytesBilled: 1024 ** 3,
+    duplicateWindowMs: DAY_MS,
     range: { defaultRangeMs: 30 * DAY_MS, maxRangeMs: 400 * DAY_MS },
     retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 50 },
     ...overrides,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EventpipeClient, type StoredEvent } from '@eventpipe/client';
-import { formatMicros, type Envelope } from '@eventpipe/schema';
+import { formatMicros, jsonTextOf, type Envelope } from '@eventpipe/schema';
 import { DuckDbStore, type InsertItem } from '@eventpipe/store';
 import {
   metricValue,
@@ -38,7 +38,7 @@ beforeAll(async () => {
         source: SOURCE,
         type: i % 2 ? 'com.example.odd' : 'com.example.even',
         time: formatMicros(T0 - BigInt(i) * 1000n),
-        data: { i, pad: PAD, note: 'comma, "quote"\nnewline' },
+        data: jsonTextOf({ i, pad: PAD, note: 'comma, "quote"\nnewline' }),
         extensions: { shard: i % 7 },
       };
       items.push({ event, meta: { receivedAt: now, publishedAt: now, messageId: `m-${i}` } });

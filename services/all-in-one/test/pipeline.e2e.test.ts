@@ -237,24 +237,28 @@ describeWithEmulator(
               ...sampleEvent({ source, id }),
             }),
           );
-        await topic.publishMessage({ data: valid('before') });
+        // The CloudEvents Pub/Sub binding: structured mode says so in content-type.
+        const structured = { 'content-type': 'application/cloudevents+json' };
+        await topic.publishMessage({ data: valid('before'), attributes: structured });
         await topic.publishMessage({
           data: Buffer.from('{"type": "broken"'),
-          attributes: { case: 'non-json' },
+          attributes: { ...structured, case: 'non-json' },
         });
         await topic.publishMessage({
           data: Buffer.from(JSON.stringify({ source, type: 't' })),
-          attributes: { case: 'schema' },
+          attributes: { ...structured, case: 'schema' },
         });
         await topic.publishMessage({
           data: Buffer.from([0xc3, 0x28, 0x7b]),
-          attributes: { case: 'encoding' },
+          attributes: { ...structured, case: 'encoding' },
         });
         await topic.publishMessage({
           data: Buffer.alloc(300 * 1024, 0x20), // over the 256 KiB event limit
-          attributes: { case: 'oversized' },
+          attributes: { ...structured, case: 'oversized' },
         });
-        await topic.publishMessage({ data: valid('after') });
+        // An event's JSON without either mode's marks is not read as an event.
+        await topic.publishMessage({ data: valid('lookalike'), attributes: { case: 'unmarked' } });
+        await topic.publishMessage({ data: valid('after'), attributes: structured });
 
         const dead: Message[] = [];
         const dlq = admin.subscription(run.names.dlqSubscription);
@@ -263,8 +267,8 @@ describeWithEmulator(
           m.ack();
         });
         try {
-          await waitFor(() => (dead.length >= 4 ? true : undefined), {
-            what: '4 dead-lettered messages',
+          await waitFor(() => (dead.length >= 5 ? true : undefined), {
+            what: '5 dead-lettered messages',
             timeoutMs: 20_000,
           });
         } finally {
@@ -278,6 +282,7 @@ describeWithEmulator(
           schema: 'schema-invalid',
           encoding: 'invalid-encoding',
           oversized: 'too-large',
+          unmarked: 'not-a-cloudevent',
         });
         const schemaDetail = dead.find((m) => m.attributes.case === 'schema')!.attributes[
           'eventpipe-dlq-detail'

@@ -21,14 +21,17 @@ import {
 import {
   busMessageOf,
   CLOUDEVENTS_JSON,
+  eventDataTexts,
+  isUtf8Charset,
   LIMITS,
   nowTime,
+  parseContentType,
   parseInputEvents,
   type Envelope,
+  type JsonText,
 } from '@eventpipe/schema';
 import { binaryModeEvent, binaryModeOf, headerOfPointer, type BodyKind } from './binary-mode';
 import { parseJsonBody } from './json-body';
-import { isUtf8Charset, parseContentType } from './media-type';
 import { publisherMetrics } from './metrics';
 import { publisherApiDocument } from './openapi';
 
@@ -117,8 +120,19 @@ export function createPublisherApp(deps: PublisherDeps): Express {
       let events: Envelope[];
       let isBatch = false;
       try {
-        const body =
-          'binary' in mode ? binaryModeEvent(req, mode.binary, bytes) : parseJsonBody(bytes);
+        // The body parsed (for validation), and the exact text of each event's data: data is
+        // stored and returned as it was written, never re-serialized from the parsed value.
+        let body: unknown;
+        let dataTexts: (JsonText | undefined)[];
+        if ('binary' in mode) {
+          const binary = binaryModeEvent(req, mode.binary, bytes);
+          body = binary.event;
+          dataTexts = [binary.dataText];
+        } else {
+          const json = parseJsonBody(bytes);
+          body = json.value;
+          dataTexts = eventDataTexts(json.text);
+        }
         const shape = 'shape' in mode ? mode.shape : 'one'; // binary mode: one event
         if (shape === 'one' && (typeof body !== 'object' || body === null || Array.isArray(body))) {
           throw errors.validation(`${CLOUDEVENTS_JSON} bodies hold exactly one event object`);
@@ -130,14 +144,13 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         }
         isBatch = Array.isArray(body);
         if (Array.isArray(body)) {
-          if (body.length === 0) throw errors.validation('the event array is empty');
           if (body.length > LIMITS.maxEventsPerRequest) {
             throw errors.tooLarge(
               `a request holds at most ${LIMITS.maxEventsPerRequest} events; got ${body.length}`,
             );
           }
         }
-        const parsed = parseInputEvents(body, { receivedAt });
+        const parsed = parseInputEvents(body, { dataTexts });
         if (!parsed.ok) {
           throw errors.validation(
             `${new Set(parsed.issues.map((i) => i.index)).size} event(s) failed validation; nothing was published`,
@@ -171,6 +184,11 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         );
       }
 
+      if (events.length === 0) {
+        // An empty batch is valid (the batch format allows it): nothing to publish.
+        res.status(202).json({ accepted: 0, ids: [] });
+        return;
+      }
       if (inFlight + events.length > maxInFlight) {
         metrics.events.inc({ outcome: 'throttled' }, events.length);
         throw new AppError('too-many-in-flight', 429, 'Too many events in flight', {

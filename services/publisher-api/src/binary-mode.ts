@@ -9,11 +9,19 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { errors, type ProblemItem } from '@eventpipe/platform';
-import { FORBIDDEN_KEYS, decodeUtf8, forbiddenKeyError, parseJsonBody } from './json-body';
-import { isUtf8Charset, parseContentType } from './media-type';
+import {
+  FORBIDDEN_KEYS,
+  asJsonText,
+  dataKindOf,
+  jsonTextOf,
+  parseContentType,
+  type DataKind,
+  type JsonText,
+} from '@eventpipe/schema';
+import { decodeUtf8, forbiddenKeyError, parseJsonBody } from './json-body';
 
 /** How the body becomes the event's data: a JSON value, a UTF-8 string, or base64 bytes. */
-export type BodyKind = 'json' | 'text' | 'bytes';
+export type BodyKind = DataKind;
 
 type Headers = Pick<IncomingMessage, 'headers' | 'headersDistinct'>;
 
@@ -33,32 +41,27 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function binaryModeOf(req: Headers): BodyKind | undefined {
   if (req.headers['ce-specversion'] === undefined) return undefined;
-  const { type, params } = parseContentType(req.headers['content-type']);
-  if (type.startsWith('application/cloudevents')) return undefined;
-  const charset = params.find(([k]) => k === 'charset')?.[1];
-  if (type === 'application/json' || type === 'text/json' || type.endsWith('+json')) {
-    // JSON is UTF-8 (RFC 8259 §8.1); the same rule as the other modes.
-    if (charset !== undefined && !isUtf8Charset(charset)) {
-      throw errors.unsupportedMediaType('only charset=utf-8 is accepted for JSON');
-    }
-    return 'json';
-  }
-  // Text in another charset is kept byte for byte (data_base64, its Content-Type says how to read
-  // it) rather than transcoded.
-  if (charset !== undefined) return isUtf8Charset(charset) ? 'text' : 'bytes';
-  return type.startsWith('text/') ? 'text' : 'bytes';
+  const contentType = req.headers['content-type'];
+  if (parseContentType(contentType).type.startsWith('application/cloudevents')) return undefined;
+  const kind = dataKindOf(contentType);
+  // JSON is UTF-8 (RFC 8259 §8.1); the same rule as the other modes. Text in another charset is
+  // kept byte for byte (data_base64, its Content-Type says how to read it), never transcoded.
+  if (kind === undefined)
+    throw errors.unsupportedMediaType('only charset=utf-8 is accepted for JSON');
+  return kind;
 }
 
 /**
  * The JSON-format object of a binary-mode request: each `ce-<name>` header as attribute <name>,
- * Content-Type as `datacontenttype`, the body as `data` or `data_base64` (none when empty).
- * Throws a 400 for header problems; attribute values are validated later, like any event's.
+ * Content-Type as `datacontenttype`, the body as `data` or `data_base64` (none when empty), and
+ * the exact text of `data`. Throws a 400 for header problems; attribute values are validated
+ * later, like any event's.
  */
 export function binaryModeEvent(
   req: Headers,
   kind: BodyKind,
   body: Buffer,
-): Record<string, unknown> {
+): { event: Record<string, unknown>; dataText: JsonText | undefined } {
   const attributes: [string, unknown][] = [];
   const problems: ProblemItem[] = [];
   for (const [header, values = []] of Object.entries(req.headersDistinct)) {
@@ -89,45 +92,36 @@ export function binaryModeEvent(
   }
   const contentType = req.headers['content-type'];
   if (contentType !== undefined) attributes.push(['datacontenttype', contentType]);
+  let dataText: JsonText | undefined;
   if (body.length > 0) {
-    if (kind === 'json') attributes.push(['data', parseJsonBody(body)]);
-    else if (kind === 'text') {
-      attributes.push([
-        'data',
-        decodeUtf8(body, 'a text/* or charset=utf-8 body must be UTF-8 encoded'),
-      ]);
+    if (kind === 'json') {
+      const { value, text } = parseJsonBody(body);
+      attributes.push(['data', value]);
+      dataText = asJsonText(text.trim()); // JSON.parse allowed only JSON whitespace around it
+    } else if (kind === 'text') {
+      const text = decodeUtf8(body, 'a text/* or charset=utf-8 body must be UTF-8 encoded');
+      attributes.push(['data', text]);
+      dataText = jsonTextOf(text);
     } else attributes.push(['data_base64', body.toString('base64')]);
   }
   // fromEntries defines own properties, so no name can reach the object's prototype.
-  return Object.fromEntries(attributes);
+  return { event: Object.fromEntries(attributes), dataText };
 }
 
 /**
- * One header value → attribute value (§3.1.3.2): double-quoted strings are unescaped first
- * (RFC 7230 §3.2.6; older senders quote instead of encoding), then one round of percent-decoding;
- * the bytes must be UTF-8, so overlong forms such as %C0%A0 fail. Node hands header bytes over as
- * latin1, one char per byte, so raw UTF-8 from a lax sender decodes the same way.
+ * One header value → attribute value, read liberally (§3.1.3.2 asks senders to percent-encode;
+ * the official JS SDK 10 sends values as they are): a `%` followed by two hex digits is one
+ * percent-encoded byte, any other `%` is itself; quotes are kept as sent. The bytes must be UTF-8
+ * (so overlong forms such as %C0%A0 fail). Node hands header bytes over as latin1, one char per
+ * byte, so raw UTF-8 from a sender that did not encode decodes the same way.
  * Throws an Error whose message says what is wrong.
  */
 export function decodeHeaderValue(raw: string): string {
-  let unquoted = '';
-  let quoted = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c === '"') quoted = !quoted;
-    else if (quoted && c === '\\' && i + 1 < raw.length) unquoted += raw[++i];
-    else unquoted += c;
-  }
-  if (quoted) throw new Error('a double-quoted string is not closed');
   const bytes: number[] = [];
-  for (let i = 0; i < unquoted.length; i++) {
-    const c = unquoted.charCodeAt(i);
-    if (c === 0x25 /* % */) {
-      const hex = unquoted.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
-        throw new Error('malformed percent-encoding: "%" must be followed by two hex digits');
-      }
-      bytes.push(parseInt(hex, 16));
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 /* % */ && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c > 0xff) {
       throw new Error('non-ASCII characters must be percent-encoded UTF-8');

@@ -1,5 +1,5 @@
 import { AppError, errors } from '@eventpipe/platform';
-import { LIMITS } from '@eventpipe/schema';
+import { LIMITS, forbiddenKeyIn } from '@eventpipe/schema';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -39,15 +39,8 @@ export function decodeUtf8(body: Buffer, detail: string): string {
 export const forbiddenKeyError = (detail: string): AppError =>
   new AppError('forbidden-key', 400, 'Forbidden object key', { detail });
 
-/** Keys that reach for an object's prototype: refused in bodies and as attribute names. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
-  '__proto__',
-  'constructor',
-  'prototype',
-]);
-
-/** UTF-8 bytes → JSON value, with each failure its own 400. */
-export function parseJsonBody(body: Buffer): unknown {
+/** UTF-8 bytes → JSON value and the text it was read from, with each failure its own 400. */
+export function parseJsonBody(body: Buffer): { value: unknown; text: string } {
   if (body.length === 0) throw errors.validation('request body is empty');
   const text = decodeUtf8(body, 'request bodies must be UTF-8 encoded JSON');
   if (jsonDepth(text, LIMITS.maxJsonDepth) > LIMITS.maxJsonDepth) {
@@ -62,29 +55,9 @@ export function parseJsonBody(body: Buffer): unknown {
     throw errors.badJson((e as Error).message.slice(0, 200));
   }
   // Keys that reach for an object's prototype have no place in an event; refusing them means no
-  // code further on (ours or a consumer's) can be tricked by them. The walk runs only when the
-  // text holds one of the names at all.
-  if (FORBIDDEN_TEXT.test(text)) {
-    const key = forbiddenKey(value);
-    if (key) throw forbiddenKeyError(`objects may not have the key "${key}"`);
-  }
-  return value;
-}
-
-const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
-
-function forbiddenKey(value: unknown): string | undefined {
-  const stack: unknown[] = [value];
-  while (stack.length) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) stack.push(...(v as unknown[]));
-    else {
-      for (const k of Object.keys(v)) {
-        if (FORBIDDEN_KEYS.has(k)) return k;
-        stack.push((v as Record<string, unknown>)[k]);
-      }
-    }
-  }
-  return undefined;
+  // code further on (ours or a consumer's) can be tricked by them. Checked on the parsed value,
+  // so an escaped spelling ("\u005f_proto__") is caught too.
+  const key = forbiddenKeyIn(value, text);
+  if (key) throw forbiddenKeyError(`objects may not have the key "${key}"`);
+  return { value, text };
 }

@@ -204,7 +204,7 @@ describe('the CloudEvents SDK as a client of POST /v1/events', () => {
     expect(attributesOf(storedEvents(bus)[0]!)).toEqual(attributesOf(sent));
   });
 
-  it('when ce-id and ce-time are left out, then they get the defaults structured input gets', async () => {
+  it('when ce-id and ce-time are left out, then they get the defaults structured input gets (time: when the worker stores it)', async () => {
     const { app, bus } = setup();
 
     const res = await request(app)
@@ -223,7 +223,6 @@ describe('the CloudEvents SDK as a client of POST /v1/events', () => {
       id: res.body.ids[0],
       source: '/tests/curl',
       type: 'com.example.ping',
-      time: m.attributes['eventpipe-received-at'],
       datacontenttype: 'application/octet-stream',
       data_base64: 'AQID',
     });
@@ -249,7 +248,6 @@ describe('the CloudEvents SDK as a client of POST /v1/events', () => {
         id: 'no-body',
         source: '/s',
         type: 't',
-        time: expect.stringMatching(/Z$/),
       });
     } finally {
       server.close();
@@ -338,12 +336,6 @@ describe('binary mode refusals', () => {
       withHeaders({ 'ce-specversion': '0.3' }),
       'ce-specversion',
       /^specversion must be "1\.0"$/,
-    ),
-    invalid(
-      'a percent sign is not followed by two hex digits',
-      withHeaders({ 'ce-subject': '100%' }),
-      'ce-subject',
-      /malformed percent-encoding/,
     ),
     invalid(
       'percent-encoded bytes are not UTF-8 (overlong %C0%A0)',
@@ -480,23 +472,26 @@ describe('decodeHeaderValue (HTTP binding 1.0.2 §3.1.3.2)', () => {
     ['Euro%20%E2%82%AC%20%F0%9F%98%80', 'Euro € 😀'],
     ['lower%2fcase%c3%a9', 'lower/caseé'],
     ['%41%42C', 'ABC'], // needlessly encoded: accepted
-    ['"quoted value"', 'quoted value'],
-    ['"a \\"b\\" \\\\ c"', 'a "b" \\ c'],
-    ['"%25"', '%'], // unquoted first, then percent-decoded
+    // Read liberally, as the JS SDK 10 sends values unencoded: quotes are kept, a % that is not
+    // followed by two hex digits is itself.
+    ['say "hi"', 'say "hi"'],
+    ['"quoted value"', '"quoted value"'],
+    ['"%25"', '"%"'],
+    ['50% off', '50% off'],
+    ['100%', '100%'],
+    ['%zz', '%zz'],
+    ['%4', '%4'],
+    ['a%20b', 'a b'], // encoded: decoded (a sender meaning "a%20b" literally must send a%2520b)
     [Buffer.from('café', 'utf8').toString('latin1'), 'café'], // raw UTF-8 bytes, as Node hands them over
   ])('when the header value is %j, then the attribute is %j', (raw, value) => {
     expect(decodeHeaderValue(raw)).toBe(value);
   });
 
   it.each([
-    ['100%', /percent-encoding/],
-    ['%zz', /percent-encoding/],
-    ['%4', /percent-encoding/],
     ['%C0%A0', /UTF-8/], // overlong space
     ['%FF', /UTF-8/],
     ['%ED%A0%80', /UTF-8/], // a lone surrogate
     [Buffer.from([0xe9]).toString('latin1'), /UTF-8/], // a raw latin1 byte
-    ['"unterminated', /not closed/],
   ])('when the header value is %j, then it is refused', (raw, message) => {
     expect(() => decodeHeaderValue(raw)).toThrow(message);
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import {
   AppError,
   apiDocsRoutes,
@@ -19,7 +19,16 @@ import {
   Counter,
   Gauge,
 } from '@eventpipe/platform';
-import { LIMITS, formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
+import {
+  CLOUDEVENTS_MEDIA_TYPES,
+  LIMITS,
+  cloudEventJson,
+  formatMicros,
+  nowTime,
+  parseRfc3339,
+  storedEventJson,
+  type StoredRow,
+} from '@eventpipe/schema';
 import { defaultFrom, type EventStore } from '@eventpipe/store';
 import { CursorCodec } from './cursor';
 import {
@@ -31,7 +40,7 @@ import {
   resumeKeyOf,
   statsParamsSchema,
 } from './params';
-import { responseFormatOf, streamExport } from './export';
+import { EVENT_FORMATS, LIST_FORMATS, negotiate, streamExport } from './export';
 import { queryApiDocument } from './openapi';
 
 export interface QueryDeps {
@@ -64,6 +73,14 @@ function checkSpan(store: EventStore, from: string | undefined, to: string | und
       errors: [{ pointer: 'from', detail: `at most ${days} days before to` }],
     });
   }
+}
+
+/** A pure CloudEvent's pipeline metadata, which its body has no room for. */
+function setMetaHeaders(res: Response, row: StoredRow): void {
+  res.setHeader('Eventpipe-Received-At', row.received_at);
+  res.setHeader('Eventpipe-Published-At', row.published_at);
+  res.setHeader('Eventpipe-Stored-At', row.stored_at);
+  res.setHeader('Eventpipe-Message-Id', row.message_id);
 }
 
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
@@ -124,8 +141,8 @@ export function createQueryApp(deps: QueryDeps): Express {
     const filter = filterOf(params);
     checkSpan(store, filter.from, filter.to);
     const after = params.cursor ? cursors.decode(params.cursor, filter) : resumeKeyOf(params);
-    const format = responseFormatOf(req);
-    if (format !== 'json') {
+    const format = negotiate(req, LIST_FORMATS);
+    if (format === 'ndjson' || format === 'csv') {
       if (params.limit !== undefined) {
         throw errors.validation('limit does not apply to an export: every matching row is sent', [
           { pointer: 'limit', detail: 'leave limit out of an export' },
@@ -177,7 +194,23 @@ export function createQueryApp(deps: QueryDeps): Express {
     rowsReturned.inc({ operation: 'list' }, page.length);
     res.setHeader('Cache-Control', 'no-store'); // new events change every page
     res.setHeader('Vary', 'Accept');
-    res.json({ data: page, nextCursor });
+    // Built as text, not res.json(): each event's data goes out as the text it was sent as.
+    if (format === 'cloudevents') {
+      // A batch of pure CloudEvents has no room for a cursor: it goes in headers.
+      if (nextCursor) {
+        const next = new URL(req.originalUrl, 'http://host');
+        next.searchParams.set('cursor', nextCursor);
+        res.setHeader('Link', `<${next.pathname}${next.search}>; rel="next"`);
+        res.setHeader('Eventpipe-Next-Cursor', nextCursor);
+      }
+      res.type(CLOUDEVENTS_MEDIA_TYPES.batch).send(`[${page.map(cloudEventJson).join(',')}]`);
+      return;
+    }
+    res
+      .type('application/json')
+      .send(
+        `{"data":[${page.map(storedEventJson).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`,
+      );
   });
 
   app.get('/v1/events/:id', read, async (req, res) => {
@@ -200,18 +233,22 @@ export function createQueryApp(deps: QueryDeps): Express {
       });
     }
     rowsReturned.inc({ operation: 'get' }, 1);
+    const row = found[0]!;
+    const pure = negotiate(req, EVENT_FORMATS) === 'cloudevent';
     // A stored event never changes (the first write of (source, id) wins), so its ETag is a
     // strong hash of the body and a client may keep it; the key decides access, hence private.
-    const body = JSON.stringify(found[0]);
+    const body = pure ? cloudEventJson(row) : storedEventJson(row);
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.setHeader('Vary', 'Accept');
+    if (pure) setMetaHeaders(res, row);
     // express's req.fresh compares If-None-Match with the ETag just set (RFC 9110, weakly).
     if (req.fresh) {
       res.status(304).end();
       return;
     }
-    res.type('application/json').send(body);
+    res.type(pure ? CLOUDEVENTS_MEDIA_TYPES.event : 'application/json').send(body);
   });
 
   app.get('/v1/stats', read, async (req, res) => {

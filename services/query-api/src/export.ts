@@ -1,29 +1,48 @@
 import type { Request, Response } from 'express';
 import { AppError, type Logger } from '@eventpipe/platform';
 import {
-  CONTEXT_ATTRIBUTES,
+  CLOUDEVENTS_MEDIA_TYPES,
   CSV_COLUMNS,
   EXPORT_MEDIA_TYPES,
   LIMITS,
-  type StoredEvent,
+  jsonLine,
+  storedEventJson,
+  type StoredRow,
 } from '@eventpipe/schema';
 import type { PageKey } from '@eventpipe/store';
 
-export type ResponseFormat = 'json' | keyof typeof EXPORT_MEDIA_TYPES;
+export const JSON_TYPE = 'application/json';
 
-const JSON_TYPE = 'application/json';
-const OFFERED = [JSON_TYPE, EXPORT_MEDIA_TYPES.ndjson, EXPORT_MEDIA_TYPES.csv] as const;
+/** What GET /v1/events answers with, by media type: a page of events with their pipeline
+ * metadata (the default), a page of pure CloudEvents, or every match streamed. */
+export const LIST_FORMATS = {
+  [JSON_TYPE]: 'json',
+  [CLOUDEVENTS_MEDIA_TYPES.batch]: 'cloudevents',
+  [EXPORT_MEDIA_TYPES.ndjson]: 'ndjson',
+  [EXPORT_MEDIA_TYPES.csv]: 'csv',
+} as const;
+export type ResponseFormat = (typeof LIST_FORMATS)[keyof typeof LIST_FORMATS];
+export type ExportFormat = Extract<ResponseFormat, 'ndjson' | 'csv'>;
+
+/** What GET /v1/events/{id} answers with: the event with its metadata, or a pure CloudEvent. */
+export const EVENT_FORMATS = {
+  [JSON_TYPE]: 'json',
+  [CLOUDEVENTS_MEDIA_TYPES.event]: 'cloudevent',
+} as const;
 
 /**
- * What the Accept header asks of GET /v1/events: a JSON page, or a streamed export. Media type
- * parameters other than q are ignored (`application/json; charset=utf-8` is JSON). A wildcard
- * (any type, application/any) or no Accept at all means a page: an export, which may be large,
- * is only ever sent when its type is named. The highest q wins, JSON on a tie; nothing acceptable
- * is a 406 naming the choices.
+ * The representation the Accept header asks for, among `offers` (media type → format; the
+ * first is the default). Media type parameters other than q are ignored (`application/json;
+ * charset=utf-8` is JSON). A wildcard (any type, application/any) or no Accept at all means the
+ * default: anything else (an export, which may be large; a pure CloudEvent) is only sent when
+ * its type is named. The highest q wins, the earlier offer on a tie; nothing acceptable is a 406
+ * naming the choices.
  */
-export function responseFormatOf(req: Request): ResponseFormat {
+export function negotiate<F extends string>(req: Request, offers: Record<string, F>): F {
+  const types = Object.keys(offers);
+  const fallback = types[0]!;
   const header = req.get('accept');
-  if (!header?.trim()) return 'json';
+  if (!header?.trim()) return offers[fallback]!;
   const entries = header.split(',').map((part) => {
     const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
     const q = params.find((p) => p.startsWith('q='));
@@ -33,51 +52,56 @@ export function responseFormatOf(req: Request): ResponseFormat {
   const weightOf = (offer: string): number => {
     const exact = entries.filter((e) => e.type === offer);
     if (exact.length) return Math.max(...exact.map((e) => e.q));
-    if (offer !== JSON_TYPE) return 0;
+    if (offer !== fallback) return 0;
     const wild = entries.filter((e) => e.type === '*/*' || e.type === 'application/*');
     return wild.length ? Math.max(...wild.map((e) => e.q)) : 0;
   };
-  let best: (typeof OFFERED)[number] | undefined;
+  let best: string | undefined;
   let bestQ = 0;
-  for (const offer of OFFERED) {
+  for (const offer of types) {
     const q = weightOf(offer);
     if (q > bestQ) [best, bestQ] = [offer, q];
   }
-  if (best === EXPORT_MEDIA_TYPES.ndjson) return 'ndjson';
-  if (best === EXPORT_MEDIA_TYPES.csv) return 'csv';
-  if (best === JSON_TYPE) return 'json';
+  if (best !== undefined) return offers[best]!;
   throw new AppError('not-acceptable', 406, 'No acceptable representation', {
-    detail: `Accept one of ${OFFERED.join(', ')}`,
+    detail: `Accept one of ${types.join(', ')}`,
   });
 }
 
-const EXTENSION_EXCLUDED = new Set<string>([
-  ...CONTEXT_ATTRIBUTES,
-  'receivedAt',
-  'publishedAt',
-  'storedAt',
-  'messageId',
-]);
-
 /** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. Values are
  * written as stored; nothing is rewritten for spreadsheets (see README "Streaming export"). */
-const csvField = (v: string | undefined): string =>
-  v === undefined ? '' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+const csvField = (v: string | null): string =>
+  v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 
 export const CSV_HEADER = CSV_COLUMNS.join(',') + '\r\n';
 
-/** One CSV record: `data` and `extensions` as JSON text, every other column as its string. */
-export function csvRecord(e: StoredEvent): string {
-  const extensions: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (!EXTENSION_EXCLUDED.has(k)) extensions[k] = v;
-  const cell = (column: (typeof CSV_COLUMNS)[number]): string | undefined => {
-    if (column === 'data') return e.data === undefined ? undefined : JSON.stringify(e.data);
-    if (column === 'extensions') return JSON.stringify(extensions);
-    const v = e[column];
-    return v === undefined || v === null ? undefined : String(v as string);
+/** One CSV record: `data` (as sent) and `extensions` as JSON text, `time` as sent, every other
+ * column as its string. */
+export function csvRecord(row: StoredRow): string {
+  const cells: Record<(typeof CSV_COLUMNS)[number], string | null> = {
+    id: row.id,
+    source: row.source,
+    type: row.type,
+    specversion: row.specversion,
+    time: row.time_text ?? row.time,
+    subject: row.subject,
+    datacontenttype: row.datacontenttype,
+    dataschema: row.dataschema,
+    data: row.data,
+    data_base64: row.data_base64,
+    extensions: row.extensions,
+    receivedAt: row.received_at,
+    publishedAt: row.published_at,
+    storedAt: row.stored_at,
+    messageId: row.message_id,
   };
-  return CSV_COLUMNS.map((c) => csvField(cell(c))).join(',') + '\r\n';
+  return CSV_COLUMNS.map((c) => csvField(cells[c])).join(',') + '\r\n';
 }
+
+/** One NDJSON record: the event as the JSON page has it, on one line (only data can hold a
+ * line break: between its tokens, where it goes). */
+export const ndjsonRecord = (row: StoredRow): string =>
+  storedEventJson(row.data === null ? row : { ...row, data: jsonLine(row.data) }) + '\n';
 
 /** Resolves true when the response can take more (drain), false when it has gone (closed) or
  * took nothing for `stallMs` (the connection is then cut: a reader that stopped reading must
@@ -126,8 +150,8 @@ const nextLimit = (bytesPerRow: number): number =>
  */
 export async function streamExport(
   res: Response,
-  format: Exclude<ResponseFormat, 'json'>,
-  next: (after: PageKey | undefined, limit: number) => Promise<StoredEvent[]>,
+  format: ExportFormat,
+  next: (after: PageKey | undefined, limit: number) => Promise<StoredRow[]>,
   opts: {
     start: PageKey | undefined;
     onRows: (n: number) => void;
@@ -157,7 +181,7 @@ export async function streamExport(
     res.end();
     return;
   }
-  const line = format === 'csv' ? csvRecord : (e: StoredEvent) => JSON.stringify(e) + '\n';
+  const line = format === 'csv' ? csvRecord : ndjsonRecord;
   const stallMs = opts.stallMs ?? LIMITS.exportStallMs;
   let buffer = format === 'csv' ? CSV_HEADER : '';
   const flush = async (): Promise<boolean> => {

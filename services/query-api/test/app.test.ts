@@ -14,7 +14,7 @@ const meta = {
 };
 
 async function seed(store: DuckDbStore, events: Record<string, unknown>[]) {
-  const r = parseInputEvents(events, { receivedAt: meta.receivedAt });
+  const r = parseInputEvents(events);
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   await store.insert(r.events.map((event) => ({ event, meta })));
 }
@@ -304,7 +304,6 @@ describe('query API on a store that bounds reads in time (BigQuery, REST fake)',
         id: `x-${i}`,
         time: new Date(now - 60_000 - i * 1000).toISOString(),
       })),
-      { receivedAt: meta.receivedAt },
     );
     if (!r.ok) throw new Error('fixture invalid');
     await store.insert(r.events.map((event) => ({ event, meta })));

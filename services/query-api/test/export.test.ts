@@ -3,30 +3,43 @@ import express, { type Request } from 'express';
 import request from 'supertest';
 import { EventpipeClient } from '@eventpipe/client';
 import { listen, type RunningServer } from '@eventpipe/platform';
-import { LIMITS, formatMicros, type StoredEvent } from '@eventpipe/schema';
+import {
+  LIMITS,
+  formatMicros,
+  type JsonText,
+  type StoredEvent,
+  type StoredRow,
+} from '@eventpipe/schema';
 import type { PageKey } from '@eventpipe/store';
 import { memoryLogger, waitFor } from '@eventpipe/testing';
-import { responseFormatOf, streamExport } from '../src/export';
+import { LIST_FORMATS, negotiate, streamExport } from '../src/export';
 
 // streamExport on its own, over real HTTP, with a store stand-in (`next`) that serves rows in
 // list order and records what it was asked: the paths a store can't be made to take on demand.
 
 const T0 = 1_795_000_000_000_000n;
-const row = (i: number, padBytes = 100): StoredEvent => ({
+const row = (i: number, padBytes = 100): StoredRow => ({
   specversion: '1.0',
   id: `e-${String(i).padStart(6, '0')}`,
   source: '/s',
   type: 't',
   time: formatMicros(T0 - BigInt(i)),
-  data: { i, pad: 'x'.repeat(padBytes) },
-  receivedAt: formatMicros(T0),
-  publishedAt: formatMicros(T0),
-  storedAt: formatMicros(T0),
-  messageId: `m-${i}`,
+  time_text: null,
+  subject: null,
+  datacontenttype: null,
+  dataschema: null,
+  data: JSON.stringify({ i, pad: 'x'.repeat(padBytes) }) as JsonText,
+  data_base64: null,
+  extensions: '{}',
+  received_at: formatMicros(T0),
+  published_at: formatMicros(T0),
+  stored_at: formatMicros(T0),
+  message_id: `m-${i}`,
+  digest: null,
 });
 
 interface FakeStore {
-  next: (after: PageKey | undefined, limit: number) => Promise<StoredEvent[]>;
+  next: (after: PageKey | undefined, limit: number) => Promise<StoredRow[]>;
   calls: { after?: string; limit: number }[];
   /** How each export ended on the server: its response finished, or its connection closed. */
   ended: ('finished' | 'cut')[];
@@ -41,7 +54,7 @@ function fakeStore(total: number, opts: { padBytes?: number; failOnCall?: number
       store.calls.push({ after: after?.id, limit });
       if (store.calls.length === opts.failOnCall) throw new Error('store went away');
       const start = after ? Number(after.id.slice(2)) + 1 : 0;
-      const rows: StoredEvent[] = [];
+      const rows: StoredRow[] = [];
       for (let i = start; i < Math.min(total, start + limit); i++) rows.push(row(i, opts.padBytes));
       return rows;
     },
@@ -57,8 +70,8 @@ afterEach(async () => {
 async function serve(store: FakeStore, stallMs?: number): Promise<string> {
   const app = express();
   app.get('/v1/events', async (req, res) => {
-    const format = responseFormatOf(req);
-    if (format === 'json') {
+    const format = negotiate(req, LIST_FORMATS);
+    if (format === 'json' || format === 'cloudevents') {
       res.json({ data: [], nextCursor: null });
       return;
     }
@@ -185,7 +198,7 @@ describe('failures and readers that go away', () => {
 
 describe('content negotiation', () => {
   const format = (accept: string | undefined) =>
-    responseFormatOf({ get: () => accept } as unknown as Request);
+    negotiate({ get: () => accept } as unknown as Request, LIST_FORMATS);
   it.each([
     [undefined, 'json'],
     ['', 'json'],
@@ -200,6 +213,9 @@ describe('content negotiation', () => {
     ['application/json;q=0.5, text/csv', 'csv'],
     ['application/json, text/csv', 'json'],
     ['text/csv;q=0.9, */*;q=0.1', 'csv'],
+    ['application/cloudevents-batch+json', 'cloudevents'],
+    ['application/cloudevents-batch+json, application/json;q=0.5', 'cloudevents'],
+    ['application/json, application/cloudevents-batch+json', 'json'],
   ])('Accept %p → %s', (accept, expected) => {
     expect(format(accept)).toBe(expected);
   });

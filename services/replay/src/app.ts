@@ -1,12 +1,18 @@
 import type { DeadLetterDelivery, EventBus } from '@eventpipe/bus';
-import { ATTR } from '@eventpipe/schema';
-import { decodeMessage } from '@eventpipe/subscriber-worker';
+import { ATTR, decodeBusMessage } from '@eventpipe/schema';
 
 export interface ReplayOptions {
   /** Most messages to look at; undefined: until the dead-letter subscription is empty. */
   limit?: number;
   /** Look and report only: nothing is republished or removed. */
   dryRun: boolean;
+  /** Only messages dead-lettered for this reason; the others are left as they are. */
+  reason?: string;
+  /** Removes the messages looked at (with `reason`) instead of replaying them, e.g. conflicting
+   * duplicates once someone has looked at them. */
+  discard?: boolean;
+  /** Called with each message looked at, for a listing. */
+  onMessage?: (entry: DeadLetterEntry) => void;
   /** Messages pulled per round trip. */
   batchSize?: number;
   onProgress?: (p: ReplayProgress) => void;
@@ -23,7 +29,29 @@ export interface ReplaySummary extends ReplayProgress {
   dryRun: boolean;
   /** Why the kept messages still fail, counted by reason. */
   keptByReason: Record<string, number>;
+  /** Messages removed by `discard`. */
+  discarded: number;
 }
+
+/** What a listing shows of one dead-lettered message. */
+export interface DeadLetterEntry {
+  messageId: string;
+  reason: string | undefined;
+  detail: string | undefined;
+  deadLetteredAt: string | undefined;
+  /** The event's (source, id) and type, from the message's attributes. */
+  source: string | undefined;
+  id: string | undefined;
+  type: string | undefined;
+  /** Conflicting duplicates: this event's digest and the stored one's. */
+  digest: string | undefined;
+  storedDigest: string | undefined;
+  /** What this run does with it. */
+  action: 'republish' | 'keep' | 'discard';
+}
+
+/** A conflicting duplicate would only conflict again: a replay keeps it (or discards it). */
+const NEVER_REPLAYED = new Set<string>(['conflicting-duplicate']);
 
 /** Attributes the dead-lettering added (ours and Pub/Sub's own); a replayed message sheds them. */
 const DEAD_LETTER_ATTRIBUTES = new Set<string>([
@@ -48,8 +76,10 @@ export async function replayDeadLetters(
   bus: EventBus,
   opts: ReplayOptions,
 ): Promise<ReplaySummary> {
+  if (opts.discard && opts.reason === undefined) throw new Error('discard needs a reason');
   const progress: ReplayProgress = { seen: 0, republished: 0, kept: 0, limit: opts.limit };
   const keptByReason: Record<string, number> = {};
+  let discarded = 0;
   const held: DeadLetterDelivery[] = [];
   const seenIds = new Set<string>();
   try {
@@ -65,18 +95,29 @@ export async function replayDeadLetters(
       for (const m of batch.filter((b) => seenIds.has(b.id))) await m.release();
       for (const m of fresh) {
         seenIds.add(m.id);
+        const reason = m.attributes[ATTR.dlqReason];
+        if (opts.reason !== undefined && reason !== opts.reason) {
+          held.push(m); // not this run's: leased until the end, then given back untouched
+          continue;
+        }
         progress.seen += 1;
-        const decoded = decodeMessage({
-          id: m.id,
+        const decoded = decodeBusMessage({
           data: m.data,
           attributes: m.attributes,
           publishTime: new Date(),
-          deliveryAttempt: 0,
-          ack: () => {},
-          nack: () => {},
         });
-        if (!decoded.ok) {
-          keptByReason[decoded.reason] = (keptByReason[decoded.reason] ?? 0) + 1;
+        const stays = !decoded.ok || NEVER_REPLAYED.has(reason ?? '');
+        const action = opts.discard ? 'discard' : stays ? 'keep' : 'republish';
+        opts.onMessage?.(entryOf(m, action));
+        if (opts.discard) {
+          if (opts.dryRun) held.push(m);
+          else {
+            await m.ack();
+            discarded += 1;
+          }
+        } else if (stays) {
+          const why = decoded.ok ? reason! : decoded.reason;
+          keptByReason[why] = (keptByReason[why] ?? 0) + 1;
           progress.kept += 1;
           held.push(m); // leased until the end of the run, so it is not pulled again
         } else if (opts.dryRun) {
@@ -98,7 +139,23 @@ export async function replayDeadLetters(
     // Kept (and, in a dry run, all) messages go back to the dead-letter subscription at once.
     await Promise.allSettled(held.map((m) => m.release()));
   }
-  return { ...progress, dryRun: opts.dryRun, keptByReason };
+  return { ...progress, dryRun: opts.dryRun, keptByReason, discarded };
+}
+
+function entryOf(m: DeadLetterDelivery, action: DeadLetterEntry['action']): DeadLetterEntry {
+  const a = m.attributes;
+  return {
+    messageId: a[ATTR.dlqMessageId] ?? m.id,
+    reason: a[ATTR.dlqReason],
+    detail: a[ATTR.dlqDetail],
+    deadLetteredAt: a[ATTR.dlqAt],
+    source: a[ATTR.ceSource],
+    id: a[ATTR.ceId],
+    type: a[ATTR.ceType],
+    digest: a[ATTR.dlqDigest],
+    storedDigest: a[ATTR.dlqStoredDigest],
+    action,
+  };
 }
 
 /** A one-line progress bar: `[#######.......]  70/100  republished 60  kept 10`. */

@@ -4,13 +4,18 @@ import { busEnvShape, createBus } from '@eventpipe/bus';
 import { loadConfigOrExit, runMain, serviceEnvShape } from '@eventpipe/platform';
 import { progressLine, replayDeadLetters } from './app';
 
-const USAGE = `usage: npm run replay -- --from-dlq [--dry-run] [--limit N]
+const USAGE = `usage: npm run replay -- --from-dlq [--dry-run] [--limit N] [--reason R] [--list] [--discard]
 
 Pulls dead-lettered messages from PUBSUB_DLQ_SUBSCRIPTION, validates each again, republishes the
 ones that now pass to PUBSUB_TOPIC and keeps the rest on the dead-letter subscription.
+Conflicting duplicates (another event holds their source and id) are never republished.
   --from-dlq   replay from the dead-letter subscription (the only source)
   --dry-run    report what would be replayed; change nothing
   --limit N    look at N messages at most (default: all)
+  --reason R   only messages dead-lettered for R (e.g. conflicting-duplicate); others untouched
+  --list       print each message looked at as a JSON line (id, source, reason, digests, action)
+               on stdout, the summary on stderr; alone, changes nothing
+  --discard    with --reason: remove those messages instead (after --list, say)
 Reads the same variables as the services (BUS=pubsub, GOOGLE_CLOUD_PROJECT, PUBSUB_*).`;
 
 runMain('replay', async () => {
@@ -21,6 +26,9 @@ runMain('replay', async () => {
         'from-dlq': { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
         limit: { type: 'string' },
+        reason: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        discard: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -33,7 +41,11 @@ runMain('replay', async () => {
     return;
   }
   const limit = args.limit === undefined ? undefined : Number(args.limit);
-  if (!args['from-dlq'] || (limit !== undefined && (!Number.isInteger(limit) || limit < 1))) {
+  if (
+    !args['from-dlq'] ||
+    (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) ||
+    (args.discard && args.reason === undefined)
+  ) {
     process.stderr.write(`${USAGE}\n`);
     process.exit(2);
   }
@@ -48,9 +60,14 @@ runMain('replay', async () => {
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;
+  const out = args.list ? process.stderr : process.stdout;
   const summary = await replayDeadLetters(bus, {
     limit,
-    dryRun: args['dry-run'],
+    // A listing alone changes nothing.
+    dryRun: args['dry-run'] || (args.list && !args.discard),
+    reason: args.reason,
+    discard: args.discard,
+    onMessage: args.list ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : undefined,
     onProgress: (p) => {
       if (tty) process.stderr.write(`\r${progressLine(p)}`);
       else if (p.seen - lastPrinted >= 100) {
@@ -65,12 +82,13 @@ runMain('replay', async () => {
   const reasons = Object.entries(summary.keptByReason)
     .map(([r, n]) => `${r}: ${n}`)
     .join(', ');
-  process.stdout.write(
+  out.write(
     [
-      `replay from ${config.PUBSUB_DLQ_SUBSCRIPTION} to ${config.PUBSUB_TOPIC}${summary.dryRun ? ' (dry run: nothing changed)' : ''}`,
+      `replay from ${config.PUBSUB_DLQ_SUBSCRIPTION} to ${config.PUBSUB_TOPIC}${summary.dryRun ? ' (dry run: nothing changed)' : ''}${args.reason ? ` (reason ${args.reason} only)` : ''}`,
       `  seen         ${summary.seen}`,
       `  ${verb.padEnd(12)} ${summary.republished}`,
       `  kept         ${summary.kept}${reasons ? `  (${reasons})` : ''}`,
+      ...(args.discard ? [`  discarded    ${summary.discarded}`] : []),
       '',
     ].join('\n'),
   );

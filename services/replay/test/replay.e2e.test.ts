@@ -31,23 +31,25 @@ describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
     return { bus: new PubSubBus(opts), opts };
   }
 
+  const structured = { 'content-type': 'application/cloudevents+json' };
+
   async function seedDeadLetters(bus: PubSubBus) {
     // An event dead-lettered by an earlier (stricter) release now passes; the others still fail.
     await bus.deadLetter({
       data: valid('fixed-1'),
-      attributes: { 'eventpipe-dlq-reason': 'schema-invalid', keep: 'me' },
+      attributes: { ...structured, 'eventpipe-dlq-reason': 'schema-invalid', keep: 'me' },
     });
     await bus.deadLetter({
       data: valid('fixed-2'),
-      attributes: { 'eventpipe-dlq-reason': 'store-rejected' },
+      attributes: { ...structured, 'eventpipe-dlq-reason': 'store-rejected' },
     });
     await bus.deadLetter({
       data: Buffer.from('{not json'),
-      attributes: { 'eventpipe-dlq-reason': 'invalid-json' },
+      attributes: { ...structured, 'eventpipe-dlq-reason': 'invalid-json' },
     });
     await bus.deadLetter({
       data: Buffer.from(JSON.stringify({ type: 't' })),
-      attributes: { 'eventpipe-dlq-reason': 'schema-invalid' },
+      attributes: { ...structured, 'eventpipe-dlq-reason': 'schema-invalid' },
     });
   }
 
@@ -63,6 +65,7 @@ describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
       limit: undefined,
       dryRun: true,
       keptByReason: { 'invalid-json': 1, 'schema-invalid': 1 },
+      discarded: 0,
     });
     const again = await replayDeadLetters(bus, { dryRun: true });
     expect(again.seen).toBe(4); // all four still there
@@ -104,6 +107,57 @@ describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
     const left = await replayDeadLetters(bus, { dryRun: true });
     expect(left).toMatchObject({ seen: 2, republished: 0, kept: 2 });
     await sub.close();
+    await bus.close();
+  });
+
+  it('when conflicting duplicates are dead-lettered, then a replay keeps them, a listing finds them and --discard removes them', async () => {
+    const { bus } = makeBus();
+    await bus.init();
+    await seedDeadLetters(bus);
+    const conflict = {
+      ...structured,
+      'ce-id': 'k',
+      'ce-source': '/tests/shop',
+      'ce-type': 'com.example.order.created',
+      'eventpipe-dlq-reason': 'conflicting-duplicate',
+      'eventpipe-dlq-digest': 'a'.repeat(64),
+      'eventpipe-dlq-stored-digest': 'b'.repeat(64),
+      'eventpipe-dlq-message-id': 'm-7',
+    };
+    await bus.deadLetter({ data: valid('k'), attributes: conflict });
+    // A replay never republishes it (it would only conflict again).
+    const dry = await replayDeadLetters(bus, { dryRun: true });
+    expect(dry).toMatchObject({ seen: 5, republished: 2, kept: 3 });
+    expect(dry.keptByReason['conflicting-duplicate']).toBe(1);
+    // Listed alone, by reason.
+    const listed: unknown[] = [];
+    const only = await replayDeadLetters(bus, {
+      dryRun: true,
+      reason: 'conflicting-duplicate',
+      onMessage: (e) => listed.push(e),
+    });
+    expect(only.seen).toBe(1);
+    expect(listed).toEqual([
+      {
+        messageId: 'm-7',
+        reason: 'conflicting-duplicate',
+        detail: undefined,
+        deadLetteredAt: undefined,
+        source: '/tests/shop',
+        id: 'k',
+        type: 'com.example.order.created',
+        digest: 'a'.repeat(64),
+        storedDigest: 'b'.repeat(64),
+        action: 'keep',
+      },
+    ]);
+    const gone = await replayDeadLetters(bus, {
+      dryRun: false,
+      reason: 'conflicting-duplicate',
+      discard: true,
+    });
+    expect(gone.discarded).toBe(1);
+    expect(await replayDeadLetters(bus, { dryRun: true })).toMatchObject({ seen: 4, kept: 2 });
     await bus.close();
   });
 

@@ -10,10 +10,15 @@ import {
   type Logger,
   type Registry,
 } from '@eventpipe/platform';
-import { ATTR, nowTime, parseRfc3339, type DeadLetterReason } from '@eventpipe/schema';
+import {
+  ATTR,
+  decodeBusMessage,
+  nowTime,
+  parseRfc3339,
+  type DeadLetterReason,
+} from '@eventpipe/schema';
 import type { EventStore, InsertItem, InsertResult } from '@eventpipe/store';
 import { Batcher, type BatchOptions } from './batcher';
-import { decodeMessage } from './decode';
 import { workerMetrics } from './metrics';
 
 export interface WorkerDeps {
@@ -150,7 +155,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.settle([message], 'nacked');
         return;
       }
-      const decoded = decodeMessage(message);
+      const decoded = decodeBusMessage(message);
       if (!decoded.ok) {
         void this.deadLetter(message, decoded.reason, decoded.detail);
         return;
@@ -204,8 +209,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.metrics.batchBytes.observe(bytes);
       this.metrics.rowsWritten.inc({ result: 'inserted' }, result.inserted);
       this.metrics.rowsWritten.inc({ result: 'duplicate' }, result.duplicates);
+      this.metrics.rowsWritten.inc({ result: 'conflict' }, result.conflicts.length);
       const refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
-      const stored = batch.filter((_, i) => !refused.has(i));
+      const conflicting = new Set(result.conflicts.map((c) => c.index));
+      const stored = batch.filter((_, i) => !refused.has(i) && !conflicting.has(i));
       const now = Date.now();
       for (const p of stored) {
         const received = parseRfc3339(p.item.meta.receivedAt);
@@ -227,8 +234,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Rows the store refused for their content will not pass on a retry: dead-letter them.
       for (const [i, reason] of refused)
         void this.deadLetter(batch[i]!.message, 'store-rejected', reason);
+      // Another event already holds its (source, id): never stored, never silent.
+      for (const c of result.conflicts) {
+        const { event } = batch[c.index]!.item;
+        void this.deadLetter(
+          batch[c.index]!.message,
+          'conflicting-duplicate',
+          `(source, id) = (${event.source}, ${event.id}) is stored with other content`,
+          { [ATTR.dlqDigest]: c.digest, [ATTR.dlqStoredDigest]: c.storedDigest },
+        );
+      }
       this.deps.logger.debug(
-        { rows: batch.length, ...result, rejected: refused.size },
+        {
+          rows: batch.length,
+          inserted: result.inserted,
+          duplicates: result.duplicates,
+          conflicts: result.conflicts.length,
+          rejected: refused.size,
+        },
         'batch stored',
       );
       this.emit('acked', stored.length);
@@ -250,12 +273,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     message: IncomingMessage,
     reason: DeadLetterReason,
     detail: string,
+    extra: Record<string, string> = {},
   ): Promise<void> {
     try {
       await this.deps.bus.deadLetter({
         data: message.data,
         attributes: {
           ...message.attributes,
+          ...extra,
           [ATTR.dlqReason]: reason,
           // Pub/Sub attribute values are capped at 1024 bytes.
           [ATTR.dlqDetail]: Buffer.from(detail)

@@ -21,7 +21,7 @@ export function workerMetrics(registry: Registry) {
     }),
     rowsWritten: new Counter({
       name: 'eventpipe_worker_rows_total',
-      help: 'Rows handed to the store, by result: inserted or duplicate (already stored).',
+      help: 'Rows handed to the store, by result: inserted, duplicate (stored already with the same content digest) or conflict (stored with another digest under its source and id: dead-lettered as conflicting-duplicate).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

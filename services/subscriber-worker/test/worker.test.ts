@@ -11,6 +11,9 @@ import {
   waitForCount,
 } from '@eventpipe/testing';
 
+/** The CloudEvents Pub/Sub binding's structured mode, as the publisher sends it. */
+const STRUCTURED = { 'content-type': 'application/cloudevents+json' };
+
 const wire = (overrides: Record<string, unknown> = {}) =>
   Buffer.from(
     JSON.stringify({ specversion: '1.0', time: '2026-11-28T05:00:00Z', ...sampleEvent(overrides) }),
@@ -71,7 +74,10 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
   it('when valid events arrive, then they are stored in batches and acked', async () => {
     const acked = waitForCount(worker, 'acked', 120);
     await bus.publish(
-      Array.from({ length: 120 }, (_, i) => ({ data: wire({ id: `v${i}` }), attributes: {} })),
+      Array.from({ length: 120 }, (_, i) => ({
+        data: wire({ id: `v${i}` }),
+        attributes: STRUCTURED,
+      })),
     );
     await acked;
     expect(await store.list({ limit: 1000 })).toHaveLength(120);
@@ -79,21 +85,31 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     expect(flaky.inserts).toBeGreaterThanOrEqual(3); // 120 rows in batches of at most 50
   });
 
+  const binary = { 'ce-specversion': '1.0', 'ce-id': 'b', 'ce-source': '/s', 'ce-type': 't' };
   it.each([
-    ['invalid-json', Buffer.from('{not json')],
-    ['invalid-encoding', Buffer.from([0xff, 0xfe])],
-    ['schema-invalid', Buffer.from(JSON.stringify({ type: 't', source: '/s' }))],
-    ['too-large', Buffer.alloc(300 * 1024, 'a')],
+    ['invalid-json', Buffer.from('{not json'), STRUCTURED],
+    ['invalid-encoding', Buffer.from([0xff, 0xfe]), STRUCTURED],
+    ['schema-invalid', Buffer.from(JSON.stringify({ type: 't', source: '/s' })), STRUCTURED],
+    ['schema-invalid', Buffer.from('{"\\u005f_proto__":1}'), STRUCTURED],
+    ['too-large', Buffer.alloc(300 * 1024, 'a'), STRUCTURED],
+    // Data that looks like an event is still not one without the binding's marks.
+    ['not-a-cloudevent', wire({ id: 'lookalike' }), {}],
+    ['not-a-cloudevent', wire({ id: 'lookalike' }), { 'content-type': 'application/json' }],
+    ['unsupported-format', wire(), { 'content-type': 'application/cloudevents-batch+json' }],
+    ['unsupported-format', wire(), { 'content-type': 'application/cloudevents+avro' }],
+    ['invalid-json', Buffer.from('{'), { ...binary, 'content-type': 'application/json' }],
+    ['invalid-encoding', Buffer.from([0xff]), { ...binary, 'content-type': 'text/plain' }],
+    ['schema-invalid', Buffer.from('x'), { ...binary, 'ce-specversion': '0.3' }],
   ])(
-    'when a message is %s, then it is dead-lettered with that reason and acked',
-    async (reason, data) => {
+    'when a message is %s (%#), then it is dead-lettered with that reason and acked',
+    async (reason, data, attributes) => {
       const dead = new Promise<string>((resolve) =>
         worker.once('dead-lettered', (r) => resolve(r)),
       );
       const stored = waitForCount(worker, 'acked', 1);
       await bus.publish([
-        { data, attributes: { origin: 'test' } },
-        { data: wire({ id: 'behind' }), attributes: {} },
+        { data, attributes: { origin: 'test', ...attributes } },
+        { data: wire({ id: 'behind' }), attributes: STRUCTURED },
       ]);
       expect(await dead).toBe(reason);
       await stored;
@@ -105,9 +121,85 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
       });
       expect(bus.deadLettered[0]!.attributes['eventpipe-dlq-detail']!.length).toBeGreaterThan(0);
       expect((await store.get('behind')).length).toBe(1);
+      expect(await store.get('lookalike')).toEqual([]);
       await waitFor(() => (bus.backlog === 0 ? true : undefined));
     },
   );
+
+  it('when a binary-mode message arrives, then its ce-* attributes and data are the event, data as sent', async () => {
+    const acked = waitForCount(worker, 'acked', 3);
+    const publishTime = Date.now();
+    await bus.publish([
+      {
+        data: Buffer.from('{"n": 12345678901234567890}'),
+        attributes: {
+          ...binary,
+          'ce-id': 'bin-json',
+          'content-type': 'application/json',
+          'ce-myext': 'v',
+        },
+      },
+      {
+        data: Buffer.from('héllo'),
+        attributes: { ...binary, 'ce-id': 'bin-text', 'ce-datacontenttype': 'text/plain' },
+      },
+      {
+        data: Buffer.from([0, 1, 255]),
+        attributes: { ...binary, 'ce-id': 'bin-bytes', 'ce-time': '2026-11-28T05:00:00+01:00' },
+      },
+    ]);
+    await acked;
+    const [json] = await store.get('bin-json');
+    expect(json).toMatchObject({
+      data: '{"n": 12345678901234567890}',
+      datacontenttype: 'application/json',
+      extensions: '{"myext":"v"}',
+      time_text: null,
+    });
+    // No time: the publish time stands in (this message never passed the publisher).
+    expect(Date.parse(json!.time)).toBeGreaterThanOrEqual(publishTime - 1000);
+    expect((await store.get('bin-text'))[0]).toMatchObject({
+      data: '"héllo"',
+      datacontenttype: 'text/plain',
+    });
+    expect((await store.get('bin-bytes'))[0]).toMatchObject({
+      data: null,
+      data_base64: 'AAH/',
+      time_text: '2026-11-28T05:00:00+01:00',
+      time: '2026-11-28T04:00:00.000000Z',
+    });
+  });
+
+  it('when another event arrives under a stored (source, id), then it is dead-lettered as a conflicting duplicate with both digests', async () => {
+    const acked = waitForCount(worker, 'acked', 2);
+    await bus.publish([{ data: wire({ id: 'k', data: { v: 1 } }), attributes: STRUCTURED }]);
+    await waitForCount(worker, 'acked', 1);
+    const dead = new Promise<string>((resolve) => worker.once('dead-lettered', (r) => resolve(r)));
+    await bus.publish([
+      { data: wire({ id: 'k', data: { v: 2 } }), attributes: STRUCTURED }, // conflict
+      { data: wire({ id: 'k', data: { v: 1 } }), attributes: STRUCTURED }, // the same again
+    ]);
+    expect(await dead).toBe('conflicting-duplicate');
+    await acked;
+    const [stored] = await store.get('k');
+    expect(stored!.data).toBe('{"v":1}');
+    expect(bus.deadLettered).toHaveLength(1);
+    const attrs = bus.deadLettered[0]!.attributes;
+    expect(attrs['eventpipe-dlq-reason']).toBe('conflicting-duplicate');
+    expect(attrs['eventpipe-dlq-stored-digest']).toBe(stored!.digest);
+    expect(attrs['eventpipe-dlq-digest']).toMatch(/^[0-9a-f]{64}$/);
+    expect(attrs['eventpipe-dlq-digest']).not.toBe(stored!.digest);
+    const text = (await request(worker.app).get('/metrics')).text;
+    expect(text).toContain(
+      'eventpipe_worker_rows_total{result="conflict",service="subscriber-worker"} 1',
+    );
+    expect(text).toContain(
+      'eventpipe_worker_rows_total{result="duplicate",service="subscriber-worker"} 1',
+    );
+    expect(text).toContain(
+      'eventpipe_worker_dead_lettered_total{reason="conflicting-duplicate",service="subscriber-worker"} 1',
+    );
+  });
 
   it('when the store fails briefly, then the batch is held and retried in place, not redelivered', async () => {
     flaky.failures = 2;
@@ -117,7 +209,10 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     worker.on('nacked', (n) => nacks.push(n));
     const acked = waitForCount(worker, 'acked', 10);
     await bus.publish(
-      Array.from({ length: 10 }, (_, i) => ({ data: wire({ id: `r${i}` }), attributes: {} })),
+      Array.from({ length: 10 }, (_, i) => ({
+        data: wire({ id: `r${i}` }),
+        attributes: STRUCTURED,
+      })),
     );
     await acked;
     expect(retries).toEqual([1, 2]);
@@ -131,7 +226,10 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     const nacked = waitForCount(worker, 'nacked', 3);
     const acked = waitForCount(worker, 'acked', 3);
     await bus.publish(
-      Array.from({ length: 3 }, (_, i) => ({ data: wire({ id: `w${i}` }), attributes: {} })),
+      Array.from({ length: 3 }, (_, i) => ({
+        data: wire({ id: `w${i}` }),
+        attributes: STRUCTURED,
+      })),
     );
     await nacked;
     await acked;
@@ -151,7 +249,10 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     };
     const acked = waitForCount(worker, 'acked', 5);
     await bus.publish(
-      Array.from({ length: 5 }, (_, i) => ({ data: wire({ id: `d${i}` }), attributes: {} })),
+      Array.from({ length: 5 }, (_, i) => ({
+        data: wire({ id: `d${i}` }),
+        attributes: STRUCTURED,
+      })),
     );
     await acked;
     expect(flaky.inserts).toBeGreaterThanOrEqual(2);
@@ -171,7 +272,7 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     const dead = new Promise<string>((resolve) => worker.once('dead-lettered', (r) => resolve(r)));
     const acked = waitForCount(worker, 'acked', 2);
     await bus.publish(
-      ['ok-1', 'refused', 'ok-2'].map((id) => ({ data: wire({ id }), attributes: {} })),
+      ['ok-1', 'refused', 'ok-2'].map((id) => ({ data: wire({ id }), attributes: STRUCTURED })),
     );
     expect(await dead).toBe('store-rejected');
     await acked;
@@ -198,7 +299,10 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     });
     worker.start();
     await bus.publish(
-      Array.from({ length: 7 }, (_, i) => ({ data: wire({ id: `s${i}` }), attributes: {} })),
+      Array.from({ length: 7 }, (_, i) => ({
+        data: wire({ id: `s${i}` }),
+        attributes: STRUCTURED,
+      })),
     );
     await waitFor(() => (bus.backlog === 7 ? true : undefined)); // delivered, held in the open batch
     await worker.stop();
@@ -208,7 +312,7 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
 
   it('when probed, then readiness covers bus, store and subscription and metrics count outcomes', async () => {
     const acked = waitForCount(worker, 'acked', 1);
-    await bus.publish([{ data: wire(), attributes: {} }]);
+    await bus.publish([{ data: wire(), attributes: STRUCTURED }]);
     await acked;
     expect((await request(worker.app).get('/readyz')).body).toEqual({
       status: 'ready',
