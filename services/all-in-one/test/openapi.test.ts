@@ -199,6 +199,14 @@ describe('real answers match the document', () => {
       '/v1/events',
       await p.post('/v1/events').set('Content-Type', 'text/plain').send('x'),
     );
+    pub(
+      'post',
+      '/v1/events',
+      await p
+        .post('/v1/events')
+        .set('Content-Type', 'application/cloudevents-batch+json')
+        .send('[]'),
+    );
     pub('get', '/healthz', await p.get('/healthz'));
     pub('get', '/readyz', await p.get('/readyz'));
 
@@ -218,10 +226,19 @@ describe('real answers match the document', () => {
       .map((l) => JSON.parse(l) as unknown);
     expect(rows).toHaveLength(2);
     for (const row of rows) qry('get', '/v1/events', lines, row);
+    const pure = await q
+      .get('/v1/events?source=/openapi&limit=1')
+      .set('Accept', 'application/cloudevents-batch+json');
+    expect(pure.headers['eventpipe-next-cursor']).toMatch(/.+/);
+    qry('get', '/v1/events', pure);
     qry('get', '/v1/events', await q.get('/v1/events?limit=0'));
     qry('get', '/v1/events', await q.get('/v1/events').set('Accept', 'image/png'));
     qry('get', '/v1/events/{id}', await q.get(`/v1/events/${ids[0]}`));
     qry('get', '/v1/events/{id}', await q.get('/v1/events/no-such-id'));
+    const one = await q.get(`/v1/events/${ids[0]}`).set('Accept', 'application/cloudevents+json');
+    expect(one.headers['eventpipe-message-id']).toMatch(/.+/);
+    qry('get', '/v1/events/{id}', one);
+    qry('get', '/v1/events/{id}', await q.get(`/v1/events/${ids[0]}`).set('Accept', 'image/png'));
     qry('get', '/v1/stats', await q.get('/v1/stats?groupBy=type'));
     qry('get', '/v1/stats', await q.get('/v1/stats?interval=week'));
     qry('get', '/readyz', await q.get('/readyz'));

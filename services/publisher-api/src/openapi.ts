@@ -21,7 +21,7 @@ export function publisherApiDocument(): OpenApiDocument {
     description: [
       'Accepts CloudEvents 1.0 over HTTP (structured, batch and binary content modes) and publishes each event to the bus, one message per event. A 202 means the bus has the events.',
       '',
-      `Limits: request body ${LIMITS.maxRequestBytes} bytes; ${LIMITS.maxEventsPerRequest} events per request; ${LIMITS.maxEventBytes} bytes per serialized event; ${LIMITS.maxAttributeBytes} bytes per attribute value; ${LIMITS.maxExtensions} extensions; JSON nesting ${LIMITS.maxJsonDepth} levels. Extension names are 1–20 of a-z 0-9.`,
+      `Limits: request body ${LIMITS.maxRequestBytes} bytes; ${LIMITS.maxEventsPerRequest} events per request; ${LIMITS.maxEventBytes} bytes per serialized event; ${LIMITS.maxAttributeBytes} bytes per attribute value; ${LIMITS.maxExtensions} extensions; JSON nesting ${LIMITS.maxJsonDepth} levels. Extension names are 1–${LIMITS.maxExtensionNameLength} of a-z 0-9. data is stored and returned as the JSON text sent; a 202 means the bus has the events.`,
       '',
       'Errors are RFC 9457 problems (application/problem+json) with a stable `code`. Any failure publishes nothing of the request.',
     ].join('\n'),
@@ -29,11 +29,11 @@ export function publisherApiDocument(): OpenApiDocument {
   const event = api.schema(
     inputEventSchema.meta({
       description:
-        'A CloudEvent in JSON format. id (default: a new UUIDv7), specversion (default "1.0") and time (default: when received) may be left out; other top-level keys are extension attributes.',
+        'A CloudEvent in JSON format. id (default: a new UUIDv7), specversion (default "1.0") and time (default: when received) may be left out; other top-level keys are extension attributes. data is kept as the JSON text sent (numbers digit for digit; null is an explicit null).',
     }),
     'input',
   );
-  const batch = { type: 'array', items: event, minItems: 1, maxItems: LIMITS.maxEventsPerRequest };
+  const batch = { type: 'array', items: event, minItems: 0, maxItems: LIMITS.maxEventsPerRequest };
   const ceHeader = (name: string, description: string) => ({
     name: `ce-${name}`,
     description: `Binary mode: ${description}`,
@@ -45,7 +45,7 @@ export function publisherApiDocument(): OpenApiDocument {
     description: [
       `Structured mode: Content-Type ${CLOUDEVENTS_JSON}, one event. Batch mode: ${BATCH_JSON}, an array. application/json takes either.`,
       '',
-      'Binary mode: any other Content-Type with a `ce-specversion` header; the attributes are `ce-*` headers (percent-encoded), the body is the data and its Content-Type the datacontenttype. JSON media types are stored as JSON data; text/* without a charset, or any type with charset=utf-8, as a string; anything else (other charsets included) as data_base64, byte for byte. Extension values arrive as strings.',
+      'Binary mode: any other Content-Type with a `ce-specversion` header; the attributes are `ce-*` headers (percent-encoded; read liberally: a % without two hex digits after it, and quotes, are kept as sent), the body is the data and its Content-Type the datacontenttype. JSON media types are stored as JSON data, the text as sent; text/* without a charset, or any type with charset=utf-8, as a string; anything else (other charsets included) as data_base64, byte for byte. Extension values arrive as strings.',
     ].join('\n'),
     tags: ['events'],
     scope: 'events:write',

@@ -4,8 +4,10 @@ import {
   type OpenApiDocument,
 } from '@eventpipe/platform';
 import {
+  CLOUDEVENTS_MEDIA_TYPES,
   CSV_COLUMNS,
   EXPORT_MEDIA_TYPES,
+  cloudEventSchema,
   LIMITS,
   eventPageSchema,
   getParamsSchema,
@@ -32,11 +34,32 @@ export function queryApiDocument(): OpenApiDocument {
   });
   const eventPage = api.schema(eventPageSchema);
   const storedEvent = api.schema(storedEventSchema);
+  const cloudEvent = api.schema(cloudEventSchema);
+  const metaHeaders = {
+    'Eventpipe-Received-At': {
+      description: 'With a pure CloudEvent: when the publisher API received it.',
+      schema: { type: 'string', format: 'date-time' },
+    },
+    'Eventpipe-Published-At': {
+      description: 'With a pure CloudEvent: when the bus accepted it.',
+      schema: { type: 'string', format: 'date-time' },
+    },
+    'Eventpipe-Stored-At': {
+      description: 'With a pure CloudEvent: when the store committed it.',
+      schema: { type: 'string', format: 'date-time' },
+    },
+    'Eventpipe-Message-Id': {
+      description: 'With a pure CloudEvent: the bus message id that was stored.',
+      schema: { type: 'string' },
+    },
+  };
   api.operation('get', '/v1/events', {
     operationId: 'listEvents',
     summary: 'List events, newest first, or export every match',
     description: [
-      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order.`,
+      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${CLOUDEVENTS_MEDIA_TYPES.batch} the page is an array of pure CloudEvents (the batch format) and the next cursor is in the Link (rel="next") and Eventpipe-Next-Cursor headers. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order.`,
+      '',
+      "Every event's data is the JSON text its producer sent, byte for byte (numbers digit for digit); time is as the producer wrote it.",
       '',
       'An export that breaks off resumes with afterTime, afterSource and afterId set from the last complete row received. A failure after the first byte cuts the connection (no final chunk), so a short export is never mistaken for a complete one.',
     ].join('\n'),
@@ -49,11 +72,30 @@ export function queryApiDocument(): OpenApiDocument {
         description: 'A page, or the streamed export',
         headers: {
           'Cache-Control': { description: '`no-store`', schema: { type: 'string' } },
+          Link: {
+            description: `With ${CLOUDEVENTS_MEDIA_TYPES.batch}: <the next page>; rel="next", absent on the last page.`,
+            schema: { type: 'string' },
+          },
+          'Eventpipe-Next-Cursor': {
+            description: `With ${CLOUDEVENTS_MEDIA_TYPES.batch}: the next page's cursor, absent on the last page.`,
+            schema: { type: 'string' },
+          },
         },
         content: {
           'application/json': { schema: eventPage },
+          [CLOUDEVENTS_MEDIA_TYPES.batch]: {
+            schema: {
+              type: 'array',
+              items: cloudEvent,
+              description: 'A page of pure CloudEvents.',
+            },
+          },
           [EXPORT_MEDIA_TYPES.ndjson]: {
-            schema: { ...storedEvent, description: 'One StoredEvent JSON object per line.' },
+            schema: {
+              ...storedEvent,
+              description:
+                'One StoredEvent JSON object per line (line breaks between the JSON tokens of data removed).',
+            },
           },
           [EXPORT_MEDIA_TYPES.csv]: {
             schema: {
@@ -74,8 +116,7 @@ export function queryApiDocument(): OpenApiDocument {
   api.operation('get', '/v1/events/:id', {
     operationId: 'getEvent',
     summary: 'One event by id',
-    description:
-      'A stored event never changes, so the answer carries a strong ETag and `Cache-Control: private, max-age=3600`; If-None-Match with that ETag answers 304.',
+    description: `A stored event never changes, so the answer carries a strong ETag and \`Cache-Control: private, max-age=3600\`; If-None-Match with that ETag answers 304. With Accept: ${CLOUDEVENTS_MEDIA_TYPES.event} the body is the pure CloudEvent (what an SDK's HTTP.toEvent reads) and the pipeline metadata is in Eventpipe-* headers.`,
     tags: ['events'],
     scope: 'events:read',
     rateLimited: true,
@@ -103,14 +144,19 @@ export function queryApiDocument(): OpenApiDocument {
             description: '`private, max-age=3600`',
             schema: { type: 'string' },
           },
+          ...metaHeaders,
         },
-        content: { 'application/json': { schema: storedEvent } },
+        content: {
+          'application/json': { schema: storedEvent },
+          [CLOUDEVENTS_MEDIA_TYPES.event]: { schema: cloudEvent },
+        },
       },
       '304': { description: 'Not modified: the ETag given still matches' },
     },
     problems: [
       { status: 400, codes: ['validation-failed'] },
       { status: 404, codes: ['not-found'] },
+      { status: 406, codes: ['not-acceptable'] },
       { status: 409, codes: ['ambiguous-id'] },
       { status: 503, codes: ['unavailable'] },
     ],
