@@ -11,7 +11,7 @@ module.exports = {
   moduleNameMapper: {
     '^@eventpipe/schema/json$': '<rootDir>/packages/schema/src/json-text.ts',
     '^@eventpipe/(schema|platform|bus|store|testing|client)$': '<rootDir>/packages/$1/src/index.ts',
-    '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one|replay)$':
+    '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one|replay|audit)$':
       '<rootDir>/services/$1/src/index.ts',
   },
   globalSetup: '<rootDir>/packages/testing/jest/global-setup.ts',

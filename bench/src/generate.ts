@@ -5,7 +5,7 @@ import { duckdbCreateTable } from '@eventpipe/schema';
 import { TYPES } from './events';
 
 /** Bumped whenever the generated data changes shape, so an old file is rebuilt. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 /** The generated events span 30 days from this instant, evenly, in time order (as ingested). */
 export const DATA_FROM = '2026-10-01T00:00:00.000000Z';
 export const DATA_TO = '2026-10-31T00:00:00.000000Z';
@@ -75,7 +75,9 @@ export async function ensureDataset(
         TIMESTAMP '2026-10-01 00:00:00' + to_microseconds(i * ${step} + 40000) AS received_at,
         TIMESTAMP '2026-10-01 00:00:00' + to_microseconds(i * ${step} + 60000) AS published_at,
         TIMESTAMP '2026-10-01 00:00:00' + to_microseconds(i * ${step} + 900000) AS stored_at,
-        i::VARCHAR AS message_id
+        i::VARCHAR AS message_id,
+        NULL AS time_text,
+        sha256(i::VARCHAR) AS digest
       FROM range(${start}, ${end}) t(i)`);
     log(`generated ${end} / ${rows} events (${Math.round((Date.now() - started) / 1000)} s)`);
   }

@@ -10,6 +10,12 @@ export const busEnvShape = {
     .enum(['memory', 'pubsub'])
     .default('memory')
     .describe('Event bus adapter: memory (in-process) or pubsub'),
+  MEMORY_BUS_JOURNAL: z
+    .string()
+    .default('./data/memory-bus.journal')
+    .describe(
+      'BUS=memory (npm start): the file the in-process bus writes every accepted event to before the 202, so a crash loses none; empty: memory only',
+    ),
   ...googleCloudEnvShape,
   PUBSUB_EMULATOR_HOST: z
     .string()
@@ -31,6 +37,12 @@ export const busEnvShape = {
   PUBSUB_AUTO_CREATE: envOptionalBool(
     'Create missing topics and subscriptions at start (default: true unless NODE_ENV=production)',
   ),
+  PUBSUB_SUBSCRIPTION_POLICIES: z
+    .enum(['auto', 'on', 'off'])
+    .default('auto')
+    .describe(
+      "Dead-letter and retry policies on the subscription created at start: on, off, or auto (on for Google Cloud, off on the emulator, which loses messages a killed subscriber held when either policy is set; the worker's own dead-lettering and store retries cover what they do)",
+    ),
   PUBSUB_MAX_DELIVERY_ATTEMPTS: envInt(
     'Dead-letter policy of the subscription created at start (Pub/Sub allows 5..100)',
     5,
@@ -68,7 +80,10 @@ export type BusEnv = z.output<z.ZodObject<typeof busEnvShape>>;
 /** Builds the configured bus. In production PUBSUB_AUTO_CREATE is off unless set explicitly. */
 export function createBus(env: BusEnv, opts: { production: boolean }): EventBus {
   if (env.BUS === 'memory') {
-    return new MemoryBus({ maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS });
+    return new MemoryBus({
+      maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
+      journalPath: env.MEMORY_BUS_JOURNAL || undefined,
+    });
   }
   if (env.PUBSUB_EMULATOR_HOST) {
     // Against the emulator there are no credentials to find; without this google-auth-library
@@ -88,6 +103,10 @@ export function createBus(env: BusEnv, opts: { production: boolean }): EventBus 
     deadLetterSubscription: env.PUBSUB_DLQ_SUBSCRIPTION,
     autoCreate: env.PUBSUB_AUTO_CREATE ?? !opts.production,
     emulatorHost: env.PUBSUB_EMULATOR_HOST,
+    subscriptionPolicies:
+      env.PUBSUB_SUBSCRIPTION_POLICIES === 'auto'
+        ? !env.PUBSUB_EMULATOR_HOST
+        : env.PUBSUB_SUBSCRIPTION_POLICIES === 'on',
     maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
     ackDeadlineSeconds: env.PUBSUB_ACK_DEADLINE_SECONDS,
     retryBackoffSeconds:

@@ -6,6 +6,7 @@ import type {
   OutgoingMessage,
   SubscribeOptions,
 } from './event-bus.port';
+import { MemoryJournal } from './memory-journal';
 
 export interface MemoryBusOptions {
   /** A delivery left unsettled this long comes back. A live Pub/Sub subscriber extends its
@@ -16,6 +17,9 @@ export interface MemoryBusOptions {
   maxDeliveryAttempts?: number;
   /** Delay before a nacked message is delivered again. */
   nackDelayMs?: number;
+  /** A file the bus writes ahead to (see MemoryJournal): published messages survive a crash,
+   * and init() brings back what was not settled. Unset: memory only. */
+  journalPath?: string;
 }
 
 interface Stored {
@@ -29,8 +33,9 @@ interface Stored {
 /**
  * The in-process bus for the one-process local mode and unit tests. It keeps Pub/Sub's
  * semantics that the worker depends on: at-least-once delivery, ack / nack, redelivery after the
- * ack deadline, flow control, delivery attempts and a dead-letter list. Messages live in memory
- * only: a process exit loses what was not yet stored.
+ * ack deadline, flow control, delivery attempts and a dead-letter list. With `journalPath` every
+ * publish is on disk before it resolves, so a crash loses nothing that got a 202; without it
+ * (tests), messages live in memory only.
  */
 export class MemoryBus implements EventBus {
   readonly kind = 'memory' as const;
@@ -44,36 +49,73 @@ export class MemoryBus implements EventBus {
   private readonly maxExtensionMs: number;
   private readonly maxDeliveryAttempts: number;
   private readonly nackDelayMs: number;
+  private journal: MemoryJournal | undefined;
+  /** The journal key of each dead-lettered message. */
+  private readonly deadLetterKeys = new Map<OutgoingMessage, string>();
+  private nextDeadLetterKey = 1;
 
-  constructor(opts: MemoryBusOptions = {}) {
+  constructor(private readonly opts: MemoryBusOptions = {}) {
     this.maxExtensionMs = opts.maxExtensionMs ?? 60 * 60_000;
     this.maxDeliveryAttempts = opts.maxDeliveryAttempts ?? 5;
     this.nackDelayMs = opts.nackDelayMs ?? 100;
   }
 
-  async init(): Promise<void> {}
+  /** Opens the journal, when there is one, and brings back what it holds. */
+  async init(): Promise<void> {
+    if (!this.opts.journalPath || this.journal) return;
+    const { journal, state } = await MemoryJournal.open(this.opts.journalPath);
+    this.journal = journal;
+    this.nextId = Math.max(this.nextId, state.lastId + 1);
+    for (const m of state.messages) {
+      this.queue.push({ ...m, attempts: 0 });
+      this.nextId = Math.max(this.nextId, Number(m.id) + 1);
+    }
+    for (const d of state.deadLettered) {
+      const message = { data: d.data, attributes: d.attributes };
+      this.deadLettered.push(message);
+      this.deadLetterKeys.set(message, d.key);
+      this.nextDeadLetterKey = Math.max(this.nextDeadLetterKey, Number(d.key) + 1);
+    }
+    queueMicrotask(() => this.subscriber?.pump());
+  }
+
+  /** How many messages init() brought back from the journal (for the start-up log). */
+  get recovered(): number {
+    return this.queue.length;
+  }
 
   async publish(messages: OutgoingMessage[]): Promise<string[]> {
     if (this.closed) throw new Error('memory bus is closed');
     const publishTime = new Date();
-    const ids = messages.map((m) => {
-      const id = String(this.nextId++);
-      this.queue.push({
-        id,
-        data: m.data,
-        attributes: { ...m.attributes },
-        publishTime,
-        attempts: 0,
-      });
-      return id;
-    });
+    const stored: Stored[] = messages.map((m) => ({
+      id: String(this.nextId++),
+      data: m.data,
+      attributes: { ...m.attributes },
+      publishTime,
+      attempts: 0,
+    }));
+    // On disk before the publish resolves: the publisher's 202 waits for this.
+    await this.journal?.published(stored);
+    this.queue.push(...stored);
     queueMicrotask(() => this.subscriber?.pump());
-    return ids;
+    return stored.map((m) => m.id);
   }
 
   async deadLetter(message: OutgoingMessage): Promise<string> {
-    this.deadLettered.push({ data: message.data, attributes: { ...message.attributes } });
-    return `dlq-${this.deadLettered.length}`;
+    return this.keepDeadLetter({ data: message.data, attributes: { ...message.attributes } });
+  }
+
+  private async keepDeadLetter(message: OutgoingMessage): Promise<string> {
+    const key = String(this.nextDeadLetterKey++);
+    await this.journal?.deadLettered(key, message.data, message.attributes);
+    this.deadLetterKeys.set(message, key);
+    this.deadLettered.push(message);
+    return `dlq-${key}`;
+  }
+
+  /** @internal A delivery was acked. */
+  settled(message: Stored): void {
+    this.journal?.settled(message.id);
   }
 
   async pullDeadLetters(max: number): Promise<DeadLetterDelivery[]> {
@@ -88,6 +130,9 @@ export class MemoryBus implements EventBus {
           this.leasedDeadLetters.delete(m);
           const at = this.deadLettered.indexOf(m);
           if (at >= 0) this.deadLettered.splice(at, 1);
+          const key = this.deadLetterKeys.get(m);
+          this.deadLetterKeys.delete(m);
+          if (key !== undefined) this.journal?.removedDeadLetter(key);
         },
         release: async () => {
           this.leasedDeadLetters.delete(m);
@@ -125,10 +170,11 @@ export class MemoryBus implements EventBus {
   /** @internal Puts an unsettled delivery back, or dead-letters it after too many attempts. */
   requeue(message: Stored, delayMs: number): void {
     if (this.maxDeliveryAttempts > 0 && message.attempts >= this.maxDeliveryAttempts) {
-      this.deadLettered.push({
+      // Kept on the dead-letter list first, then settled: a crash in between keeps both copies.
+      void this.keepDeadLetter({
         data: message.data,
         attributes: { ...message.attributes, 'eventpipe-dlq-reason': 'max-delivery-attempts' },
-      });
+      }).then(() => this.settled(message));
       return;
     }
     const back = () => {
@@ -158,6 +204,7 @@ export class MemoryBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     await this.subscriber?.close();
+    await this.journal?.close();
   }
 }
 
@@ -210,7 +257,10 @@ class MemorySubscription implements BusSubscription {
       attributes: msg.attributes,
       publishTime: msg.publishTime,
       deliveryAttempt: msg.attempts,
-      ack: () => settle(undefined),
+      ack: () => {
+        if (!settled) this.bus.settled(msg);
+        settle(undefined);
+      },
       nack: () => settle(this.bus.nackDelay),
     };
     this.handler(incoming);

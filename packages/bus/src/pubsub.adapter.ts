@@ -28,6 +28,10 @@ export interface PubSubBusOptions {
   autoCreate: boolean;
   /** host:port of the emulator; undefined for Google Cloud. */
   emulatorHost?: string;
+  /** Give a subscription this adapter creates Pub/Sub's dead-letter and retry policies (below).
+   * Off on the emulator by default: it drops messages that a killed subscriber held, or that
+   * were nacked, on a subscription with either policy (docs/RELIABILITY.md, "The emulator"). */
+  subscriptionPolicies: boolean;
   /** Dead-letter policy of a subscription this adapter creates. */
   maxDeliveryAttempts: number;
   /** Ack deadline of a subscription this adapter creates (default 60 s). */
@@ -74,18 +78,7 @@ export class PubSubBus implements EventBus {
     await this.topic
       .createSubscription(this.opts.subscription, {
         ackDeadlineSeconds: this.opts.ackDeadlineSeconds ?? 60,
-        deadLetterPolicy: {
-          deadLetterTopic: dlqTopicName,
-          maxDeliveryAttempts: this.opts.maxDeliveryAttempts,
-        },
-        ...(this.opts.retryBackoffSeconds === null
-          ? {}
-          : {
-              retryPolicy: {
-                minimumBackoff: { seconds: this.opts.retryBackoffSeconds?.min ?? 1 },
-                maximumBackoff: { seconds: this.opts.retryBackoffSeconds?.max ?? 60 },
-              },
-            }),
+        ...(this.opts.subscriptionPolicies ? this.policies(dlqTopicName) : {}),
       })
       .catch((e: unknown) => {
         if (!isAlreadyExists(e)) throw e;
@@ -98,6 +91,24 @@ export class PubSubBus implements EventBus {
       .catch((e: unknown) => {
         if (!isAlreadyExists(e)) throw e;
       });
+  }
+
+  /** The dead-letter and retry policies of the worker's subscription. */
+  private policies(dlqTopicName: string) {
+    return {
+      deadLetterPolicy: {
+        deadLetterTopic: dlqTopicName,
+        maxDeliveryAttempts: this.opts.maxDeliveryAttempts,
+      },
+      ...(this.opts.retryBackoffSeconds === null
+        ? {}
+        : {
+            retryPolicy: {
+              minimumBackoff: { seconds: this.opts.retryBackoffSeconds?.min ?? 1 },
+              maximumBackoff: { seconds: this.opts.retryBackoffSeconds?.max ?? 60 },
+            },
+          }),
+    };
   }
 
   async publish(messages: OutgoingMessage[]): Promise<string[]> {

@@ -4,7 +4,8 @@ import { describeWithEmulator, testBusOptions, waitFor } from '@eventpipe/testin
 
 describeWithEmulator('PubSubBus on the Pub/Sub emulator', (host) => {
   const projectId = 'eventpipe-test';
-  const make = () => new PubSubBus(testBusOptions(host, 'bus', { projectId }));
+  const make = (policies = true) =>
+    new PubSubBus(testBusOptions(host, 'bus', { projectId, subscriptionPolicies: policies }));
   const admin = new PubSub({ projectId, apiEndpoint: host, emulatorMode: true });
   afterAll(() => admin.close());
 
@@ -19,7 +20,19 @@ describeWithEmulator('PubSubBus on the Pub/Sub emulator', (host) => {
       `projects/${projectId}/topics/${opts.deadLetterTopic}`,
     );
     expect(meta.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
+    expect(Number(meta.retryPolicy?.maximumBackoff?.seconds)).toBe(60);
     await expect(bus.check()).resolves.toBeUndefined();
+    await bus.close();
+  });
+
+  it('when the policies are off (the emulator default), then the subscription has neither', async () => {
+    const bus = make(false);
+    await bus.init();
+    const opts = (bus as unknown as { opts: { subscription: string } }).opts;
+    const [meta] = await admin.subscription(opts.subscription).getMetadata();
+    expect(meta.deadLetterPolicy).toBeFalsy();
+    expect(meta.retryPolicy).toBeFalsy();
+    expect(meta.ackDeadlineSeconds).toBe(60);
     await bus.close();
   });
 

@@ -15,6 +15,7 @@ import {
   defaultFrom,
   keyOf,
   sortByKey,
+  type Holder,
   type EventFilter,
   type EventStore,
   type InsertItem,
@@ -183,7 +184,7 @@ export class BigQueryStore implements EventStore {
   async insert(items: InsertItem[]): Promise<InsertResult> {
     const storedAt = nowTime();
     const rows = items.map((item) => toStoredRow(item.event, item.meta, storedAt));
-    const { write, duplicates, conflicts } = sortByKey(rows, await this.storedDigests(rows));
+    const { write, duplicates, redelivered, conflicts } = sortByKey(rows, await this.holders(rows));
     const byInsertId = new Map<string, number>(); // insertId → index in items
     const toInsert: Row[] = write.map((index) => {
       const row = rows[index]!;
@@ -206,25 +207,25 @@ export class BigQueryStore implements EventStore {
       for (const r of result.rejected)
         rejected.push({ index: byInsertId.get(r.insertId)!, reason: r.reason });
     }
-    return { inserted, duplicates, conflicts, rejected };
+    return { inserted, duplicates, redelivered, conflicts, rejected };
   }
 
   /**
-   * The digests stored under the rows' keys, read from the partitions within
+   * What holds the rows' keys (digest, message id), read from the partitions within
    * `duplicateWindowMs` of the rows' event times (a BigQuery table has no key to look up by,
    * and a read must name its partitions). Its cost is in docs/BIGQUERY.md. Rows streamed a
    * moment ago are visible to it; two workers inserting one key in the same instant are not,
    * and then insertId and the read-time dedup keep the first.
    */
-  private async storedDigests(rows: readonly StoredRow[]): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>();
+  private async holders(rows: readonly StoredRow[]): Promise<Map<string, Holder>> {
+    const out = new Map<string, Holder>();
     if (this.opts.duplicateWindowMs <= 0 || rows.length === 0) return out;
     const times = rows.map((r) => parseRfc3339(r.time)!);
     const window = BigInt(this.opts.duplicateWindowMs) * 1000n;
     const min = times.reduce((a, b) => (b < a ? b : a));
     const max = times.reduce((a, b) => (b > a ? b : a));
     const found = await this.query(
-      `SELECT source, id, digest FROM ${this.fqTable} WHERE time >= @from AND time < @to ` +
+      `SELECT source, id, digest, message_id FROM ${this.fqTable} WHERE time >= @from AND time < @to ` +
         'AND source IN UNNEST(@sources) AND id IN UNNEST(@ids)',
       {
         from: BigQuery.timestamp(formatMicros(min - window)),
@@ -238,9 +239,13 @@ export class BigQueryStore implements EventStore {
     for (const r of found) {
       const key = keyOf(String(r.source), String(r.id));
       if (!keys.has(key)) continue;
-      const digest = (r.digest as string | null) ?? null;
-      // Two rows under one key (an insert race, or rows from before digests): any one holds it.
-      if (!out.has(key) || out.get(key) === null) out.set(key, digest);
+      const holder = {
+        digest: (r.digest as string | null) ?? null,
+        messageId: String(r.message_id),
+      };
+      // Two rows under one key (an insert race, or rows from before digests): one with a
+      // digest holds it.
+      if (!out.has(key) || out.get(key)!.digest === null) out.set(key, holder);
     }
     return out;
   }

@@ -20,6 +20,7 @@ import {
   StoreConfigError,
   keyOf,
   sortByKey,
+  type Holder,
   type EventFilter,
   type EventStore,
   type InsertItem,
@@ -44,6 +45,9 @@ export interface DuckDbStoreOptions {
   memoryLimit?: string;
   /** DuckDB's threads (its default: one per core). */
   threads?: number;
+  /** Called once a batch is in the staging table, before the INSERT that commits it: where the
+   * failure suite kills a worker mid-insert (test/failure/kill-point-worker.mjs). */
+  onStaged?: () => void;
 }
 
 /** One SQL statement with its named parameters. */
@@ -176,21 +180,22 @@ export class DuckDbStore implements EventStore {
   }
 
   private async insertNow(items: InsertItem[]): Promise<InsertResult> {
-    if (items.length === 0) return { inserted: 0, duplicates: 0, conflicts: [], rejected: [] };
+    if (items.length === 0) {
+      return { inserted: 0, duplicates: 0, redelivered: 0, conflicts: [], rejected: [] };
+    }
     const storedAt = nowTime();
     const rows = items.map((item) => toStoredRow(item.event, item.meta, storedAt));
     // The first item of each key is offered to the table; the primary key keeps what is stored.
     const offered = sortByKey(rows, new Map()).write;
     const written = await this.append(offered.map((i) => rows[i]!));
-    // Keys already stored before this batch: their digests decide duplicate or conflict. Read
+    // Keys already stored before this batch: what holds them decides redelivery, duplicate or
+    // conflict. Read
     // only when there are some (a redelivery), as it scans the id column. The writes are
     // chained, so nothing was written between the INSERT and this read.
     const taken = offered.map((i) => rows[i]!).filter((r) => !written.has(keyOf(r.source, r.id)));
-    const stored = taken.length
-      ? await this.storedDigests(taken)
-      : new Map<string, string | null>();
-    const { duplicates, conflicts } = sortByKey(rows, stored);
-    return { inserted: written.size, duplicates, conflicts, rejected: [] };
+    const stored = taken.length ? await this.holders(taken) : new Map<string, Holder>();
+    const { duplicates, redelivered, conflicts } = sortByKey(rows, stored);
+    return { inserted: written.size, duplicates, redelivered, conflicts, rejected: [] };
   }
 
   /** Writes rows whose keys are not stored yet; returns the keys written. Rows go through
@@ -213,6 +218,7 @@ export class DuckDbStore implements EventStore {
       } finally {
         appender.closeSync(); // flushes the rows into the staging table
       }
+      this.opts.onStaged?.();
       const result = await this.writer.runAndReadAll(
         `INSERT INTO ${this.table} (${COLUMN_NAMES.join(', ')}) ` +
           `SELECT ${COLUMN_NAMES.join(', ')} FROM temp.main.${this.staging} ` +
@@ -224,17 +230,18 @@ export class DuckDbStore implements EventStore {
     }
   }
 
-  /** The digests stored under the rows' keys (`keyOf` → digest). */
-  private async storedDigests(rows: readonly StoredRow[]): Promise<Map<string, string | null>> {
+  /** What holds the rows' keys in the table (`keyOf` → digest and message id). */
+  private async holders(rows: readonly StoredRow[]): Promise<Map<string, Holder>> {
     const reader = await this.writer.runAndReadAll(
-      `SELECT source, id, digest FROM ${this.table} WHERE id IN (SELECT unnest($ids))`,
+      `SELECT source, id, digest, message_id FROM ${this.table} WHERE id IN (SELECT unnest($ids))`,
       { ids: listValue([...new Set(rows.map((r) => r.id))]) },
     );
     const keys = new Set(rows.map((r) => keyOf(r.source, r.id)));
-    const out = new Map<string, string | null>();
+    const out = new Map<string, Holder>();
     for (const r of reader.getRowObjects()) {
       const key = keyOf(String(r.source), String(r.id));
-      if (keys.has(key)) out.set(key, (r.digest as string | null) ?? null);
+      const digest = (r.digest as string | null) ?? null;
+      if (keys.has(key)) out.set(key, { digest, messageId: String(r.message_id) });
     }
     return out;
   }

@@ -17,8 +17,11 @@ export interface InsertResult {
   /** Rows newly written (BigQuery: rows it accepted; its insertId dedup is silent). */
   inserted: number;
   /** Items skipped because their `(source, id)` was already stored (or came earlier in the
-   * batch) with the same content digest: the same event again. */
+   * batch) with the same content digest from another bus message: the same event sent again. */
   duplicates: number;
+  /** Items skipped because their row was stored from this very bus message: a delivery that came
+   * back (a crash before the ack, a lost ack, an expired lease). */
+  redelivered: number;
   /** Items whose `(source, id)` is stored (or came earlier in the batch) with another digest:
    * a different event under a taken id. Not stored; the worker dead-letters them. */
   conflicts: Conflict[];
@@ -34,32 +37,41 @@ export interface Conflict {
   storedDigest: string;
 }
 
+/** What holds a `(source, id)`: the stored row's digest (null on rows older than digests) and
+ * the bus message it came from. */
+export interface Holder {
+  digest: string | null;
+  messageId: string;
+}
+
 /**
  * Sorts a batch's rows by their `(source, id)`: the first of each key not stored yet is
- * written; every other item is a duplicate when its digest equals the one that holds the key
- * (stored, or written by this batch), else a conflict. `stored` maps `source NUL id` to the
- * stored digest (null on rows older than digests: counted as duplicates, as before).
+ * written; every other item is a redelivery when the row that holds the key (stored, or written
+ * by this batch) came from the same bus message, a duplicate when it has the same digest (or
+ * none: rows older than digests), else a conflict. `stored` maps `keyOf(source, id)` to what
+ * holds it.
  */
 export function sortByKey(
   rows: readonly StoredRow[],
-  stored: ReadonlyMap<string, string | null>,
-): { write: number[]; duplicates: number; conflicts: Conflict[] } {
-  const holder = new Map<string, string | null>(stored);
+  stored: ReadonlyMap<string, Holder>,
+): { write: number[]; duplicates: number; redelivered: number; conflicts: Conflict[] } {
+  const holders = new Map<string, Holder>(stored);
   const write: number[] = [];
   const conflicts: Conflict[] = [];
   let duplicates = 0;
+  let redelivered = 0;
   rows.forEach((row, index) => {
     const key = keyOf(row.source, row.id);
-    if (!holder.has(key)) {
-      holder.set(key, row.digest);
+    const held = holders.get(key);
+    if (!held) {
+      holders.set(key, { digest: row.digest, messageId: row.message_id });
       write.push(index);
-      return;
-    }
-    const held = holder.get(key) ?? null;
-    if (held === null || row.digest === null || held === row.digest) duplicates += 1;
-    else conflicts.push({ index, digest: row.digest, storedDigest: held });
+    } else if (held.messageId === row.message_id) redelivered += 1;
+    else if (held.digest === null || row.digest === null || held.digest === row.digest) {
+      duplicates += 1;
+    } else conflicts.push({ index, digest: row.digest, storedDigest: held.digest });
   });
-  return { write, duplicates, conflicts };
+  return { write, duplicates, redelivered, conflicts };
 }
 
 /** The map key of an event's `(source, id)`. */

@@ -163,7 +163,10 @@ describe('BigQueryStore inserts', () => {
       await store.init();
       await store.insert(items([ev('dup')]));
       const before = lapsed.queries.length;
-      expect(await store.insert(items([ev('dup')]))).toMatchObject({ inserted: 0, duplicates: 1 });
+      expect(await store.insert(items([ev('dup')]))).toMatchObject({
+        inserted: 0,
+        redelivered: 1,
+      });
       const lookup = lapsed.queries.slice(before)[0]!;
       expect(String(lookup.query)).toMatch(/WHERE time >= @from AND time < @to AND/);
       const raw = new BigQuery({ projectId: project, apiEndpoint: lapsed.endpoint });

@@ -7,7 +7,7 @@ import { at, items } from './store-contract';
 
 // What only DuckDB does; the shared behaviour is in store-contract.ts.
 describe('DuckDbStore insert counts', () => {
-  it('when a batch repeats, then insert() reports the repeats as duplicates', async () => {
+  it('when a batch is delivered again, then insert() reports redeliveries; sent again, duplicates', async () => {
     const store = await DuckDbStore.open({ path: tempDuckDbPath() });
     await store.init();
     const batch = items([
@@ -17,14 +17,22 @@ describe('DuckDbStore insert counts', () => {
     expect(await store.insert(batch)).toEqual({
       inserted: 2,
       duplicates: 0,
+      redelivered: 0,
       conflicts: [],
       rejected: [],
     });
     expect(await store.insert([...batch, ...batch])).toEqual({
       inserted: 0,
-      duplicates: 4,
+      duplicates: 0,
+      redelivered: 4,
       conflicts: [],
       rejected: [],
+    });
+    const resent = batch.map((item) => ({ ...item, meta: { ...item.meta, messageId: 'other' } }));
+    expect(await store.insert(resent)).toMatchObject({
+      inserted: 0,
+      duplicates: 2,
+      redelivered: 0,
     });
     await store.close();
   });

@@ -24,11 +24,12 @@ export const at = (hours: number, minutes = 0, micros = 0): string =>
 
 const meta = { receivedAt: at(0), publishedAt: at(0, 0, 1000), messageId: 'm' };
 
-/** Events as the publisher makes them of a JSON body: the text of each data kept as written. */
-export function itemsOfText(text: string): InsertItem[] {
+/** Events as the publisher makes them of a JSON body: the text of each data kept as written.
+ * Their bus message ids are `${messages}${i}`: the same for a redelivery, others for a resend. */
+export function itemsOfText(text: string, messages = 'm'): InsertItem[] {
   const r = parseInputEvents(JSON.parse(text), { dataTexts: eventDataTexts(text) });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.events.map((event, i) => ({ event, meta: { ...meta, messageId: `m${i}` } }));
+  return r.events.map((event, i) => ({ event, meta: { ...meta, messageId: `${messages}${i}` } }));
 }
 
 export const items = (events: Record<string, unknown>[]): InsertItem[] =>
@@ -209,15 +210,26 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         duplicates: 0,
         conflicts: [],
       });
-      // Sent again without time and laid out otherwise: the same event.
-      const again = itemsOfText(`{ "source":"/s", "id":"k", "type":"a", "data": { "v": 1 } }`);
+      // The same message delivered again: a redelivery.
+      expect(await store.insert(first)).toMatchObject({
+        inserted: 0,
+        duplicates: 0,
+        redelivered: 1,
+      });
+      // Sent again (another message) without time and laid out otherwise: the same event.
+      const again = itemsOfText(
+        `{ "source":"/s", "id":"k", "type":"a", "data": { "v": 1 } }`,
+        'again',
+      );
       expect(await store.insert(again)).toMatchObject({
         inserted: 0,
         duplicates: 1,
+        redelivered: 0,
         conflicts: [],
       });
       const other = itemsOfText(
         `[{"id":"new","source":"/s","type":"a"},{"id":"k","source":"/s","type":"a","data":{"v":2}}]`,
+        'other',
       );
       const result = await store.insert(other);
       expect(result).toMatchObject({ inserted: 1, duplicates: 0 });
@@ -237,7 +249,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
           '{"id":"k","source":"/s","type":"a","data":2}]',
       );
       const result = await store.insert(batch);
-      expect(result).toMatchObject({ inserted: 1, duplicates: 1 });
+      // Each item is its own message: the second is a resend, the third a conflict.
+      expect(result).toMatchObject({ inserted: 1, duplicates: 1, redelivered: 0 });
       expect(result.conflicts.map((c) => c.index)).toEqual([2]);
       expect((await store.get('k'))[0]!.data).toBe('1');
     });

@@ -19,6 +19,8 @@ export function testBusOptions(
     deadLetterSubscription: `${base}-dlq-s`,
     autoCreate: true,
     emulatorHost,
+    // As createBus does on the emulator (PUBSUB_SUBSCRIPTION_POLICIES=auto): no policies.
+    subscriptionPolicies: false,
     maxDeliveryAttempts: 5,
     publishTimeoutMs: 10_000,
     ...overrides,

@@ -10,7 +10,7 @@ export type { RunningEmulator, EmulatorResult, EmulatorSource } from './pubsub-e
 export { waitFor, waitForCount } from './wait';
 export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixtures';
 export { emulatorHost, describeWithEmulator } from './jest-emulator';
-export { startService, urlFromLog } from './process';
+export { startCommand, startService, urlFromLog } from './process';
 export type { ServiceProcess } from './process';
 export { BigQueryFake, parseBigQueryTimestamp } from './bigquery-fake';
 export type { BigQueryFakeOptions } from './bigquery-fake';

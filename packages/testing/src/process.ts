@@ -3,6 +3,8 @@ import { waitFor } from './wait';
 
 export interface ServiceProcess {
   child: ChildProcess;
+  /** SIGKILL to the process and everything in its process group (started with `group`). */
+  killGroup(): void;
   /** Every stdout and stderr line so far. */
   lines(): string[];
   /** Resolves with the first line that `match` accepts. */
@@ -19,8 +21,26 @@ export function startService(
   env: Record<string, string>,
   args: string[] = [],
 ): ServiceProcess {
-  const child = spawn(process.execPath, [script, ...args], {
-    env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', ...env },
+  return startCommand(process.execPath, [script, ...args], env);
+}
+
+/** Starts any command as a real process. With `group`, it leads a process group of its own, so
+ * `killGroup()` kills it and its children at once (as a crash of `npm start` would). */
+export function startCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string; group?: boolean } = {},
+): ServiceProcess {
+  const child = spawn(command, args, {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      METADATA_SERVER_DETECTION: 'none',
+      ...env,
+    },
+    cwd: opts.cwd,
+    detached: opts.group ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -52,6 +72,13 @@ export function startService(
     exited,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    killGroup: () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { EventBus } from '@eventpipe/bus';
 import { createRegistry, type AccessOptions, type ApiKey, type Logger } from '@eventpipe/platform';
-import { createPublisherApp } from '@eventpipe/publisher-api';
+import { createPublisherApp, type AcceptedLog } from '@eventpipe/publisher-api';
 import { createQueryApp } from '@eventpipe/query-api';
 import type { EventStore } from '@eventpipe/store';
 import {
@@ -27,6 +27,7 @@ export interface StackDeps {
   flowControl: { maxMessages: number; maxBytes: number };
   storeRetry?: StoreRetry;
   shutdownTimeoutMs: number;
+  acceptedLog?: AcceptedLog;
 }
 
 export interface Stack {
@@ -39,6 +40,7 @@ export interface Stack {
 export function createStack(deps: StackDeps): Stack {
   return {
     publisher: createPublisherApp({
+      acceptedLog: deps.acceptedLog,
       maxInFlightEvents: deps.maxInFlightEvents,
       apiKeys: deps.apiKeys,
       access: deps.access?.write,

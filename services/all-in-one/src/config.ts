@@ -22,5 +22,11 @@ export const stackConfigSchema = z.object({
   ...workerEnvShape,
   ...queryEnvShape,
   ...authEnvShape,
+  ACCEPTED_LOG: z
+    .string()
+    .default('./data/accepted.ndjson')
+    .describe(
+      'What the publisher records of every accepted request for npm run audit: a file path (one JSON line per request, written before the 202; npm start default ./data/accepted.ndjson), log, or off',
+    ),
 });
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createBus } from '@eventpipe/bus';
+import { MemoryBus, createBus } from '@eventpipe/bus';
 import {
   createLogger,
   listen,
@@ -8,6 +8,7 @@ import {
   resolveApiKeys,
   runMain,
 } from '@eventpipe/platform';
+import { fileAcceptedLog, loggerAcceptedLog } from '@eventpipe/publisher-api';
 import { openStore } from '@eventpipe/store';
 import { workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
@@ -20,8 +21,21 @@ runMain('eventpipe', async () => {
   const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
+  if (bus instanceof MemoryBus && bus.recovered > 0) {
+    logger('all-in-one').info(
+      { recovered: bus.recovered, journal: config.MEMORY_BUS_JOURNAL },
+      'in-process bus: accepted events not yet stored at the last stop are delivered again',
+    );
+  }
+  const acceptedLog =
+    config.ACCEPTED_LOG === 'off'
+      ? undefined
+      : config.ACCEPTED_LOG === 'log'
+        ? loggerAcceptedLog(logger('publisher-api'))
+        : fileAcceptedLog(config.ACCEPTED_LOG);
   const store = await openStore(config, { production: config.NODE_ENV === 'production' });
   const stack = createStack({
+    acceptedLog,
     bus,
     store,
     loggers: {
@@ -79,6 +93,7 @@ runMain('eventpipe', async () => {
     await publisher.close(2000);
     await stack.worker.stop();
     await Promise.all([query.close(1000), worker.close(500)]);
+    await acceptedLog?.close();
     await bus.close();
     await store.close();
   });

@@ -20,6 +20,7 @@ import {
 } from '@eventpipe/platform';
 import {
   busMessageOf,
+  canonicalTime,
   CLOUDEVENTS_JSON,
   eventDataTexts,
   isUtf8Charset,
@@ -30,6 +31,7 @@ import {
   type Envelope,
   type JsonText,
 } from '@eventpipe/schema';
+import type { AcceptedLog } from './accepted-log';
 import { binaryModeEvent, binaryModeOf, headerOfPointer, type BodyKind } from './binary-mode';
 import { parseJsonBody } from './json-body';
 import { publisherMetrics } from './metrics';
@@ -47,6 +49,8 @@ export interface PublisherDeps {
   /** API keys; a POST needs one with events:write. Empty: open (AUTH_MODE=none). */
   apiKeys?: ApiKey[];
   access?: AccessOptions;
+  /** Where accepted events are recorded for `npm run audit`; none by default. */
+  acceptedLog?: AcceptedLog;
 }
 
 type Shape = 'one' | 'many' | 'either';
@@ -212,6 +216,16 @@ export function createPublisherApp(deps: PublisherDeps): Express {
         end();
         inFlight -= events.length;
         metrics.inFlight.set(inFlight);
+      }
+      if (deps.acceptedLog) {
+        // Recorded before the 202; a failure to record is logged, not the producer's problem.
+        await deps.acceptedLog
+          .record({
+            receivedAt,
+            requestId: currentRequestId(),
+            events: events.map((e) => [e.source, e.id, canonicalTime(e.time ?? '') ?? receivedAt]),
+          })
+          .catch((e: unknown) => logger.error({ err: e }, 'accepted events not recorded'));
       }
       metrics.events.inc({ outcome: 'accepted' }, events.length);
       metrics.requestBytes.observe(bytes.length);

@@ -4,6 +4,12 @@ import { authEnvShape, envInt, envPort, serviceEnvShape } from '@eventpipe/platf
 
 /** Publisher variables, shared with the one-process mode. */
 export const publisherEnvShape = {
+  ACCEPTED_LOG: z
+    .string()
+    .default('off')
+    .describe(
+      'What the publisher records of every accepted request (source, id, time of each event) for npm run audit: off, log (a JSON log line "events accepted", for Cloud Logging), or a file path (one JSON line per request, written before the 202)',
+    ),
   PUBLISH_MAX_IN_FLIGHT_EVENTS: envInt(
     'Most events handed to Pub/Sub and not yet confirmed; past it requests get 429',
     10_000,

@@ -8,6 +8,7 @@ import {
   resolveApiKeys,
   runMain,
 } from '@eventpipe/platform';
+import { fileAcceptedLog, loggerAcceptedLog } from './accepted-log';
 import { createPublisherApp } from './app';
 import { publisherConfigSchema } from './config';
 
@@ -23,7 +24,14 @@ runMain('publisher-api', async () => {
     logger.warn('no API keys: POST /v1/events is open to anyone who can reach it (AUTH_MODE=none)');
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   await bus.init();
+  const acceptedLog =
+    config.ACCEPTED_LOG === 'off'
+      ? undefined
+      : config.ACCEPTED_LOG === 'log'
+        ? loggerAcceptedLog(logger)
+        : fileAcceptedLog(config.ACCEPTED_LOG);
   const app = createPublisherApp({
+    acceptedLog,
     bus,
     logger,
     registry: createRegistry('publisher-api'),
@@ -39,6 +47,7 @@ runMain('publisher-api', async () => {
   logger.info({ url: server.url }, 'publisher-api listening');
   onShutdownSignal(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
     await server.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+    await acceptedLog?.close();
     await bus.close();
   });
 });

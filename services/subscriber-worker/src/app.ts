@@ -19,7 +19,7 @@ import {
 } from '@eventpipe/schema';
 import type { EventStore, InsertItem, InsertResult } from '@eventpipe/store';
 import { Batcher, type BatchOptions } from './batcher';
-import { workerMetrics } from './metrics';
+import { attemptLabel, workerMetrics } from './metrics';
 
 export interface WorkerDeps {
   bus: EventBus;
@@ -143,7 +143,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private onMessage(message: IncomingMessage): void {
     this.metrics.inFlight.inc();
     const requestId = message.attributes[ATTR.requestId] ?? `message-${message.id}`;
-    this.metrics.received.inc();
+    this.metrics.received.inc({ attempt: attemptLabel(message.deliveryAttempt) });
     requestContext.run(requestScope(requestId, message.attributes[ATTR.traceparent]), () => {
       // One debug line per delivery, in the request's context: with LOG_LEVEL=debug an operator
       // can follow any event by its request id or trace (docs/OPERATIONS.md).
@@ -209,6 +209,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.metrics.batchBytes.observe(bytes);
       this.metrics.rowsWritten.inc({ result: 'inserted' }, result.inserted);
       this.metrics.rowsWritten.inc({ result: 'duplicate' }, result.duplicates);
+      this.metrics.rowsWritten.inc({ result: 'redelivered' }, result.redelivered);
       this.metrics.rowsWritten.inc({ result: 'conflict' }, result.conflicts.length);
       const refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
       const conflicting = new Set(result.conflicts.map((c) => c.index));
@@ -249,6 +250,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           rows: batch.length,
           inserted: result.inserted,
           duplicates: result.duplicates,
+          redelivered: result.redelivered,
           conflicts: result.conflicts.length,
           rejected: refused.size,
         },
@@ -309,8 +311,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const m of messages) {
       if (outcome === 'nacked') m.nack();
       else m.ack();
+      this.metrics.messages.inc({ outcome, attempt: attemptLabel(m.deliveryAttempt) });
     }
-    this.metrics.messages.inc({ outcome }, messages.length);
     this.metrics.inFlight.dec(messages.length);
   }
 }

@@ -4,13 +4,14 @@ export function workerMetrics(registry: Registry) {
   return {
     received: new Counter({
       name: 'eventpipe_worker_messages_received_total',
-      help: 'Messages delivered by the subscription (redeliveries included).',
+      help: 'Messages delivered by the subscription (redeliveries included), by delivery attempt: 1 to 4, 5+, or unknown (a subscription without a dead-letter policy reports none).',
+      labelNames: ['attempt'] as const,
       registers: [registry],
     }),
     messages: new Counter({
       name: 'eventpipe_worker_messages_total',
-      help: 'Messages settled, by outcome: acked (stored or duplicate), nacked (store failed), dead_lettered.',
-      labelNames: ['outcome'] as const,
+      help: 'Messages settled, by outcome (acked: stored or already stored; nacked: store failed; dead_lettered) and delivery attempt (as for messages_received_total).',
+      labelNames: ['outcome', 'attempt'] as const,
       registers: [registry],
     }),
     deadLettered: new Counter({
@@ -21,7 +22,7 @@ export function workerMetrics(registry: Registry) {
     }),
     rowsWritten: new Counter({
       name: 'eventpipe_worker_rows_total',
-      help: 'Rows handed to the store, by result: inserted, duplicate (stored already with the same content digest) or conflict (stored with another digest under its source and id: dead-lettered as conflicting-duplicate).',
+      help: 'Rows handed to the store, by result: inserted; redelivered (stored already from this very message: a delivery that came back after a crash, a lost ack or an expired lease); duplicate (stored already from another message with the same content digest: a resend); conflict (stored with another digest under its source and id: dead-lettered as conflicting-duplicate).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
@@ -69,3 +70,7 @@ export function workerMetrics(registry: Registry) {
   };
 }
 export type WorkerMetrics = ReturnType<typeof workerMetrics>;
+
+/** The bounded `attempt` label of a delivery attempt. */
+export const attemptLabel = (attempt: number): string =>
+  attempt <= 0 ? 'unknown' : attempt >= 5 ? '5+' : String(attempt);

@@ -5,6 +5,7 @@ import { DuckDbStore, type EventStore, type InsertItem, type InsertResult } from
 import { createWorker, type Worker } from '@eventpipe/subscriber-worker';
 import {
   memoryLogger,
+  metricValue,
   sampleEvent,
   tempDuckDbPath,
   waitFor,
@@ -320,7 +321,7 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     });
     const text = (await request(worker.app).get('/metrics')).text;
     expect(text).toContain(
-      'eventpipe_worker_messages_total{outcome="acked",service="subscriber-worker"} 1',
+      'eventpipe_worker_messages_total{outcome="acked",attempt="1",service="subscriber-worker"} 1',
     );
     expect(text).toContain(
       'eventpipe_worker_rows_total{result="inserted",service="subscriber-worker"} 1',
@@ -332,7 +333,29 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
       /eventpipe_worker_publish_to_store_seconds_count\{service="subscriber-worker"\} 1/,
     );
     expect(text).toContain(
-      'eventpipe_worker_messages_received_total{service="subscriber-worker"} 1',
+      'eventpipe_worker_messages_received_total{attempt="1",service="subscriber-worker"} 1',
     );
+  });
+
+  it('when a message is stored again after its row was committed, then it counts as redelivered', async () => {
+    // The insert commits, then the worker fails before the ack: the message comes back.
+    flaky.insert = async (items) => {
+      flaky.inserts += 1;
+      const r = await store.insert(items);
+      if (flaky.inserts === 1) throw new Error('worker died before ack');
+      return r;
+    };
+    worker.removeAllListeners();
+    const acked = waitForCount(worker, 'acked', 1);
+    await bus.publish([{ data: wire({ id: 'again' }), attributes: STRUCTURED }]);
+    await acked;
+    const text = (await request(worker.app).get('/metrics')).text;
+    expect(metricValue(text, 'eventpipe_worker_rows_total', { result: 'redelivered' })).toBe(1);
+    expect(metricValue(text, 'eventpipe_worker_rows_total', { result: 'duplicate' })).toBe(0);
+    // Held and retried in place, so still its first delivery.
+    expect(metricValue(text, 'eventpipe_worker_messages_received_total', { attempt: '1' })).toBe(1);
+    expect(
+      metricValue(text, 'eventpipe_worker_messages_total', { outcome: 'acked', attempt: '1' }),
+    ).toBe(1);
   });
 });

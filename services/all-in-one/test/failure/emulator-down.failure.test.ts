@@ -36,6 +36,7 @@ maybe('failure: Pub/Sub goes away while the publisher is under load', () => {
       deadLetterTopic: env.PUBSUB_DLQ_TOPIC!,
       deadLetterSubscription: env.PUBSUB_DLQ_SUBSCRIPTION!,
       autoCreate: true,
+      subscriptionPolicies: false,
       maxDeliveryAttempts: 5,
       publishTimeoutMs: 5000,
     };

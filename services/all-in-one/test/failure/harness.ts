@@ -110,3 +110,54 @@ export async function readAll(queryUrl: string, source: string): Promise<string[
   } while (cursor);
   return ids;
 }
+
+/**
+ * The load of the crash tests: `total` events with ids `${prefix}-0 …` in batches of `batch`,
+ * over `connections` parallel connections, batch k due `k × batch / perSecond` seconds after the
+ * start; a batch is sent again, with the same ids, until it gets 202 (a refused connection or a
+ * 503 while the process restarts). Resolves with every accepted id once all are.
+ */
+export async function ingest(opts: {
+  url: string;
+  total: number;
+  batch: number;
+  connections: number;
+  perSecond: number;
+  source: string;
+  prefix: string;
+}): Promise<string[]> {
+  const accepted: string[] = [];
+  const started = Date.now();
+  let next = 0;
+  const connection = async () => {
+    for (;;) {
+      const from = next;
+      if (from >= opts.total) return;
+      next += opts.batch;
+      const due = started + (from / opts.perSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const events = Array.from({ length: Math.min(opts.batch, opts.total - from) }, (_, i) =>
+        sampleEvent({ id: `${opts.prefix}-${from + i}`, source: opts.source }),
+      );
+      const body = JSON.stringify(events);
+      for (;;) {
+        const status = await fetch(`${opts.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+          body,
+        }).then(
+          async (res) => (await res.arrayBuffer(), res.status),
+          () => 0,
+        );
+        if (status === 202) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      accepted.push(...events.map((e) => e.id as string));
+    }
+  };
+  await Promise.all(Array.from({ length: opts.connections }, connection));
+  return accepted;
+}
+
+/** Resolves once `condition` holds, polled every `intervalMs`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

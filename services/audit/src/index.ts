@@ -1,0 +1,2 @@
+export { acceptedIds, compare, recordsIn, reportText } from './app';
+export type { AuditReport, AuditScope } from './app';
