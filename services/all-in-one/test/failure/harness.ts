@@ -16,15 +16,8 @@ export function pubsubEnv(host: string, base: string): Record<string, string> {
     PUBSUB_SUBSCRIPTION: `${base}-s`,
     PUBSUB_DLQ_TOPIC: `${base}-dlq`,
     PUBSUB_DLQ_SUBSCRIPTION: `${base}-dlq-s`,
-    // Pub/Sub's minimum: a killed worker's messages come back after 10 s, not 60.
-    PUBSUB_ACK_DEADLINE_SECONDS: '10',
-    // The emulator strands some messages whose lease expired or that were nacked on a
-    // subscription with a retry policy (seen: 1000 of 5000 not redelivered after 150 s); Google
-    // Cloud does not. So these tests run without one. And a killed client's expired leases come
-    // back in waves, each counting a delivery attempt, so the dead-letter threshold is raised
-    // out of the way: what these tests prove is that nothing is lost or doubled.
-    PUBSUB_RETRY_MAX_BACKOFF_SECONDS: '0',
-    PUBSUB_MAX_DELIVERY_ATTEMPTS: '20',
+    // Nothing else is set: ack deadline, subscription policies (none on the emulator) and
+    // batching are the defaults, as a crash in the field would meet them.
     HOST: '127.0.0.1',
     PORT: '0',
   };
