@@ -19,16 +19,65 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Only main.ts / config.ts read process.env (see CONVENTIONS.md).',
+          message: 'Only main.ts reads process.env (docs/ARCHITECTURE.md, "Boundaries").',
+        },
+      ],
+      // Adapters (and the SDKs they load) come in through composition roots only.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@eventpipe/bus/adapters', '@eventpipe/store/adapters'],
+              message:
+                'Adapters load only in main.ts files and the one-process launcher; import the port (@eventpipe/bus, @eventpipe/store) and take adapters as arguments.',
+            },
+            {
+              group: ['@eventpipe/*/src/*', '@eventpipe/*/dist/*'],
+              message: "Import a package through its entries ('.', './adapters'), not its files.",
+            },
+          ],
         },
       ],
     },
   },
   {
+    // No service imports another; the one-process launcher composes them.
+    files: ['services/*/src/**'],
+    ignores: ['services/all-in-one/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@eventpipe/bus/adapters', '@eventpipe/store/adapters'],
+              message:
+                'Adapters load only in main.ts files and the one-process launcher; import the port (@eventpipe/bus, @eventpipe/store) and take adapters as arguments.',
+            },
+            {
+              group: [
+                '@eventpipe/publisher-api',
+                '@eventpipe/subscriber-worker',
+                '@eventpipe/query-api',
+                '@eventpipe/replay',
+                '@eventpipe/audit',
+                '@eventpipe/all-in-one',
+              ],
+              message:
+                'A service does not import another service: move what both need into a package.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Composition roots and everything outside the shipped code.
     files: [
       '**/main.ts',
-      '**/config.ts',
       '**/test/**',
+      'test/**',
       'packages/testing/**',
       'jest.*',
       '**/*.mjs',
@@ -36,7 +85,7 @@ export default tseslint.config(
       'bench/**',
       'scripts/**',
     ],
-    rules: { 'no-restricted-syntax': 'off' },
+    rules: { 'no-restricted-syntax': 'off', 'no-restricted-imports': 'off' },
   },
   {
     // CommonJS config files (jest) load each other with require().

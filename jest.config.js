@@ -3,13 +3,14 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services'],
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   // The failure suite runs on its own: npm run test:failure (jest.failure.config.js).
   testPathIgnorePatterns: ['/node_modules/', '\\.failure\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.typecheck.json' }] },
   moduleNameMapper: {
     '^@eventpipe/schema/json$': '<rootDir>/packages/schema/src/json-text.ts',
+    '^@eventpipe/(bus|store|platform)/(adapters|core)$': '<rootDir>/packages/$1/src/$2.ts',
     '^@eventpipe/(schema|platform|bus|store|testing|client)$': '<rootDir>/packages/$1/src/index.ts',
     '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one|replay|audit)$':
       '<rootDir>/services/$1/src/index.ts',

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { duckdbCreateTable } from '@eventpipe/schema';
+import { duckdbCreateTable } from '@eventpipe/store/adapters';
 import { TYPES } from './events';
 
 /** Bumped whenever the generated data changes shape, so an old file is rebuilt. */

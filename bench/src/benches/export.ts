@@ -1,6 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LIMITS, formatMicros, parseRfc3339 } from '@eventpipe/schema';
-import { DuckDbStore, type PageKey } from '@eventpipe/store';
+import { type PageKey } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { infoFigure, limitFigure, ratioFigure, type Bench } from '../harness';
 import { counter } from '../metrics';
 import { startQueryApi } from './query';

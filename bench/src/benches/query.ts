@@ -1,11 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { formatMicros, parseRfc3339 } from '@eventpipe/schema';
-import {
-  DuckDbStore,
-  type DuckDbStatement,
-  type ListQuery,
-  type StatsQuery,
-} from '@eventpipe/store';
+import { type ListQuery, type StatsQuery } from '@eventpipe/store';
+import { DuckDbStore, type DuckDbStatement } from '@eventpipe/store/adapters';
 import {
   infoFigure,
   limitFigure,

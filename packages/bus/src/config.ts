@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { envInt, envOptionalBool, googleCloudEnvShape } from '@eventpipe/platform';
-import type { EventBus } from './event-bus.port';
-import { MemoryBus } from './memory.adapter';
-import { PubSubBus } from './pubsub.adapter';
+import { envInt, envOptionalBool, googleCloudEnvShape } from '@eventpipe/platform/core';
 
 /** Environment variables of the bus, shared by every service's config schema. */
 export const busEnvShape = {
@@ -76,43 +73,3 @@ export const busEnvShape = {
 };
 
 export type BusEnv = z.output<z.ZodObject<typeof busEnvShape>>;
-
-/** Builds the configured bus. In production PUBSUB_AUTO_CREATE is off unless set explicitly. */
-export function createBus(env: BusEnv, opts: { production: boolean }): EventBus {
-  if (env.BUS === 'memory') {
-    return new MemoryBus({
-      maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
-      journalPath: env.MEMORY_BUS_JOURNAL || undefined,
-    });
-  }
-  if (env.PUBSUB_EMULATOR_HOST) {
-    // Against the emulator there are no credentials to find; without this google-auth-library
-    // probes for a GCE metadata server and prints a warning for every client it builds.
-    process.env.METADATA_SERVER_DETECTION ??= 'none';
-  }
-  const projectId =
-    env.GOOGLE_CLOUD_PROJECT ?? (env.PUBSUB_EMULATOR_HOST ? 'eventpipe-local' : undefined);
-  if (!projectId) {
-    throw new Error('GOOGLE_CLOUD_PROJECT is required with BUS=pubsub outside the emulator');
-  }
-  return new PubSubBus({
-    projectId,
-    topic: env.PUBSUB_TOPIC,
-    subscription: env.PUBSUB_SUBSCRIPTION,
-    deadLetterTopic: env.PUBSUB_DLQ_TOPIC,
-    deadLetterSubscription: env.PUBSUB_DLQ_SUBSCRIPTION,
-    autoCreate: env.PUBSUB_AUTO_CREATE ?? !opts.production,
-    emulatorHost: env.PUBSUB_EMULATOR_HOST,
-    subscriptionPolicies:
-      env.PUBSUB_SUBSCRIPTION_POLICIES === 'auto'
-        ? !env.PUBSUB_EMULATOR_HOST
-        : env.PUBSUB_SUBSCRIPTION_POLICIES === 'on',
-    maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
-    ackDeadlineSeconds: env.PUBSUB_ACK_DEADLINE_SECONDS,
-    retryBackoffSeconds:
-      env.PUBSUB_RETRY_MAX_BACKOFF_SECONDS === 0
-        ? null
-        : { min: env.PUBSUB_RETRY_MIN_BACKOFF_SECONDS, max: env.PUBSUB_RETRY_MAX_BACKOFF_SECONDS },
-    publishTimeoutMs: env.PUBLISH_TIMEOUT_MS,
-  });
-}

@@ -1,3 +1,5 @@
+// @eventpipe/bus: the port. Interfaces, types and the variables' shape; no SDK. The adapters
+// (Pub/Sub, in-process) are behind '@eventpipe/bus/adapters', for composition roots only.
 export type {
   EventBus,
   OutgoingMessage,
@@ -6,9 +8,5 @@ export type {
   BusSubscription,
   DeadLetterDelivery,
 } from './event-bus.port';
-export { MemoryBus } from './memory.adapter';
-export type { MemoryBusOptions } from './memory.adapter';
-export { PubSubBus } from './pubsub.adapter';
-export type { PubSubBusOptions } from './pubsub.adapter';
-export { busEnvShape, createBus } from './config';
+export { busEnvShape } from './config';
 export type { BusEnv } from './config';

@@ -6,7 +6,7 @@ import {
   type Subscription,
   type Topic,
 } from '@google-cloud/pubsub';
-import { withTimeout } from '@eventpipe/platform';
+import { withTimeout } from '@eventpipe/platform/core';
 import type {
   BusSubscription,
   DeadLetterDelivery,

@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
-import { MemoryBus, type IncomingMessage } from '@eventpipe/bus';
+import { type IncomingMessage } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
 
 // The journal of the in-process bus (npm start): what was published and not acked comes back

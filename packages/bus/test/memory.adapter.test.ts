@@ -1,4 +1,5 @@
-import { MemoryBus, type IncomingMessage } from '@eventpipe/bus';
+import { type IncomingMessage } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import { waitFor } from '@eventpipe/testing';
 
 const msg = (text: string) => ({ data: Buffer.from(text), attributes: { k: text } });

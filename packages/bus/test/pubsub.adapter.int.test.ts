@@ -1,5 +1,6 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { PubSubBus, type IncomingMessage } from '@eventpipe/bus';
+import { type IncomingMessage } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import { describeWithEmulator, testBusOptions, waitFor } from '@eventpipe/testing';
 
 describeWithEmulator('PubSubBus on the Pub/Sub emulator', (host) => {

@@ -82,7 +82,7 @@ export function requireScope(keys: ApiKey[], scope: Scope): RequestHandler {
     const presented = presentedKey(req.get('authorization'), req.get('x-api-key'));
     if (!presented) {
       return next(
-        new AppError('unauthenticated', 401, 'API key required', {
+        new AppError('unauthenticated', {
           detail: 'send the key as Authorization: Bearer <key> or X-API-Key',
           headers: { 'WWW-Authenticate': challenge() },
         }),
@@ -91,7 +91,7 @@ export function requireScope(keys: ApiKey[], scope: Scope): RequestHandler {
     const key = match(keys, presented);
     if (!key) {
       return next(
-        new AppError('unauthenticated', 401, 'API key not valid', {
+        new AppError('unauthenticated', {
           detail: 'the key is unknown or revoked',
           headers: { 'WWW-Authenticate': challenge('invalid_token') },
         }),
@@ -99,7 +99,7 @@ export function requireScope(keys: ApiKey[], scope: Scope): RequestHandler {
     }
     if (!key.scopes.includes(scope)) {
       return next(
-        new AppError('insufficient-scope', 403, 'API key lacks the scope', {
+        new AppError('insufficient-scope', {
           detail: `this route needs the scope ${scope}`,
           headers: { 'WWW-Authenticate': `${challenge('insufficient_scope')}, scope="${scope}"` },
         }),

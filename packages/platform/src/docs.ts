@@ -95,7 +95,7 @@ export function apiDocsRoutes(document: OpenApiDocument, title: string): express
   router.get('/docs/:asset', (req, res) => {
     const asset = docAssets().get(String(req.params.asset));
     if (!asset) {
-      throw new AppError('not-found', 404, 'Not found', {
+      throw new AppError('not-found', {
         detail: `no documentation file ${String(req.params.asset).slice(0, 64)}`,
       });
     }

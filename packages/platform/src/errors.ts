@@ -5,6 +5,38 @@ import { z } from 'zod';
  * `code` (documented in README.md "Errors") and an HTTP status; the problem middleware turns it
  * into RFC 9457 application/problem+json.
  */
+/**
+ * Every problem code, with the status and title it always has: the one table `AppError`, the
+ * `errors.*` helpers and the OpenAPI documents take codes from, so a misspelled code does not
+ * compile. README.md ("Errors") and docs/API.md describe each.
+ */
+export const PROBLEMS = {
+  'validation-failed': { status: 400, title: 'Request is not valid' },
+  'malformed-json': { status: 400, title: 'Body is not valid JSON' },
+  'invalid-encoding': { status: 400, title: 'Body is not valid UTF-8' },
+  'json-too-deep': { status: 400, title: 'JSON nesting too deep' },
+  'forbidden-key': { status: 400, title: 'Forbidden object key' },
+  'invalid-cursor': { status: 400, title: 'Cursor is not valid' },
+  'range-too-large': { status: 400, title: 'Time range too large' },
+  'request-aborted': { status: 400, title: 'Request aborted' },
+  'bad-request': { status: 400, title: 'Bad request' },
+  unauthenticated: { status: 401, title: 'API key missing or not valid' },
+  'insufficient-scope': { status: 403, title: 'API key lacks the scope' },
+  'not-found': { status: 404, title: 'Not found' },
+  'route-not-found': { status: 404, title: 'Not found' },
+  'not-acceptable': { status: 406, title: 'No acceptable representation' },
+  'ambiguous-id': { status: 409, title: 'Id is used by more than one source' },
+  'payload-too-large': { status: 413, title: 'Payload exceeds a limit' },
+  'unsupported-media-type': { status: 415, title: 'Content type not supported' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'too-many-in-flight': { status: 429, title: 'Too many events in flight' },
+  'too-many-exports': { status: 429, title: 'Too many exports at once' },
+  internal: { status: 500, title: 'Internal error' },
+  unavailable: { status: 503, title: 'Service temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
 export interface ProblemItem {
   /** JSON Pointer into the request body, or the query parameter name. */
   pointer: string;
@@ -17,21 +49,26 @@ export interface AppErrorOptions {
   errors?: ProblemItem[];
   headers?: Record<string, string>;
   cause?: unknown;
+  /** Only for `bad-request`: the 4xx status a body parser reported. */
+  status?: number;
 }
 
 export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
   readonly detail: string | undefined;
   readonly errors: ProblemItem[] | undefined;
   readonly headers: Record<string, string>;
 
   constructor(
-    readonly code: string,
-    readonly status: number,
-    readonly title: string,
+    readonly code: ProblemCode,
     opts: AppErrorOptions = {},
   ) {
+    const { title } = PROBLEMS[code];
     super(opts.detail ? `${title}: ${opts.detail}` : title, { cause: opts.cause });
     this.name = 'AppError';
+    this.status = opts.status ?? PROBLEMS[code].status;
+    this.title = title;
     this.detail = opts.detail;
     this.errors = opts.errors;
     this.headers = opts.headers ?? {};
@@ -43,16 +80,14 @@ export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 /** Constructors for the codes more than one place raises. */
 export const errors = {
   validation: (detail: string, items?: ProblemItem[]) =>
-    new AppError('validation-failed', 400, 'Request is not valid', { detail, errors: items }),
-  badJson: (detail: string) =>
-    new AppError('malformed-json', 400, 'Body is not valid JSON', { detail }),
+    new AppError('validation-failed', { detail, errors: items }),
+  badJson: (detail: string) => new AppError('malformed-json', { detail }),
   tooLarge: (detail: string, items?: ProblemItem[]) =>
-    new AppError('payload-too-large', 413, 'Payload exceeds a limit', { detail, errors: items }),
-  unsupportedMediaType: (detail: string) =>
-    new AppError('unsupported-media-type', 415, 'Content type not supported', { detail }),
-  notFound: (detail: string) => new AppError('not-found', 404, 'Not found', { detail }),
+    new AppError('payload-too-large', { detail, errors: items }),
+  unsupportedMediaType: (detail: string) => new AppError('unsupported-media-type', { detail }),
+  notFound: (detail: string) => new AppError('not-found', { detail }),
   unavailable: (detail: string, retryAfterSeconds: number, cause?: unknown) =>
-    new AppError('unavailable', 503, 'Service temporarily unavailable', {
+    new AppError('unavailable', {
       detail,
       cause,
       headers: { 'Retry-After': String(retryAfterSeconds) },

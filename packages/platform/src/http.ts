@@ -8,6 +8,7 @@ import { requestContext, requestScope } from './context';
 import { AppError, isAppError } from './errors';
 import { httpDurationHistogram } from './metrics';
 import { securityHeaders } from './security';
+import { withTimeout } from './timeout';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -106,22 +107,23 @@ function fromHttpError(err: {
   message?: string;
 }): AppError | undefined {
   if (err.type === 'entity.too.large') {
-    return new AppError('payload-too-large', 413, 'Payload exceeds a limit', {
+    return new AppError('payload-too-large', {
       detail: 'request body is larger than the limit',
     });
   }
   if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
-    return new AppError('unsupported-media-type', 415, 'Content type not supported', {
+    return new AppError('unsupported-media-type', {
       detail: 'only UTF-8 bodies are accepted',
     });
   }
   if (err.type === 'request.aborted') {
-    return new AppError('request-aborted', 400, 'Request aborted', {
+    return new AppError('request-aborted', {
       detail: 'client closed the request',
     });
   }
   if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
-    return new AppError('bad-request', err.status, 'Bad request', {
+    return new AppError('bad-request', {
+      status: err.status,
       detail: 'request could not be read',
     });
   }
@@ -134,7 +136,7 @@ function asAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   return (
     fromHttpError((err ?? {}) as { status?: number; type?: string }) ??
-    new AppError('internal', 500, 'Internal error', {
+    new AppError('internal', {
       detail: 'the request failed unexpectedly; quote the request id when reporting it',
     })
   );
@@ -162,7 +164,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
 
 export const notFound: RequestHandler = (req, _res, next) => {
   next(
-    new AppError('route-not-found', 404, 'Not found', {
+    new AppError('route-not-found', {
       detail: `no route ${req.method} ${req.path}`,
     }),
   );
@@ -171,15 +173,6 @@ export const notFound: RequestHandler = (req, _res, next) => {
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
-}
-
-/** Rejects with "<what> timed out after <ms> ms" unless `p` settles first. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** GET /healthz (process alive), GET /readyz (every dependency answers), GET /metrics. */

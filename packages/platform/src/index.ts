@@ -1,5 +1,5 @@
-export { AppError, isAppError, errors } from './errors';
-export type { ProblemItem, AppErrorOptions } from './errors';
+export { AppError, isAppError, errors, PROBLEMS } from './errors';
+export type { ProblemItem, AppErrorOptions, ProblemCode } from './errors';
 export {
   requestContext,
   requestScope,
@@ -31,27 +31,28 @@ export {
   PROBLEM_JSON,
   problemType,
   REQUEST_ID_HEADER,
-  withTimeout,
 } from './http';
+export { withTimeout } from './timeout';
+export { retry, backoffDelay, abortableSleep, systemClock } from './retry';
+export type { Backoff, Clock, RetryOptions } from './retry';
 export type { ReadinessCheck, RunningServer } from './http';
+export { envInt, envPort, envOptionalBool, googleCloudEnvShape } from './env';
 export {
-  envInt,
-  envPort,
-  envOptionalBool,
   serviceEnvShape,
   authEnvShape,
-  googleCloudEnvShape,
   loadConfig,
   loadConfigOrExit,
   runMain,
   ConfigError,
 } from './config';
 export { onShutdownSignal } from './lifecycle';
+export { runHttpService } from './service';
+export type { HttpService } from './service';
 export { requireScope, loadApiKeys, hashKey, SCOPES } from './auth';
 export type { ApiKey, Scope } from './auth';
 export { resolveApiKeys } from './auth-config';
 export type { AuthEnv } from './auth-config';
-export { securityHeaders, perConsumerLimit, authFailureLimit, chain } from './security';
+export { securityHeaders, perConsumerLimit, authFailureLimit } from './security';
 export type { AccessOptions } from './security';
 export { problemSchema } from './errors';
 export {
@@ -62,5 +63,5 @@ export {
   SERVER_PROBLEMS,
   DOC_ASSETS,
 } from './openapi';
-export type { OpenApiDocument, OperationSpec, ProblemSpec } from './openapi';
+export type { OpenApiDocument, OperationSpec } from './openapi';
 export { apiDocsRoutes } from './docs';

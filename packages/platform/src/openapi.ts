@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { problemSchema } from './errors';
+import { PROBLEMS, problemSchema, type ProblemCode } from './errors';
 
 /**
  * Builds an OpenAPI 3.1 document from the zod schemas of the API contract, so the document and
@@ -11,12 +11,6 @@ import { problemSchema } from './errors';
 
 type Json = Record<string, unknown>;
 export type OpenApiDocument = Json & { paths: Record<string, Record<string, Json>> };
-
-export interface ProblemSpec {
-  status: number;
-  /** The problem codes (AppError.code) this status can carry on this operation. */
-  codes: string[];
-}
 
 export interface OperationSpec {
   operationId: string;
@@ -36,7 +30,9 @@ export interface OperationSpec {
     string,
     { description: string; content?: Record<string, Json>; headers?: Record<string, Json> }
   >;
-  problems: ProblemSpec[];
+  /** The problem codes (AppError.code) this operation can answer; their statuses come from
+   * the problem table (PROBLEMS). */
+  problems: ProblemCode[];
 }
 
 const RATE_HEADERS = {
@@ -46,13 +42,13 @@ const RATE_HEADERS = {
 const REQUEST_ID = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
 
 /** The failures any route with an API key can answer, whatever else it does. */
-export const AUTH_PROBLEMS: ProblemSpec[] = [
-  { status: 401, codes: ['unauthenticated'] },
-  { status: 403, codes: ['insufficient-scope'] },
-  { status: 429, codes: ['rate-limited'] },
+export const AUTH_PROBLEMS: ProblemCode[] = [
+  'unauthenticated',
+  'insufficient-scope',
+  'rate-limited',
 ];
 /** Every route can fail unexpectedly. */
-export const SERVER_PROBLEMS: ProblemSpec[] = [{ status: 500, codes: ['internal'] }];
+export const SERVER_PROBLEMS: ProblemCode[] = ['internal'];
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
@@ -129,13 +125,12 @@ export class OpenApiBuilder {
     }
     // Problem codes by status, merged across the operation's own and the shared lists.
     const codes = new Map<number, Set<string>>();
-    for (const p of [...op.problems, ...(op.scope ? AUTH_PROBLEMS : []), ...SERVER_PROBLEMS]) {
-      if (String(p.status) in op.responses) {
-        throw new Error(`${method} ${path}: status ${p.status} is both a response and a problem`);
+    for (const code of [...op.problems, ...(op.scope ? AUTH_PROBLEMS : []), ...SERVER_PROBLEMS]) {
+      const { status } = PROBLEMS[code];
+      if (String(status) in op.responses) {
+        throw new Error(`${method} ${path}: status ${status} is both a response and a problem`);
       }
-      const set = codes.get(p.status) ?? new Set<string>();
-      for (const c of p.codes) set.add(c);
-      codes.set(p.status, set);
+      codes.set(status, (codes.get(status) ?? new Set<string>()).add(code));
     }
     for (const [status, set] of codes) {
       responses[String(status)] = problemResponse(status, [...set], path);
@@ -340,7 +335,7 @@ export function describeOperationalRoutes(api: OpenApiBuilder, readinessChecks: 
           },
         },
       },
-      problems: [{ status: 404, codes: ['not-found'] }],
+      problems: ['not-found'],
     });
 }
 

@@ -73,7 +73,7 @@ export function securityHeaders(corsOrigins: string[]): RequestHandler[] {
 }
 
 const limited = (detail: string, retryAfter: number) =>
-  new AppError('rate-limited', 429, 'Too many requests', {
+  new AppError('rate-limited', {
     detail,
     headers: { 'Retry-After': String(Math.max(1, retryAfter)) },
   });
@@ -151,21 +151,4 @@ export interface AccessOptions {
   rateLimitPerMinute?: number;
   /** Failed authentications per minute per IP (default 30). */
   authFailuresPerMinute?: number;
-}
-
-/** Runs handlers in order as one middleware (stops at the first error). */
-export function chain(handlers: RequestHandler[]): RequestHandler {
-  return (req, res, next) => {
-    let i = 0;
-    const step = (err?: unknown): void => {
-      if (err !== undefined || i === handlers.length) return next(err as Error | undefined);
-      const h = handlers[i++]!;
-      try {
-        void h(req, res, step);
-      } catch (e) {
-        next(e);
-      }
-    };
-    step();
-  };
 }

@@ -38,9 +38,6 @@ export type { DataKind } from './media-type';
 export {
   EVENT_COLUMNS,
   EVENT_KEY,
-  BIGQUERY_DATA_TEXT_COLUMN,
-  duckdbCreateTable,
-  bigQuerySchemaFields,
   toStoredRow,
   envelopeOfRow,
   metaOfRow,

@@ -91,54 +91,6 @@ export const EVENT_COLUMNS: readonly ColumnSpec[] = Object.entries(COLUMN_MAP).m
 /** The dedup key, as CloudEvents defines event identity. */
 export const EVENT_KEY = ['source', 'id'] as const;
 
-const DUCKDB_TYPES: Record<ColumnKind, string> = {
-  string: 'VARCHAR',
-  // TIMESTAMP (not TIMESTAMPTZ): values are UTC by construction; microsecond precision.
-  timestamp: 'TIMESTAMP',
-  // DuckDB's JSON type keeps the text it is given byte for byte (it only checks it parses).
-  json: 'JSON',
-};
-
-/** CREATE TABLE statement for DuckDB, derived from EVENT_COLUMNS. */
-export function duckdbCreateTable(table: string): string {
-  const cols = EVENT_COLUMNS.map(
-    (c) => `  ${c.name} ${DUCKDB_TYPES[c.kind]}${c.nullable ? '' : ' NOT NULL'}`,
-  );
-  return `CREATE TABLE IF NOT EXISTS ${table} (\n${cols.join(',\n')},\n  PRIMARY KEY (${EVENT_KEY.join(', ')})\n)`;
-}
-
-/** The BigQuery column that holds `data` exactly: BigQuery's JSON type keeps numbers as INT64,
- * UINT64 or FLOAT64 only, so its `data` column is for SQL and this one is the record. */
-export const BIGQUERY_DATA_TEXT_COLUMN = {
-  name: 'data_text',
-  type: 'STRING',
-  mode: 'NULLABLE',
-  description: 'Event payload: the JSON text exactly as sent (data holds it as BigQuery JSON)',
-} as const;
-
-/** BigQuery table schema fields, derived from EVENT_COLUMNS, plus `data_text`. */
-export function bigQuerySchemaFields(): {
-  name: string;
-  type: string;
-  mode: string;
-  description: string;
-}[] {
-  const types: Record<ColumnKind, string> = {
-    string: 'STRING',
-    timestamp: 'TIMESTAMP',
-    json: 'JSON',
-  };
-  return [
-    ...EVENT_COLUMNS.map((c) => ({
-      name: c.name,
-      type: types[c.kind],
-      mode: c.nullable ? 'NULLABLE' : 'REQUIRED',
-      description: c.description,
-    })),
-    { ...BIGQUERY_DATA_TEXT_COLUMN },
-  ];
-}
-
 /** The row a store writes for one event. An event sent without `time` gets the receive time. */
 export function toStoredRow(
   env: Envelope,

@@ -4,10 +4,8 @@ import {
   envelopeOfRow,
   eventJson,
   metaOfRow,
-  bigQuerySchemaFields,
   cloudEventJson,
   contentDigest,
-  duckdbCreateTable,
   eventDataTexts,
   fromStoredRow,
   parseInputEvents,
@@ -15,6 +13,7 @@ import {
   toStoredRow,
   type Envelope,
 } from '@eventpipe/schema';
+import { bigQuerySchemaFields, duckdbCreateTable } from '@eventpipe/store/adapters';
 
 const meta = {
   receivedAt: '2026-11-28T05:00:00.000000Z',

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BigQuery, type Dataset, type Query, type Table } from '@google-cloud/bigquery';
+import { retry } from '@eventpipe/platform/core';
 import {
-  BIGQUERY_DATA_TEXT_COLUMN,
-  bigQuerySchemaFields,
   formatMicros,
   nowTime,
   parseRfc3339,
@@ -28,6 +27,7 @@ import {
   type StatsQuery,
 } from './event-store.port';
 import { bigQueryJson } from './bigquery-json';
+import { BIGQUERY_DATA_TEXT_COLUMN, bigQuerySchemaFields } from './bigquery-schema';
 import { rowFromRecord, selectEventColumns } from './columns';
 
 export interface BigQueryStoreOptions {
@@ -257,42 +257,48 @@ export class BigQueryStore implements EventStore {
     const rejected: { insertId: string; reason: string }[] = [];
     let pending = chunk;
     let accepted = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.table.insert(pending, { raw: true, skipInvalidRows: true, partialRetries: 0 });
-        return { accepted: accepted + pending.length, rejected };
-      } catch (e) {
-        const err = e as ApiErrorLike & {
-          errors?: { row?: Row; errors?: { reason?: string; message?: string }[] }[];
-        };
-        if (err.name === 'PartialFailureError') {
+    await retry(
+      async () => {
+        try {
+          await this.table.insert(pending, { raw: true, skipInvalidRows: true, partialRetries: 0 });
+          accepted += pending.length;
+        } catch (e) {
+          const err = e as ApiErrorLike & {
+            errors?: { row?: Row; errors?: { reason?: string; message?: string }[] }[];
+          };
+          if (err.name !== 'PartialFailureError') throw e;
+          // Some rows failed: the others are in. Rows refused for their content come back to
+          // the worker; rows that failed for a transient reason are tried again.
           const failed = new Set<string>();
-          const retry: Row[] = [];
+          const again: Row[] = [];
           for (const f of err.errors ?? []) {
             const row = f.row;
             if (!row) continue;
             failed.add(row.insertId);
             const reasons = (f.errors ?? []).map((x) => x.reason ?? 'unknown');
-            if (reasons.every((r) => RETRYABLE_REASONS.has(r))) retry.push(row);
+            if (reasons.every((r) => RETRYABLE_REASONS.has(r))) again.push(row);
             else {
               const message = (f.errors ?? []).map((x) => `${x.reason}: ${x.message}`).join('; ');
               rejected.push({ insertId: row.insertId, reason: message.slice(0, 900) });
             }
           }
           accepted += pending.filter((r) => !failed.has(r.insertId)).length;
-          if (retry.length === 0) return { accepted, rejected };
-          pending = retry;
-        } else if (!isRetryable(err)) {
-          throw e;
+          pending = again;
+          if (again.length) throw e;
         }
-        if (attempt >= this.opts.retry.maxAttempts) throw e;
-        const cap = Math.min(
-          this.opts.retry.maxDelayMs,
-          this.opts.retry.initialDelayMs * 2 ** (attempt - 1),
-        );
-        await this.sleep(Math.random() * cap); // full jitter: retries from many workers spread out
-      }
-    }
+      },
+      {
+        maxAttempts: this.opts.retry.maxAttempts,
+        initialDelayMs: this.opts.retry.initialDelayMs,
+        maxDelayMs: this.opts.retry.maxDelayMs,
+        // Full jitter: retries from many workers spread out.
+        jitter: 'full',
+        retryable: (e) =>
+          (e as ApiErrorLike).name === 'PartialFailureError' || isRetryable(e as ApiErrorLike),
+        clock: { now: () => Date.now(), sleep: (ms) => this.sleep(ms) },
+      },
+    );
+    return { accepted, rejected };
   }
 
   private bounds(f: EventFilter): { from: string; to: string } {

@@ -9,7 +9,6 @@ import {
 } from '@duckdb/node-api';
 import {
   EVENT_COLUMNS,
-  duckdbCreateTable,
   formatMicros,
   nowTime,
   parseRfc3339,
@@ -32,6 +31,7 @@ import {
   type StatsQuery,
 } from './event-store.port';
 import { TIME_COLUMNS, rowFromRecord, selectEventColumns } from './columns';
+import { DUCKDB_TYPES, duckdbCreateTable } from './duckdb-schema';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for a throw-away database. */
@@ -58,11 +58,6 @@ export interface DuckDbStatement {
 
 const SELECT_LIST = selectEventColumns('epoch_us');
 const COLUMN_NAMES = EVENT_COLUMNS.map((c) => c.name);
-const DUCKDB_TYPE_NAMES: Record<string, string> = {
-  string: 'VARCHAR',
-  timestamp: 'TIMESTAMP',
-  json: 'JSON',
-};
 
 // Only these fixed identifiers are ever interpolated into SQL; every value is a bound parameter.
 const BUCKET_US: Record<StatsInterval, bigint> = {
@@ -142,7 +137,7 @@ export class DuckDbStore implements EventStore {
         .getRowObjects()
         .map((r) => `${String(r.column_name)} ${String(r.data_type)}`);
     let found = await columns();
-    const wanted = EVENT_COLUMNS.map((c) => `${c.name} ${DUCKDB_TYPE_NAMES[c.kind]}`);
+    const wanted = EVENT_COLUMNS.map((c) => `${c.name} ${DUCKDB_TYPES[c.kind]}`);
     // A file from an earlier release lacks the NULLABLE columns added since; they are added
     // (old rows read NULL in them).
     const additions = EVENT_COLUMNS.filter(
@@ -151,7 +146,7 @@ export class DuckDbStore implements EventStore {
     if (additions.length && !this.opts.readOnly && found.length) {
       for (const c of additions) {
         await this.writer.run(
-          `ALTER TABLE ${this.table} ADD COLUMN ${c.name} ${DUCKDB_TYPE_NAMES[c.kind]}`,
+          `ALTER TABLE ${this.table} ADD COLUMN ${c.name} ${DUCKDB_TYPES[c.kind]}`,
         );
       }
       found = await columns();

@@ -1,7 +1,11 @@
+// @eventpipe/store: the port. Interfaces, pure helpers and the variables' shape; no SDK. The
+// adapters (DuckDB, BigQuery) are behind '@eventpipe/store/adapters', for composition roots only.
 export type {
   EventStore,
   InsertItem,
   InsertResult,
+  Conflict,
+  Holder,
   PageKey,
   EventFilter,
   ListQuery,
@@ -11,17 +15,13 @@ export type {
   StatsGroup,
   RangePolicy,
 } from './event-store.port';
-export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError, defaultFrom } from './event-store.port';
-export { DuckDbStore } from './duckdb.adapter';
-export type { DuckDbStoreOptions, DuckDbStatement } from './duckdb.adapter';
 export {
-  BigQueryStore,
-  schemaDifference,
-  insertIdOf,
-  chunks,
-  INSERT_MAX_ROWS,
-  INSERT_MAX_BYTES,
-} from './bigquery.adapter';
-export type { BigQueryStoreOptions } from './bigquery.adapter';
-export { storeEnvShape, openStore } from './config';
+  STATS_INTERVALS,
+  STATS_GROUPS,
+  StoreConfigError,
+  defaultFrom,
+  keyOf,
+  sortByKey,
+} from './event-store.port';
+export { storeEnvShape } from './config';
 export type { StoreEnv } from './config';

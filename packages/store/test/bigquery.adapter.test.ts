@@ -1,15 +1,15 @@
 import { BigQuery } from '@google-cloud/bigquery';
+import { StoreConfigError } from '@eventpipe/store';
 import {
   BigQueryStore,
   INSERT_MAX_BYTES,
   INSERT_MAX_ROWS,
-  StoreConfigError,
   chunks,
   insertIdOf,
   schemaDifference,
   type BigQueryStoreOptions,
-} from '@eventpipe/store';
-import { bigQuerySchemaFields } from '@eventpipe/schema';
+} from '@eventpipe/store/adapters';
+import { bigQuerySchemaFields } from '@eventpipe/store/adapters';
 import { BigQueryFake, uniqueName } from '@eventpipe/testing';
 import { at, items, itemsOfText } from './store-contract';
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
-import { DuckDbStore, StoreConfigError, storeEnvShape } from '@eventpipe/store';
+import { StoreConfigError, storeEnvShape } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
 import { at, items } from './store-contract';
 

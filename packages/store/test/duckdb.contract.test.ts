@@ -1,4 +1,4 @@
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { tempDuckDbPath } from '@eventpipe/testing';
 import { describeStoreContract } from './store-contract';
 

@@ -1,5 +1,5 @@
-import type { PubSubBusOptions } from '@eventpipe/bus';
-import { BigQueryStore, type BigQueryStoreOptions } from '@eventpipe/store';
+import type { PubSubBusOptions } from '@eventpipe/bus/adapters';
+import { BigQueryStore, type BigQueryStoreOptions } from '@eventpipe/store/adapters';
 import { uniqueName } from './fixtures';
 
 const DAY_MS = 86_400_000;

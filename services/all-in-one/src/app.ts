@@ -4,12 +4,7 @@ import { createRegistry, type AccessOptions, type ApiKey, type Logger } from '@e
 import { createPublisherApp, type AcceptedLog } from '@eventpipe/publisher-api';
 import { createQueryApp } from '@eventpipe/query-api';
 import type { EventStore } from '@eventpipe/store';
-import {
-  createWorker,
-  type BatchOptions,
-  type StoreRetry,
-  type Worker,
-} from '@eventpipe/subscriber-worker';
+import { Worker, type BatchOptions, type StoreRetry } from '@eventpipe/subscriber-worker';
 
 export interface StackDeps {
   bus: EventBus;
@@ -57,7 +52,7 @@ export function createStack(deps: StackDeps): Stack {
       cursorSecret: deps.cursorSecret,
       maxConcurrentExports: deps.maxConcurrentExports,
     }),
-    worker: createWorker({
+    worker: new Worker({
       bus: deps.bus,
       store: deps.store,
       logger: deps.loggers.worker,

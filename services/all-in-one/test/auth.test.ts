@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { MemoryBus } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import type { Stack } from '@eventpipe/all-in-one';
 import { hashKey } from '@eventpipe/platform';
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { memoryLogger, sampleEvent, tempDuckDbPath } from '@eventpipe/testing';
 import { testStack } from './stack-fixture';
 

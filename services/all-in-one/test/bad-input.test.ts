@@ -1,8 +1,8 @@
 import request from 'supertest';
 import fc from 'fast-check';
-import { MemoryBus } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import type { Stack } from '@eventpipe/all-in-one';
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { parseInputEvents } from '@eventpipe/schema';
 import { tempDuckDbPath } from '@eventpipe/testing';
 import { testStack } from './stack-fixture';

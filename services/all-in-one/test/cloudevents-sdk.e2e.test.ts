@@ -1,5 +1,5 @@
 import { CloudEvent, CONSTANTS, emitterFor, httpTransport, Mode } from 'cloudevents';
-import { PubSubBus } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import { EventpipeClient, type StoredEvent } from '@eventpipe/client';
 import type { RunningServer } from '@eventpipe/platform';
 import { describeWithEmulator, testBusOptions, uniqueName, waitFor } from '@eventpipe/testing';

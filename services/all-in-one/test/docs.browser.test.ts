@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { MemoryBus } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import type { RunningServer } from '@eventpipe/platform';
 import { waitFor } from '@eventpipe/testing';
 import { serveStack, type ServedStack } from './stack-fixture';

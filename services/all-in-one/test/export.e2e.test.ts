@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { EventpipeClient, type StoredEvent } from '@eventpipe/client';
 import { formatMicros, jsonTextOf, type Envelope } from '@eventpipe/schema';
-import { DuckDbStore, type InsertItem } from '@eventpipe/store';
+import { type InsertItem } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   metricValue,
   startService,

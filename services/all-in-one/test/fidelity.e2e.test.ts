@@ -4,10 +4,11 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import { CloudEvent, CONSTANTS, HTTP, emitterFor, httpTransport, Mode } from 'cloudevents';
 import { parse as parseCsv } from 'csv-parse/sync';
 import request from 'supertest';
-import { PubSubBus } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import { EventpipeClient, JsonNumber, parseJson, stringifyJson } from '@eventpipe/client';
 import { eventDataTexts, jsonLine } from '@eventpipe/schema';
-import { DuckDbStore, type EventStore } from '@eventpipe/store';
+import { type EventStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   BigQueryFake,
   describeWithEmulator,

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { Ajv2020 } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { MemoryBus } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import type { Stack } from '@eventpipe/all-in-one';
 import { errors, type AppError, type OpenApiDocument } from '@eventpipe/platform';
 import { publisherApiDocument } from '@eventpipe/publisher-api';
 import { queryApiDocument } from '@eventpipe/query-api';
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { documentedRoutes, routesOf, tempDuckDbPath, waitFor } from '@eventpipe/testing';
 import { testStack } from './stack-fixture';
 

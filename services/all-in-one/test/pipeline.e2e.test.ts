@@ -1,8 +1,9 @@
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { PubSubBus } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import { createStack, type Stack } from '@eventpipe/all-in-one';
 import { EventpipeClient, type EventInput, type StoredEvent } from '@eventpipe/client';
-import { DuckDbStore, type EventStore, type InsertItem } from '@eventpipe/store';
+import { type EventStore, type InsertItem } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   BigQueryFake,
   describeWithEmulator,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EventpipeClient, type EventInput } from '@eventpipe/client';
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   BigQueryFake,
   describeWithEmulator,

@@ -1,7 +1,8 @@
 import { createStack, type Stack, type StackDeps } from '@eventpipe/all-in-one';
 import type { EventBus } from '@eventpipe/bus';
 import { listen, type RunningServer } from '@eventpipe/platform';
-import { DuckDbStore, type EventStore } from '@eventpipe/store';
+import { type EventStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { memoryLogger, tempDuckDbPath } from '@eventpipe/testing';
 
 /** The three services on the given bus and store, with quiet loggers and small batches;

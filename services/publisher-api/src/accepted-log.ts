@@ -51,3 +51,9 @@ export function loggerAcceptedLog(logger: Logger): AcceptedLog {
     async close() {},
   };
 }
+
+/** The accepted log an ACCEPTED_LOG setting names: `off`, `log`, or a file path. */
+export function acceptedLogOf(setting: string, logger: Logger): AcceptedLog | undefined {
+  if (setting === 'off') return undefined;
+  return setting === 'log' ? loggerAcceptedLog(logger) : fileAcceptedLog(setting);
+}

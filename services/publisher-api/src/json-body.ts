@@ -31,20 +31,20 @@ export function decodeUtf8(body: Buffer, detail: string): string {
   try {
     return utf8.decode(body);
   } catch {
-    throw new AppError('invalid-encoding', 400, 'Body is not valid UTF-8', { detail });
+    throw new AppError('invalid-encoding', { detail });
   }
 }
 
 /** The 400 for an object key (or attribute name) that reaches for a prototype. */
 export const forbiddenKeyError = (detail: string): AppError =>
-  new AppError('forbidden-key', 400, 'Forbidden object key', { detail });
+  new AppError('forbidden-key', { detail });
 
 /** UTF-8 bytes → JSON value and the text it was read from, with each failure its own 400. */
 export function parseJsonBody(body: Buffer): { value: unknown; text: string } {
   if (body.length === 0) throw errors.validation('request body is empty');
   const text = decodeUtf8(body, 'request bodies must be UTF-8 encoded JSON');
   if (jsonDepth(text, LIMITS.maxJsonDepth) > LIMITS.maxJsonDepth) {
-    throw new AppError('json-too-deep', 400, 'JSON nesting too deep', {
+    throw new AppError('json-too-deep', {
       detail: `JSON may nest at most ${LIMITS.maxJsonDepth} levels`,
     });
   }

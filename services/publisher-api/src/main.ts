@@ -1,35 +1,17 @@
-import { createBus } from '@eventpipe/bus';
-import {
-  createLogger,
-  createRegistry,
-  listen,
-  loadConfigOrExit,
-  onShutdownSignal,
-  resolveApiKeys,
-  runMain,
-} from '@eventpipe/platform';
-import { fileAcceptedLog, loggerAcceptedLog } from './accepted-log';
+import { createBus } from '@eventpipe/bus/adapters';
+import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platform';
+import { acceptedLogOf } from './accepted-log';
 import { createPublisherApp } from './app';
 import { publisherConfigSchema } from './config';
 
-runMain('publisher-api', async () => {
-  const config = loadConfigOrExit(publisherConfigSchema, process.env);
-  const logger = createLogger({
-    service: 'publisher-api',
-    level: config.LOG_LEVEL,
-    project: config.GOOGLE_CLOUD_PROJECT,
-  });
-  const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
+runHttpService('publisher-api', publisherConfigSchema, process.env, async ({ config, logger }) => {
+  const production = config.NODE_ENV === 'production';
+  const auth = resolveApiKeys(config, production);
   if (auth.open)
     logger.warn('no API keys: POST /v1/events is open to anyone who can reach it (AUTH_MODE=none)');
-  const bus = createBus(config, { production: config.NODE_ENV === 'production' });
+  const bus = createBus(config, { production });
   await bus.init();
-  const acceptedLog =
-    config.ACCEPTED_LOG === 'off'
-      ? undefined
-      : config.ACCEPTED_LOG === 'log'
-        ? loggerAcceptedLog(logger)
-        : fileAcceptedLog(config.ACCEPTED_LOG);
+  const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, logger);
   const app = createPublisherApp({
     acceptedLog,
     bus,
@@ -43,11 +25,12 @@ runMain('publisher-api', async () => {
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
     },
   });
-  const server = await listen(app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, 'publisher-api listening');
-  onShutdownSignal(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-    await server.close(config.SHUTDOWN_TIMEOUT_MS - 500);
-    await acceptedLog?.close();
-    await bus.close();
-  });
+  return {
+    servers: [{ app, port: config.PORT, listening: 'publisher-api listening' }],
+    stop: async ([server]) => {
+      await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+      await acceptedLog?.close();
+      await bus.close();
+    },
+  };
 });

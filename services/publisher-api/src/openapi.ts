@@ -76,22 +76,17 @@ export function publisherApiDocument(): OpenApiDocument {
       },
     },
     problems: [
-      {
-        status: 400,
-        codes: [
-          'validation-failed',
-          'malformed-json',
-          'invalid-encoding',
-          'json-too-deep',
-          'forbidden-key',
-          'request-aborted',
-          'bad-request',
-        ],
-      },
-      { status: 413, codes: ['payload-too-large'] },
-      { status: 415, codes: ['unsupported-media-type'] },
-      { status: 429, codes: ['too-many-in-flight'] },
-      { status: 503, codes: ['unavailable'] },
+      'validation-failed',
+      'malformed-json',
+      'invalid-encoding',
+      'json-too-deep',
+      'forbidden-key',
+      'request-aborted',
+      'bad-request',
+      'payload-too-large',
+      'unsupported-media-type',
+      'too-many-in-flight',
+      'unavailable',
     ],
   });
   describeOperationalRoutes(api, ['bus']);

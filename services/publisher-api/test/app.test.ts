@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { MemoryBus, type EventBus, type OutgoingMessage } from '@eventpipe/bus';
+import { type EventBus, type OutgoingMessage } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import { createRegistry } from '@eventpipe/platform';
 import { createPublisherApp } from '@eventpipe/publisher-api';
 import { LIMITS } from '@eventpipe/schema';

@@ -47,7 +47,7 @@ export class CursorCodec {
 }
 
 const invalid = (detail: string) =>
-  new AppError('invalid-cursor', 400, 'Cursor is not valid', {
+  new AppError('invalid-cursor', {
     detail,
     errors: [{ pointer: 'cursor', detail }],
   });

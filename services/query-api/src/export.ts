@@ -63,7 +63,7 @@ export function negotiate<F extends string>(req: Request, offers: Record<string,
     if (q > bestQ) [best, bestQ] = [offer, q];
   }
   if (best !== undefined) return offers[best]!;
-  throw new AppError('not-acceptable', 406, 'No acceptable representation', {
+  throw new AppError('not-acceptable', {
     detail: `Accept one of ${types.join(', ')}`,
   });
 }

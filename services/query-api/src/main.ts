@@ -1,35 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createLogger,
-  createRegistry,
-  listen,
-  loadConfigOrExit,
-  onShutdownSignal,
-  resolveApiKeys,
-  runMain,
-} from '@eventpipe/platform';
-import { openStore } from '@eventpipe/store';
+import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platform';
+import { openStore } from '@eventpipe/store/adapters';
 import { createQueryApp } from './app';
 import { queryConfigSchema } from './config';
 
-runMain('query-api', async () => {
-  const config = loadConfigOrExit(queryConfigSchema, process.env);
-  const logger = createLogger({
-    service: 'query-api',
-    level: config.LOG_LEVEL,
-    project: config.GOOGLE_CLOUD_PROJECT,
-  });
-  const auth = resolveApiKeys(config, config.NODE_ENV === 'production');
+runHttpService('query-api', queryConfigSchema, process.env, async ({ config, logger }) => {
+  const production = config.NODE_ENV === 'production';
+  const auth = resolveApiKeys(config, production);
   if (auth.open)
     logger.warn(
       'no API keys: the /v1 routes are open to anyone who can reach them (AUTH_MODE=none)',
     );
   // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
   // clear message while a worker process holds it (DuckDB admits one writing process).
-  const store = await openStore(config, {
-    readOnly: true,
-    production: config.NODE_ENV === 'production',
-  });
+  const store = await openStore(config, { readOnly: true, production });
   if (!config.CURSOR_SECRET) {
     logger.warn(
       'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
@@ -48,10 +32,13 @@ runMain('query-api', async () => {
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
     maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
   });
-  const server = await listen(app, config.PORT, config.HOST);
-  logger.info({ url: server.url, store: store.kind }, 'query-api listening');
-  onShutdownSignal(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-    await server.close(config.SHUTDOWN_TIMEOUT_MS - 500);
-    await store.close();
-  });
+  return {
+    servers: [
+      { app, port: config.PORT, listening: 'query-api listening', fields: { store: store.kind } },
+    ],
+    stop: async ([server]) => {
+      await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+      await store.close();
+    },
+  };
 });

@@ -107,10 +107,12 @@ export function queryApiDocument(): OpenApiDocument {
       },
     },
     problems: [
-      { status: 400, codes: ['validation-failed', 'invalid-cursor', 'range-too-large'] },
-      { status: 406, codes: ['not-acceptable'] },
-      { status: 429, codes: ['too-many-exports'] },
-      { status: 503, codes: ['unavailable'] },
+      'validation-failed',
+      'invalid-cursor',
+      'range-too-large',
+      'not-acceptable',
+      'too-many-exports',
+      'unavailable',
     ],
   });
   api.operation('get', '/v1/events/:id', {
@@ -153,13 +155,7 @@ export function queryApiDocument(): OpenApiDocument {
       },
       '304': { description: 'Not modified: the ETag given still matches' },
     },
-    problems: [
-      { status: 400, codes: ['validation-failed'] },
-      { status: 404, codes: ['not-found'] },
-      { status: 406, codes: ['not-acceptable'] },
-      { status: 409, codes: ['ambiguous-id'] },
-      { status: 503, codes: ['unavailable'] },
-    ],
+    problems: ['validation-failed', 'not-found', 'not-acceptable', 'ambiguous-id', 'unavailable'],
   });
   api.operation('get', '/v1/stats', {
     operationId: 'getStats',
@@ -176,10 +172,7 @@ export function queryApiDocument(): OpenApiDocument {
         content: { 'application/json': { schema: api.schema(statsResponseSchema) } },
       },
     },
-    problems: [
-      { status: 400, codes: ['validation-failed', 'range-too-large'] },
-      { status: 503, codes: ['unavailable'] },
-    ],
+    problems: ['validation-failed', 'range-too-large', 'unavailable'],
   });
   describeOperationalRoutes(api, ['store']);
   return api.build();

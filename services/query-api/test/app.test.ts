@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { createRegistry } from '@eventpipe/platform';
 import { createQueryApp, CursorCodec } from '@eventpipe/query-api';
 import { parseInputEvents } from '@eventpipe/schema';
-import { DuckDbStore } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import { BigQueryFake, memoryLogger, tempDuckDbPath, testBigQueryStore } from '@eventpipe/testing';
 
 const secret = Buffer.from('0123456789abcdef0123456789abcdef');

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { busEnvShape, createBus } from '@eventpipe/bus';
+import { busEnvShape } from '@eventpipe/bus';
+import { createBus } from '@eventpipe/bus/adapters';
 import { loadConfigOrExit, runMain, serviceEnvShape } from '@eventpipe/platform';
 import { progressLine, replayDeadLetters } from './app';
 
@@ -57,6 +58,8 @@ runMain('replay', async () => {
     }),
     process.env,
   );
+  // Against the emulator there are no credentials to find: no probe for a metadata server.
+  if (config.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { PubSubBus, type IncomingMessage } from '@eventpipe/bus';
+import { type IncomingMessage } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import { replayDeadLetters, progressLine } from '@eventpipe/replay';
 import {
   describeWithEmulator,

@@ -1,5 +1,5 @@
-export { Worker, createWorker } from './app';
-export type { WorkerDeps, WorkerEvents, StoreRetry } from './app';
+export { Worker } from './worker';
+export type { WorkerDeps, WorkerEvents, StoreRetry } from './worker';
 export { Batch, Batcher } from './batcher';
 export type { BatchOptions } from './batcher';
 export { workerConfigSchema, workerEnvShape, workerOptions } from './config';

@@ -1,27 +1,15 @@
-import { createBus } from '@eventpipe/bus';
-import {
-  createLogger,
-  createRegistry,
-  listen,
-  loadConfigOrExit,
-  onShutdownSignal,
-  runMain,
-} from '@eventpipe/platform';
-import { openStore } from '@eventpipe/store';
-import { createWorker } from './app';
+import { createBus } from '@eventpipe/bus/adapters';
+import { createRegistry, runHttpService } from '@eventpipe/platform';
+import { openStore } from '@eventpipe/store/adapters';
 import { workerConfigSchema, workerOptions } from './config';
+import { Worker } from './worker';
 
-runMain('subscriber-worker', async () => {
-  const config = loadConfigOrExit(workerConfigSchema, process.env);
-  const logger = createLogger({
-    service: 'subscriber-worker',
-    level: config.LOG_LEVEL,
-    project: config.GOOGLE_CLOUD_PROJECT,
-  });
-  const bus = createBus(config, { production: config.NODE_ENV === 'production' });
+runHttpService('subscriber-worker', workerConfigSchema, process.env, async ({ config, logger }) => {
+  const production = config.NODE_ENV === 'production';
+  const bus = createBus(config, { production });
   await bus.init();
-  const store = await openStore(config, { production: config.NODE_ENV === 'production' });
-  const worker = createWorker({
+  const store = await openStore(config, { production });
+  const worker = new Worker({
     bus,
     store,
     logger,
@@ -29,13 +17,22 @@ runMain('subscriber-worker', async () => {
     ...workerOptions(config),
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
   });
-  const server = await listen(worker.app, config.PORT, config.HOST);
-  worker.start();
-  logger.info({ url: server.url, store: store.kind }, 'subscriber-worker running');
-  onShutdownSignal(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
-    await worker.stop();
-    await server.close(500);
-    await store.close();
-    await bus.close();
-  });
+  return {
+    // Health and metrics only: the subscription is the worker's entry point.
+    servers: [
+      {
+        app: worker.app,
+        port: config.PORT,
+        listening: 'subscriber-worker running',
+        fields: { store: store.kind },
+      },
+    ],
+    started: () => worker.start(),
+    stop: async ([server]) => {
+      await worker.stop();
+      await server!.close(500);
+      await store.close();
+      await bus.close();
+    },
+  };
 });

@@ -1,8 +1,9 @@
 import request from 'supertest';
-import { MemoryBus } from '@eventpipe/bus';
+import { MemoryBus } from '@eventpipe/bus/adapters';
 import { createRegistry } from '@eventpipe/platform';
-import { DuckDbStore, type EventStore, type InsertItem, type InsertResult } from '@eventpipe/store';
-import { createWorker, type Worker } from '@eventpipe/subscriber-worker';
+import { type EventStore, type InsertItem, type InsertResult } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
+import { Worker } from '@eventpipe/subscriber-worker';
 import {
   memoryLogger,
   metricValue,
@@ -53,7 +54,7 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
       get: (target, prop, receiver) =>
         prop === 'insert' ? flaky.insert.bind(flaky) : Reflect.get(target, prop, receiver),
     });
-    worker = createWorker({
+    worker = new Worker({
       bus,
       store: proxy,
       logger: memoryLogger('subscriber-worker').logger,
@@ -289,7 +290,7 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
 
   it('when stopped with a batch open, then the batch is flushed and acked before stop resolves', async () => {
     await worker.stop();
-    worker = createWorker({
+    worker = new Worker({
       bus,
       store,
       logger: memoryLogger().logger,

@@ -1,4 +1,4 @@
-import { PubSubBus } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import {
   findGcloudEmulator,
   sampleEvent,

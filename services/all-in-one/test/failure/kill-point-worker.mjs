@@ -3,10 +3,10 @@
 //   KILL_AT=staged      the batch is in DuckDB's staging table, the INSERT that commits it not run
 //   KILL_AT=committed   the INSERT committed, the batch's messages not yet acked
 // Every other variable is the worker's own (services/subscriber-worker/src/config.ts).
-import { createBus } from '@eventpipe/bus';
+import { createBus } from '@eventpipe/bus/adapters';
 import { createLogger, createRegistry, listen, loadConfigOrExit } from '@eventpipe/platform';
-import { DuckDbStore } from '@eventpipe/store';
-import { createWorker, workerConfigSchema, workerOptions } from '@eventpipe/subscriber-worker';
+import { DuckDbStore } from '@eventpipe/store/adapters';
+import { Worker, workerConfigSchema, workerOptions } from '@eventpipe/subscriber-worker';
 
 const killAt = process.env.KILL_AT;
 const onInsert = Number(process.env.KILL_ON_INSERT ?? '2');
@@ -36,7 +36,7 @@ const port = Object.assign(Object.create(store), {
     return result;
   },
 });
-const worker = createWorker({
+const worker = new Worker({
   bus,
   store: port,
   logger,

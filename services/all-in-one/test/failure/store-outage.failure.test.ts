@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { PubSubBus } from '@eventpipe/bus';
+import { PubSubBus } from '@eventpipe/bus/adapters';
 import {
   BigQueryFake,
   describeWithEmulator,

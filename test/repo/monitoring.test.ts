@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
-import { MemoryBus } from '@eventpipe/bus';
-import { DuckDbStore } from '@eventpipe/store';
+import { MemoryBus } from '@eventpipe/bus/adapters';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   freePort,
   sampleEvent,
@@ -13,12 +13,12 @@ import {
   waitFor,
   type ServiceProcess,
 } from '@eventpipe/testing';
-import { testStack } from './stack-fixture';
+import { testStack } from '../../services/all-in-one/test/stack-fixture';
 
 /** Monitoring as code (deploy/): the names the rules and the dashboard use are the names the
  * services export; the dashboard and its provisioning hold together; a real Prometheus scrapes
  * the stack with the shipped config and rules. */
-const root = join(__dirname, '..', '..', '..');
+const root = join(__dirname, '..', '..');
 const deploy = join(root, 'deploy');
 const rulesText = readFileSync(join(deploy, 'prometheus', 'rules', 'eventpipe.rules.yml'), 'utf8');
 const rules = parse(rulesText) as {

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
-import { bigQuerySchemaFields } from '@eventpipe/schema';
+import { bigQuerySchemaFields } from '@eventpipe/store/adapters';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 
 /** No terraform binary runs here: the HCL is parsed (hcl2json) and checked against what the
  * services read and the least privilege docs/DEPLOY.md promises. */
-const dir = join(__dirname, '..', '..', '..', 'infra', 'terraform');
+const dir = join(__dirname, '..', '..', 'infra', 'terraform');
 type Block = Record<string, unknown>;
 type Resources = Record<string, Record<string, Block[]>>;
 

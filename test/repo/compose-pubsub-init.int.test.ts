@@ -7,7 +7,7 @@ import { describeWithEmulator, uniqueName } from '@eventpipe/testing';
 /** deploy/compose/pubsub-init.sh (compose's one-shot init) run with the real gcloud CLI against
  * the emulator: it creates the topology as the services do (no subscription policies on the
  * emulator, or both when asked), and running it again changes nothing. */
-const script = join(__dirname, '..', '..', '..', 'deploy', 'compose', 'pubsub-init.sh');
+const script = join(__dirname, '..', '..', 'deploy', 'compose', 'pubsub-init.sh');
 const run = promisify(execFile);
 
 describeWithEmulator('compose pubsub-init', (host) => {

@@ -8,7 +8,7 @@ import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 
 /** No Docker engine runs here, so the Dockerfiles are checked as text against what the services
  * actually are: their port, their entry point and the workspace packages they import. */
-const root = join(__dirname, '..', '..', '..');
+const root = join(__dirname, '..', '..');
 
 const SERVICES = [
   { name: 'publisher-api', port: publisherConfigSchema.parse({}).PORT },

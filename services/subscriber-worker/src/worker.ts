@@ -4,6 +4,7 @@ import type { BusSubscription, EventBus, IncomingMessage } from '@eventpipe/bus'
 import {
   createBaseApp,
   finishApp,
+  retry,
   operationalRoutes,
   requestContext,
   requestScope,
@@ -60,19 +61,6 @@ export interface WorkerEvents {
   nacked: [count: number, error: Error];
   'dead-lettered': [reason: DeadLetterReason, messageId: string];
   'store-retry': [attempt: number];
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }
 
 /**
@@ -178,28 +166,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Inserts, retrying in place with backoff within the retry window; throws when it gives up. */
-  private async insertHolding(batch: Pending[]): Promise<InsertResult> {
-    const retry = this.deps.storeRetry ?? DEFAULT_STORE_RETRY;
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      const end = this.metrics.insertSeconds.startTimer({ store: this.deps.store.kind });
-      try {
-        const result = await this.deps.store.insert(batch.map((p) => p.item));
-        end({ result: 'ok' });
-        return result;
-      } catch (e) {
-        end({ result: 'error' });
-        const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1));
-        if (this.stopping || Date.now() - started + delay > retry.windowMs) throw e;
-        this.metrics.storeRetries.inc();
-        this.deps.logger.warn(
-          { err: e, rows: batch.length, attempt, retryInMs: delay },
-          'store insert failed; holding the batch and retrying',
-        );
-        this.emit('store-retry', attempt);
-        await abortableSleep(delay, this.stopSignal.signal);
-      }
-    }
+  private insertHolding(batch: Pending[]): Promise<InsertResult> {
+    const policy = this.deps.storeRetry ?? DEFAULT_STORE_RETRY;
+    return retry(
+      async () => {
+        const end = this.metrics.insertSeconds.startTimer({ store: this.deps.store.kind });
+        try {
+          const result = await this.deps.store.insert(batch.map((p) => p.item));
+          end({ result: 'ok' });
+          return result;
+        } catch (e) {
+          end({ result: 'error' });
+          throw e;
+        }
+      },
+      {
+        ...policy,
+        // Stopping: the batch is nacked at once and goes to the next worker.
+        signal: this.stopSignal.signal,
+        onRetry: (e, attempt, delay) => {
+          this.metrics.storeRetries.inc();
+          this.deps.logger.warn(
+            { err: e, rows: batch.length, attempt, retryInMs: delay },
+            'store insert failed; holding the batch and retrying',
+          );
+          this.emit('store-retry', attempt);
+        },
+      },
+    );
   }
 
   private async store(batch: Pending[], bytes: number): Promise<void> {
@@ -315,8 +309,4 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     this.metrics.inFlight.dec(messages.length);
   }
-}
-
-export function createWorker(deps: WorkerDeps): Worker {
-  return new Worker(deps);
 }

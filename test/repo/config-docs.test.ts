@@ -6,7 +6,7 @@ import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 
-const root = join(__dirname, '..', '..', '..');
+const root = join(__dirname, '..', '..');
 const schemas = { stackConfigSchema, publisherConfigSchema, workerConfigSchema, queryConfigSchema };
 const allKeys = [...new Set(Object.values(schemas).flatMap((s) => Object.keys(s.shape)))].sort();
 

@@ -1,0 +1,18 @@
+// @eventpipe/store/adapters: the store adapters, their table definitions and the factory that
+// picks one. Only main.ts files, the one-process launcher, tests and benchmarks import this entry
+// (a lint rule keeps it so).
+export { DuckDbStore } from './duckdb.adapter';
+export type { DuckDbStoreOptions, DuckDbStatement } from './duckdb.adapter';
+export { duckdbCreateTable } from './duckdb-schema';
+export {
+  BigQueryStore,
+  schemaDifference,
+  insertIdOf,
+  chunks,
+  INSERT_MAX_ROWS,
+  INSERT_MAX_BYTES,
+} from './bigquery.adapter';
+export type { BigQueryStoreOptions } from './bigquery.adapter';
+export { bigQuerySchemaFields, BIGQUERY_DATA_TEXT_COLUMN } from './bigquery-schema';
+export { bigQueryJson } from './bigquery-json';
+export { openStore } from './factory';

@@ -1,0 +1,96 @@
+import type { EventBus } from '@eventpipe/bus';
+import { AppError, errors, type Logger } from '@eventpipe/platform';
+import { LIMITS, busMessageOf, canonicalTime, type Envelope } from '@eventpipe/schema';
+import type { AcceptedLog } from './accepted-log';
+import type { PublisherMetrics } from './metrics';
+
+export interface IngestDeps {
+  bus: EventBus;
+  logger: Logger;
+  metrics: PublisherMetrics;
+  acceptedLog?: AcceptedLog;
+  /** Most events published and not yet confirmed by the bus; past it, 429. */
+  maxInFlightEvents: number;
+  /** Seconds a client is told to wait (Retry-After) when the bus fails. */
+  retryAfterSeconds: number;
+}
+
+/** One request's events, read and validated (read-events.ts), with what travels beside them. */
+export interface IngestInput {
+  events: Envelope[];
+  /** Whether the body was an array: sizes are then reported by index. */
+  batch: boolean;
+  receivedAt: string;
+  requestId?: string;
+  traceparent?: string;
+}
+
+/**
+ * The ingest use case: check sizes → publish with backpressure → record what was accepted.
+ * Resolves with the ids once the bus has every event (the 202); throws the problem otherwise,
+ * having published nothing of the request (or, after a bus failure, nothing reported accepted).
+ */
+export function ingestUseCase(deps: IngestDeps) {
+  let inFlight = 0;
+  return async function ingest(input: IngestInput): Promise<string[]> {
+    const { events, receivedAt } = input;
+    if (events.length === 0) return []; // an empty batch is valid (the batch format allows it)
+    const messages = events.map((e) =>
+      busMessageOf(e, receivedAt, input.requestId, input.traceparent),
+    );
+
+    // Sizes: each event as it travels, under the limit, or nothing is published.
+    const oversize = messages
+      .map((m, index) => ({ index, bytes: m.data.length }))
+      .filter((m) => m.bytes > LIMITS.maxEventBytes);
+    if (oversize.length) {
+      deps.metrics.events.inc({ outcome: 'rejected' }, events.length);
+      throw errors.tooLarge(
+        `an event may be at most ${LIMITS.maxEventBytes} bytes serialized; nothing was published`,
+        oversize.map((o) => ({
+          index: o.index,
+          pointer: input.batch ? `/${o.index}` : '',
+          detail: `event is ${o.bytes} bytes`,
+        })),
+      );
+    }
+
+    // Backpressure: a slow or failing bus must not tie up unbounded memory.
+    if (inFlight + events.length > deps.maxInFlightEvents) {
+      deps.metrics.events.inc({ outcome: 'throttled' }, events.length);
+      throw new AppError('too-many-in-flight', {
+        detail: `the bus has not yet confirmed ${inFlight} events; retry shortly`,
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    inFlight += events.length;
+    deps.metrics.inFlight.set(inFlight);
+    const end = deps.metrics.publishSeconds.startTimer();
+    try {
+      await deps.bus.publish(messages);
+    } catch (e) {
+      deps.metrics.events.inc({ outcome: 'failed' }, events.length);
+      throw errors.unavailable(
+        'the event bus did not accept the events; retry later',
+        deps.retryAfterSeconds,
+        e,
+      );
+    } finally {
+      end();
+      inFlight -= events.length;
+      deps.metrics.inFlight.set(inFlight);
+    }
+
+    // The record `npm run audit` compares with the store, written before the 202. Failing to
+    // write it is logged, not the producer's problem: the events are on the bus.
+    await deps.acceptedLog
+      ?.record({
+        receivedAt,
+        requestId: input.requestId,
+        events: events.map((e) => [e.source, e.id, canonicalTime(e.time ?? '') ?? receivedAt]),
+      })
+      .catch((e: unknown) => deps.logger.error({ err: e }, 'accepted events not recorded'));
+    deps.metrics.events.inc({ outcome: 'accepted' }, events.length);
+    return events.map((e) => e.id);
+  };
+}

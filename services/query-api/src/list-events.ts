@@ -1,0 +1,113 @@
+import { AppError, errors } from '@eventpipe/platform';
+import type { z } from 'zod';
+import { LIMITS, parseRfc3339, type StoredRow } from '@eventpipe/schema';
+import { defaultFrom, type EventFilter, type EventStore, type PageKey } from '@eventpipe/store';
+import type { CursorCodec } from './cursor';
+import type { QueryMetrics, timedRead } from './metrics';
+import { filterOf, listParamsSchema, parseQuery, resumeKeyOf } from './params';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A store that bills by bytes scanned (BigQuery) bounds every read: refuse wider ranges here,
+ * with a 400 that says so, before any query runs. */
+export function checkSpan(store: EventStore, from: string | undefined, to: string | undefined) {
+  const policy = store.rangePolicy;
+  if (!policy || from === undefined || to === undefined) return;
+  const spanMs = Number((parseRfc3339(to)! - parseRfc3339(from)!) / 1000n);
+  if (spanMs > policy.maxRangeMs) {
+    const days = Math.floor(policy.maxRangeMs / DAY_MS);
+    throw new AppError('range-too-large', {
+      detail: `from and to may be at most ${days} days apart on this store`,
+      errors: [{ pointer: 'from', detail: `at most ${days} days before to` }],
+    });
+  }
+}
+
+export interface ListEventsDeps {
+  store: EventStore;
+  cursors: CursorCodec;
+  metrics: QueryMetrics;
+  read: ReturnType<typeof timedRead>;
+  /** Streamed exports served at once. */
+  maxConcurrentExports: number;
+}
+
+/** What the list use cases read: the filters and where to start. */
+interface ListRequest {
+  params: z.output<typeof listParamsSchema>;
+  filter: EventFilter;
+  after: PageKey | undefined;
+}
+
+/**
+ * GET /v1/events as use cases: read the parameters → check the range → read a page (one row more
+ * than asked tells whether a next page exists) and sign its cursor; or reserve an export slot and
+ * fix the window the export reads chunk by chunk.
+ */
+export function listEventsUseCases(deps: ListEventsDeps) {
+  let exporting = 0;
+
+  function request(query: unknown): ListRequest {
+    const params = parseQuery(listParamsSchema, query);
+    const filter = filterOf(params);
+    checkSpan(deps.store, filter.from, filter.to);
+    const after = params.cursor ? deps.cursors.decode(params.cursor, filter) : resumeKeyOf(params);
+    return { params, filter, after };
+  }
+
+  return {
+    /** One page, newest first, and the cursor of the next (null on the last). */
+    async listEvents(query: unknown): Promise<{ page: StoredRow[]; nextCursor: string | null }> {
+      const { params, filter, after } = request(query);
+      const limit = params.limit ?? LIMITS.defaultPageSize;
+      const rows = await deps.read('list', () =>
+        deps.store.list({ ...filter, limit: limit + 1, after }),
+      );
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const nextCursor =
+        rows.length > limit && last
+          ? deps.cursors.encode({ time: last.time, source: last.source, id: last.id }, filter)
+          : null;
+      deps.metrics.rowsReturned.inc({ operation: 'list' }, page.length);
+      return { page, nextCursor };
+    },
+
+    /**
+     * An export: every match, read chunk by chunk. Takes one of the export slots (release it
+     * when done); a store that bounds reads by time (BigQuery) would move its default window
+     * with the clock on every chunk, so the window is fixed here, once.
+     */
+    startExport(query: unknown) {
+      const { params, filter, after } = request(query);
+      if (params.limit !== undefined) {
+        throw errors.validation('limit does not apply to an export: every matching row is sent', [
+          { pointer: 'limit', detail: 'leave limit out of an export' },
+        ]);
+      }
+      if (exporting >= deps.maxConcurrentExports) {
+        throw new AppError('too-many-exports', {
+          detail: `this service streams at most ${deps.maxConcurrentExports} exports at a time; retry shortly`,
+          headers: { 'Retry-After': '5' },
+        });
+      }
+      const policy = deps.store.rangePolicy;
+      const fixed =
+        policy && filter.from === undefined
+          ? { ...filter, from: defaultFrom(policy, filter.to) }
+          : filter;
+      exporting += 1;
+      deps.metrics.exportsInProgress.set(exporting);
+      return {
+        start: after,
+        next: (key: PageKey | undefined, limit: number) =>
+          deps.read('export', () => deps.store.list({ ...fixed, limit, after: key })),
+        onRows: (n: number) => deps.metrics.rowsReturned.inc({ operation: 'export' }, n),
+        release: () => {
+          exporting -= 1;
+          deps.metrics.exportsInProgress.set(exporting);
+        },
+      };
+    },
+  };
+}
