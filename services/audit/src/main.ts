@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { EventpipeClient } from '@eventpipe/client';
 import { canonicalTime } from '@eventpipe/schema';
 import { acceptedIds, compare, recordsIn, reportText } from './app';
+import { auditConfigSchema } from './config';
 
 const USAGE = `usage: npm run audit -- --source S --from T --to T [--accepted FILE] [--query-url URL] [--show N]
 
@@ -47,13 +48,20 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  const env = auditConfigSchema.safeParse(process.env);
+  if (!env.success) {
+    process.stderr.write(
+      `${env.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('\n')}\n`,
+    );
+    return 2;
+  }
   const scope = { source: args.source, from, to };
-  const file = args.accepted ?? process.env.ACCEPTED_LOG ?? './data/accepted.ndjson';
+  const file = args.accepted ?? env.data.ACCEPTED_LOG;
   const text = readFileSync(file === '-' ? 0 : file, 'utf8');
   const accepted = acceptedIds(recordsIn(text), scope);
   const client = new EventpipeClient({
-    queryUrl: args['query-url'] ?? process.env.QUERY_URL ?? 'http://127.0.0.1:8081',
-    apiKey: process.env.EVENTPIPE_API_KEY,
+    queryUrl: args['query-url'] ?? env.data.QUERY_URL,
+    apiKey: env.data.EVENTPIPE_API_KEY,
   });
   const stored: string[] = [];
   for await (const e of client.export({ source: scope.source, from, to })) stored.push(e.id);

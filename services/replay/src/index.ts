@@ -1,2 +1,3 @@
 export { replayDeadLetters, progressLine } from './app';
 export type { ReplayOptions, ReplayProgress, ReplaySummary } from './app';
+export { replayConfigSchema } from './config';

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { busEnvShape } from '@eventpipe/bus';
 import { createBus } from '@eventpipe/bus/adapters';
-import { loadConfigOrExit, runMain, serviceEnvShape } from '@eventpipe/platform';
+import { loadConfigOrExit, runMain } from '@eventpipe/platform';
 import { progressLine, replayDeadLetters } from './app';
+import { replayConfigSchema } from './config';
 
 const USAGE = `usage: npm run replay -- --from-dlq [--dry-run] [--limit N] [--reason R] [--list] [--discard]
 
@@ -50,14 +49,7 @@ runMain('replay', async () => {
     process.stderr.write(`${USAGE}\n`);
     process.exit(2);
   }
-  const config = loadConfigOrExit(
-    z.object({
-      ...serviceEnvShape,
-      ...busEnvShape,
-      BUS: z.enum(['pubsub']).default('pubsub').describe('Replay works on Pub/Sub'),
-    }),
-    process.env,
-  );
+  const config = loadConfigOrExit(replayConfigSchema, process.env);
   // Against the emulator there are no credentials to find: no probe for a metadata server.
   if (config.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const bus = createBus(config, { production: config.NODE_ENV === 'production' });

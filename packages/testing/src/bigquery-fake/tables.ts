@@ -1,0 +1,253 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { ApiError, cellValue, notFound, quote, unsupported, type Field } from './values';
+
+export interface TableMeta {
+  tableReference: { projectId: string; datasetId: string; tableId: string };
+  schema: { fields: Field[] };
+  timePartitioning?: { type?: string; field?: string };
+  clustering?: unknown;
+  requirePartitionFilter?: boolean;
+  description?: string;
+  creationTime: string;
+}
+
+/** A per-row refusal injected with `BigQueryFake.rejectRows`. */
+export interface RowRejection {
+  match: (json: Record<string, unknown>) => boolean;
+  reason: string;
+  message: string;
+}
+
+/** What the fake's failure-injection API feeds into one insertAll call. */
+export interface InsertFaults {
+  /** Throws the failure injected for this call, if any (once the request's options are checked). */
+  injectFailure: () => void;
+  rowRejections: readonly RowRejection[];
+}
+
+const DUCK_TYPES: Record<string, string> = {
+  STRING: 'VARCHAR',
+  INT64: 'BIGINT',
+  INTEGER: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  FLOAT: 'DOUBLE',
+  BOOL: 'BOOLEAN',
+  BOOLEAN: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMP',
+  JSON: 'JSON',
+};
+const TABLE_KEYS = new Set([
+  'tableReference',
+  'schema',
+  'timePartitioning',
+  'clustering',
+  'requirePartitionFilter',
+  'description',
+  'labels',
+  'friendlyName',
+]);
+
+/** Datasets and tables: their metadata here, their rows in DuckDB (a schema per dataset). */
+export class Tables {
+  private readonly datasets = new Map<string, { location: string }>();
+  private readonly tables = new Map<string, TableMeta>();
+  private readonly insertIds = new Map<string, number>();
+
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly insertIdWindowMs: number,
+  ) {}
+
+  private datasetKey = (p: string, d: string) => `${p}.${d}`;
+
+  getDataset(p: string, d: string) {
+    const ds = this.datasets.get(this.datasetKey(p, d));
+    if (!ds) throw notFound(`Dataset ${p}:${d}`);
+    return {
+      kind: 'bigquery#dataset',
+      id: `${p}:${d}`,
+      datasetReference: { projectId: p, datasetId: d },
+      location: ds.location,
+    };
+  }
+
+  async createDataset(p: string, body: Record<string, unknown>) {
+    const ref = body.datasetReference as { datasetId?: string } | undefined;
+    const d = ref?.datasetId;
+    if (!d || !/^[A-Za-z0-9_]{1,1024}$/.test(d))
+      throw new ApiError(400, 'invalid', 'Invalid dataset ID');
+    const key = this.datasetKey(p, d);
+    if (this.datasets.has(key))
+      throw new ApiError(409, 'duplicate', `Already Exists: Dataset ${p}:${d}`);
+    await this.conn.run(`CREATE SCHEMA ${quote(key)}`);
+    this.datasets.set(key, { location: (body.location as string | undefined) ?? 'US' });
+    return this.getDataset(p, d);
+  }
+
+  tableMeta(p: string, d: string, t: string): TableMeta {
+    this.getDataset(p, d);
+    const meta = this.tables.get(`${p}.${d}.${t}`);
+    if (!meta) throw notFound(`Table ${p}:${d}.${t}`);
+    return meta;
+  }
+
+  getTable(p: string, d: string, t: string) {
+    return {
+      kind: 'bigquery#table',
+      id: `${p}:${d}.${t}`,
+      type: 'TABLE',
+      ...this.tableMeta(p, d, t),
+    };
+  }
+
+  private columnDdl(f: Field): string {
+    const type = DUCK_TYPES[f.type?.toUpperCase()];
+    if (!type) throw unsupported(`column type ${f.type} (field ${f.name})`);
+    const mode = (f.mode ?? 'NULLABLE').toUpperCase();
+    if (mode === 'REPEATED') throw unsupported(`REPEATED mode (field ${f.name})`);
+    return `${quote(f.name)} ${type}${mode === 'REQUIRED' ? ' NOT NULL' : ''}`;
+  }
+
+  async createTable(p: string, d: string, body: Record<string, unknown>) {
+    this.getDataset(p, d);
+    for (const k of Object.keys(body))
+      if (!TABLE_KEYS.has(k)) throw unsupported(`table option ${k}`);
+    const t = (body.tableReference as { tableId?: string } | undefined)?.tableId;
+    if (!t) throw new ApiError(400, 'invalid', 'tableReference.tableId is required');
+    const fields = (body.schema as { fields?: Field[] } | undefined)?.fields ?? [];
+    if (!fields.length) throw unsupported('tables without a schema');
+    const key = `${p}.${d}.${t}`;
+    if (this.tables.has(key))
+      throw new ApiError(409, 'duplicate', `Already Exists: Table ${p}:${d}.${t}`);
+    const tp = body.timePartitioning as { type?: string; field?: string } | undefined;
+    if (tp && !fields.some((f) => f.name === tp.field && f.type === 'TIMESTAMP')) {
+      throw new ApiError(
+        400,
+        'invalid',
+        `The field specified for partitioning cannot be found in the schema`,
+      );
+    }
+    await this.conn.run(
+      `CREATE TABLE ${quote(`${p}.${d}`)}.${quote(t)} (${fields.map((f) => this.columnDdl(f)).join(', ')})`,
+    );
+    this.tables.set(key, {
+      tableReference: { projectId: p, datasetId: d, tableId: t },
+      schema: { fields: fields.map((f) => ({ ...f, mode: f.mode ?? 'NULLABLE' })) },
+      timePartitioning: body.timePartitioning as TableMeta['timePartitioning'],
+      clustering: body.clustering,
+      requirePartitionFilter: body.requirePartitionFilter as boolean | undefined,
+      description: body.description as string | undefined,
+      creationTime: String(Date.now()),
+    });
+    return this.getTable(p, d, t);
+  }
+
+  async patchTable(p: string, d: string, t: string, body: Record<string, unknown>) {
+    const meta = this.tableMeta(p, d, t);
+    for (const k of Object.keys(body)) {
+      if (k !== 'schema' && k !== 'tableReference') throw unsupported(`patching ${k}`);
+    }
+    const fields = (body.schema as { fields?: Field[] } | undefined)?.fields;
+    if (!fields) return this.getTable(p, d, t);
+    const old = meta.schema.fields;
+    for (const f of old) {
+      const now = fields.find((n) => n.name === f.name);
+      if (!now || now.type !== f.type || (now.mode ?? 'NULLABLE') !== f.mode) {
+        throw new ApiError(
+          400,
+          'invalid',
+          `Provided Schema does not match Table ${p}:${d}.${t}. Field ${f.name} has changed or is missing`,
+        );
+      }
+    }
+    for (const f of fields.filter((n) => !old.some((o) => o.name === n.name))) {
+      if ((f.mode ?? 'NULLABLE') !== 'NULLABLE') {
+        throw new ApiError(
+          400,
+          'invalid',
+          `Provided Schema does not match Table ${p}:${d}.${t}. Cannot add required field ${f.name}`,
+        );
+      }
+      await this.conn.run(
+        `ALTER TABLE ${quote(`${p}.${d}`)}.${quote(t)} ADD COLUMN ${this.columnDdl(f)}`,
+      );
+      old.push({ ...f, mode: 'NULLABLE' });
+    }
+    return this.getTable(p, d, t);
+  }
+
+  /** tabledata.insertAll: per-row errors, skipInvalidRows, and insertId dedup within the window. */
+  async insertAll(
+    p: string,
+    d: string,
+    t: string,
+    body: Record<string, unknown>,
+    faults: InsertFaults,
+  ) {
+    const meta = this.tableMeta(p, d, t);
+    for (const k of Object.keys(body)) {
+      if (!['rows', 'skipInvalidRows', 'ignoreUnknownValues', 'kind'].includes(k))
+        throw unsupported(`insertAll option ${k}`);
+    }
+    faults.injectFailure();
+    const rows =
+      (body.rows as { insertId?: string; json?: Record<string, unknown> }[] | undefined) ?? [];
+    const fields = meta.schema.fields;
+    const now = Date.now();
+    for (const [id, at] of this.insertIds)
+      if (now - at > this.insertIdWindowMs) this.insertIds.delete(id);
+
+    const insertErrors: {
+      index: number;
+      errors: { reason: string; message: string; location?: string }[];
+    }[] = [];
+    const valid: { index: number; insertId?: string; values: DuckDBValue[] }[] = [];
+    rows.forEach((row, index) => {
+      const json = row.json ?? {};
+      const errors: { reason: string; message: string; location?: string }[] = [];
+      if (!body.ignoreUnknownValues) {
+        for (const k of Object.keys(json)) {
+          if (!fields.some((f) => f.name === k))
+            errors.push({ reason: 'invalid', location: k, message: `no such field: ${k}.` });
+        }
+      }
+      for (const r of faults.rowRejections)
+        if (r.match(json)) errors.push({ reason: r.reason, message: r.message });
+      const values: DuckDBValue[] = [];
+      for (const f of fields) {
+        const r = cellValue(f, json[f.name]);
+        if (r.ok) values.push(r.value);
+        else errors.push({ reason: 'invalid', location: f.name, message: r.message });
+      }
+      if (errors.length) insertErrors.push({ index, errors });
+      else valid.push({ index, insertId: row.insertId, values });
+    });
+    if (insertErrors.length && !body.skipInvalidRows) {
+      // BigQuery inserts nothing then, and marks the valid rows as stopped.
+      for (const v of valid)
+        insertErrors.push({ index: v.index, errors: [{ reason: 'stopped', message: '' }] });
+      insertErrors.sort((a, b) => a.index - b.index);
+      return { kind: 'bigquery#tableDataInsertAllResponse', insertErrors };
+    }
+    const toWrite = valid.filter((v) => {
+      if (!v.insertId) return true;
+      const key = `${p}.${d}.${t}\u0000${v.insertId}`; // insertIds are scoped to their table
+      if (this.insertIds.has(key)) return false; // a retry inside the window: silently dropped
+      this.insertIds.set(key, now);
+      return true;
+    });
+    if (toWrite.length) {
+      const params: DuckDBValue[] = [];
+      const tuples = toWrite.map(
+        (v) => `(${v.values.map((val) => (params.push(val), `$${params.length}`)).join(', ')})`,
+      );
+      await this.conn.run(
+        `INSERT INTO ${quote(`${p}.${d}`)}.${quote(t)} (${fields.map((f) => quote(f.name)).join(', ')}) VALUES ${tuples.join(', ')}`,
+        params,
+      );
+    }
+    return insertErrors.length
+      ? { kind: 'bigquery#tableDataInsertAllResponse', insertErrors }
+      : { kind: 'bigquery#tableDataInsertAllResponse' };
+  }
+}
