@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs `npm start` on embedded defaults (in-process bus, DuckDB file in a temp folder), posts the
-# README's curl examples, reads them back through the query API, then stops it with SIGINT.
+# quickstart's and docs/API.md's curl examples, reads them back through the query API, then stops it with SIGINT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d)
@@ -33,11 +33,11 @@ done
 [ "$count" = 3 ] || { echo "expected 3 events from GET /v1/events, got $count" >&2; cat "$dir/start.log"; exit 1; }
 curl -fsS "$qry/v1/stats?groupBy=type" && echo
 curl -fsS "$qry/v1/events/smoke-1" >/dev/null
-# The README's binary-mode example: ce-* headers and the raw data.
+# docs/API.md's binary-mode example: ce-* headers and the raw data.
 curl -fsS -X POST "$pub/v1/events" -H 'ce-specversion: 1.0' -H 'ce-type: com.example.order.created' \
   -H 'ce-source: /binary' -H 'ce-id: order-42' -H 'Content-Type: application/json' \
   --data-binary '{"orderId":42,"total":"19.90"}' | grep -q '"ids":\["order-42"\]'
-# The README's export examples: every row as NDJSON, and CSV with its header row.
+# The export examples: every row as NDJSON, and CSV with its header row.
 lines=$(curl -fsS -H 'Accept: application/x-ndjson' "$qry/v1/events?source=/shop" | wc -l)
 [ "$lines" = 3 ] || { echo "expected 3 NDJSON lines from the export, got $lines" >&2; exit 1; }
 curl -fsS -H 'Accept: text/csv' "$qry/v1/events?source=/shop" | head -n 1 | grep -q '^id,source,type,'

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stackConfigSchema } from '@eventpipe/all-in-one';
+import { CONFIGURATION_MD, configurationDoc, stackConfigSchema } from '@eventpipe/all-in-one';
+import { auditConfigSchema } from '@eventpipe/audit';
+import { replayConfigSchema } from '@eventpipe/replay';
 import { loadConfig, ConfigError } from '@eventpipe/platform';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
@@ -12,7 +14,7 @@ const allKeys = [...new Set(Object.values(schemas).flatMap((s) => Object.keys(s.
 
 describe('configuration docs', () => {
   const envExample = readFileSync(join(root, '.env-example'), 'utf8');
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const reference = readFileSync(CONFIGURATION_MD, 'utf8');
   const documented = [...envExample.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!);
 
   it('when a service reads a variable, then .env-example lists it', () => {
@@ -23,12 +25,22 @@ describe('configuration docs', () => {
     expect(documented.filter((k) => !allKeys.includes(k))).toEqual([]);
   });
 
-  it('when a service reads a variable, then the README configuration table names it', () => {
-    expect(allKeys.filter((k) => !readme.includes(`| \`${k}\``))).toEqual([]);
+  it('when a service reads a variable, then docs/CONFIGURATION.md has a row for it', () => {
+    expect(allKeys.filter((k) => !reference.includes(`| \`${k}\` |`))).toEqual([]);
+  });
+
+  it('when a schema changes, then docs/CONFIGURATION.md is regenerated with it (npm run docs:config)', () => {
+    expect(reference).toBe(configurationDoc());
+  });
+
+  it('when the commands read a variable, then docs/CONFIGURATION.md has a row for it', () => {
+    const keys = [replayConfigSchema, auditConfigSchema].flatMap((s) => Object.keys(s.shape));
+    expect(keys.filter((k) => !reference.includes(`| \`${k}\` |`))).toEqual([]);
   });
 
   it('when every variable takes its default, then each service config parses', () => {
-    for (const schema of Object.values(schemas)) expect(() => loadConfig(schema, {})).not.toThrow();
+    for (const schema of [...Object.values(schemas), replayConfigSchema, auditConfigSchema])
+      expect(() => loadConfig(schema, {})).not.toThrow();
   });
 
   it('when .env-example is used as it stands, then the one-process config accepts it', () => {

@@ -75,7 +75,8 @@ describe('MemoryBus with a journal', () => {
     await bus.deadLetter({ data: Buffer.from('poison-2'), attributes: { r: 'y' } });
     const [first] = await bus.pullDeadLetters(1);
     await first!.ack();
-    await waitFor(() => (readFileSync(path, 'utf8').includes('"x"') ? true : undefined));
+    // The removal line ({"x": key}) is appended without waiting for the disk: wait until it is there.
+    await waitFor(() => (readFileSync(path, 'utf8').includes('{"x":') ? true : undefined));
 
     const after = new MemoryBus({ journalPath: path });
     await after.init();

@@ -2,5 +2,5 @@
 // depends on zod alone; the rest of the platform (express, pino, prom-client) stays out of them.
 export { envInt, envPort, envOptionalBool, googleCloudEnvShape } from './env';
 export { withTimeout } from './timeout';
-export { retry, backoffDelay, abortableSleep, systemClock } from './retry';
+export { retry, backoffDelay, abortableSleep } from './retry';
 export type { Backoff, Clock, RetryOptions } from './retry';

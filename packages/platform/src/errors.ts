@@ -2,13 +2,13 @@ import { z } from 'zod';
 
 /**
  * The one error model. Every failure a caller can see is an AppError with a stable kebab-case
- * `code` (documented in README.md "Errors") and an HTTP status; the problem middleware turns it
+ * `code` (documented in docs/API.md, "Contract and errors") and an HTTP status; the problem middleware turns it
  * into RFC 9457 application/problem+json.
  */
 /**
  * Every problem code, with the status and title it always has: the one table `AppError`, the
  * `errors.*` helpers and the OpenAPI documents take codes from, so a misspelled code does not
- * compile. README.md ("Errors") and docs/API.md describe each.
+ * compile. docs/API.md describes each.
  */
 export const PROBLEMS = {
   'validation-failed': { status: 400, title: 'Request is not valid' },
@@ -103,7 +103,9 @@ export const problemSchema = z
     status: z.number().int(),
     detail: z.string().optional().meta({ description: 'What was wrong, for a person.' }),
     instance: z.string().meta({ description: 'The request path.' }),
-    code: z.string().meta({ description: 'Stable kebab-case problem code; see README "Errors".' }),
+    code: z.string().meta({
+      description: 'Stable kebab-case problem code; see docs/API.md, "Contract and errors".',
+    }),
     requestId: z.string(),
     errors: z
       .array(

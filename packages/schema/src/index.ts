@@ -1,14 +1,7 @@
 export { LIMITS } from './limits';
 export { parseRfc3339, formatMicros, canonicalTime, nowTime } from './time';
 export { uuidv7 } from './uuid';
-export {
-  CONTEXT_ATTRIBUTES,
-  inputEventSchema,
-  busEventSchema,
-  parseInputEvents,
-  parseBusEvent,
-  eventJson,
-} from './envelope';
+export { inputEventSchema, parseInputEvents, parseBusEvent, eventJson } from './envelope';
 export type {
   CoreAttributes,
   Envelope,
@@ -46,13 +39,7 @@ export {
   fromStoredRow,
 } from './stored';
 export type { StoredRow, StoredEvent, PipelineMeta, ColumnSpec, ColumnKind } from './stored';
-export {
-  ATTR,
-  CLOUDEVENTS_JSON,
-  DEAD_LETTER_REASONS,
-  busMessageOf,
-  decodeBusMessage,
-} from './bus-message';
+export { ATTR, CLOUDEVENTS_JSON, busMessageOf, decodeBusMessage } from './bus-message';
 export type { DeadLetterReason, BusMessageIn, Decoded } from './bus-message';
 export {
   STATS_INTERVALS,
@@ -63,7 +50,6 @@ export {
   storedEventSchema,
   cloudEventSchema,
   eventPageSchema,
-  statsBucketSchema,
   statsResponseSchema,
   publishAcceptedSchema,
   CSV_COLUMNS,

@@ -1,5 +1,5 @@
 /**
- * Every size and count limit of the pipeline, in one place. README.md ("Limits") and
+ * Every size and count limit of the pipeline, in one place. docs/API.md ("Limits") and
  * docs/ARCHITECTURE.md quote these names; change them here and there together.
  */
 export const LIMITS = {

@@ -4,15 +4,9 @@
 export { DuckDbStore } from './duckdb.adapter';
 export type { DuckDbStoreOptions, DuckDbStatement } from './duckdb.adapter';
 export { duckdbCreateTable } from './duckdb-schema';
-export {
-  BigQueryStore,
-  schemaDifference,
-  insertIdOf,
-  chunks,
-  INSERT_MAX_ROWS,
-  INSERT_MAX_BYTES,
-} from './bigquery.adapter';
+export { BigQueryStore } from './bigquery.adapter';
+export { insertIdOf, chunks, INSERT_MAX_ROWS, INSERT_MAX_BYTES } from './bigquery-insert';
 export type { BigQueryStoreOptions } from './bigquery.adapter';
-export { bigQuerySchemaFields, BIGQUERY_DATA_TEXT_COLUMN } from './bigquery-schema';
+export { bigQuerySchemaFields, schemaDifference } from './bigquery-schema';
 export { bigQueryJson } from './bigquery-json';
 export { openStore } from './factory';

@@ -33,3 +33,42 @@ export function bigQuerySchemaFields(): {
     { ...BIGQUERY_DATA_TEXT_COLUMN },
   ];
 }
+
+export interface Field {
+  name: string;
+  type: string;
+  mode?: string;
+}
+
+/** What separates an existing table's columns from the wanted ones: NULLABLE columns it lacks
+ * (added at start) and everything else (a refusal, listed exactly). */
+export function schemaDifference(
+  existing: Field[],
+  wanted: Field[],
+): { additions: Field[]; incompatible: string[] } {
+  const incompatible: string[] = [];
+  const additions: Field[] = [];
+  const mode = (f: Field) => (f.mode ?? 'NULLABLE').toUpperCase();
+  for (const w of wanted) {
+    const e = existing.find((x) => x.name === w.name);
+    if (!e) {
+      if (mode(w) === 'NULLABLE') additions.push(w);
+      else
+        incompatible.push(
+          `column ${w.name} ${w.type} ${mode(w)} is missing (only NULLABLE columns can be added)`,
+        );
+    } else if (e.type.toUpperCase() !== w.type.toUpperCase()) {
+      incompatible.push(`column ${w.name} is ${e.type}, expected ${w.type}`);
+    } else if (mode(e) !== mode(w) && !(mode(e) === 'NULLABLE' && mode(w) === 'REQUIRED')) {
+      incompatible.push(`column ${w.name} is ${mode(e)}, expected ${mode(w)}`);
+    }
+  }
+  for (const e of existing) {
+    if (!wanted.some((w) => w.name === e.name) && mode(e) === 'REQUIRED') {
+      incompatible.push(
+        `column ${e.name} is REQUIRED but unknown to eventpipe (inserts would fail)`,
+      );
+    }
+  }
+  return { additions, incompatible };
+}

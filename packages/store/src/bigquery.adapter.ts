@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { BigQuery, type Dataset, type Query, type Table } from '@google-cloud/bigquery';
 import { retry } from '@eventpipe/platform/core';
 import {
@@ -27,7 +26,19 @@ import {
   type StatsQuery,
 } from './event-store.port';
 import { bigQueryJson } from './bigquery-json';
-import { BIGQUERY_DATA_TEXT_COLUMN, bigQuerySchemaFields } from './bigquery-schema';
+import {
+  RETRYABLE_REASONS,
+  type ApiErrorLike,
+  chunks,
+  insertIdOf,
+  isRetryable,
+} from './bigquery-insert';
+import {
+  BIGQUERY_DATA_TEXT_COLUMN,
+  bigQuerySchemaFields,
+  schemaDifference,
+  type Field,
+} from './bigquery-schema';
 import { rowFromRecord, selectEventColumns } from './columns';
 
 export interface BigQueryStoreOptions {
@@ -56,37 +67,12 @@ export interface BigQueryStoreOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** insertAll request bounds: BigQuery accepts up to 50 000 rows and 10 MB per request and
- * recommends about 500 rows; 9 MB leaves room for the request envelope. */
-export const INSERT_MAX_ROWS = 500;
-export const INSERT_MAX_BYTES = 9 * 1024 * 1024;
-
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRYABLE_REASONS = new Set([
-  'backendError',
-  'internalError',
-  'rateLimitExceeded',
-  'quotaExceeded',
-  'timeout',
-]);
-
 const TRUNC: Record<StatsInterval, string> = { minute: 'MINUTE', hour: 'HOUR', day: 'DAY' };
 const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
 const SELECT_LIST = `${selectEventColumns('UNIX_MICROS')}, ${BIGQUERY_DATA_TEXT_COLUMN.name}`;
 // insertId dedup is best effort (about a minute), so every read keeps one row per (source, id).
 const DEDUP = 'QUALIFY ROW_NUMBER() OVER (PARTITION BY source, id ORDER BY stored_at) = 1';
 const DAY_US = 86_400_000_000n;
-
-/** The insertId of an event: stable for its (source, id), so a redelivery repeats it. */
-export const insertIdOf = (source: string, id: string): string =>
-  createHash('sha256').update(source).update('\u0000').update(id).digest('base64url');
-
-interface ApiErrorLike {
-  code?: number;
-  errors?: { reason?: string; message?: string }[];
-  name?: string;
-  message?: string;
-}
 
 type Row = { insertId: string; json: StoredRow & { data_text: JsonText | null } };
 
@@ -439,69 +425,6 @@ export class BigQueryStore implements EventStore {
   async close(): Promise<void> {}
 }
 
-interface Field {
-  name: string;
-  type: string;
-  mode?: string;
-}
-
-/** What separates an existing table's columns from the wanted ones: NULLABLE columns it lacks
- * (added at start) and everything else (a refusal, listed exactly). */
-export function schemaDifference(
-  existing: Field[],
-  wanted: Field[],
-): { additions: Field[]; incompatible: string[] } {
-  const incompatible: string[] = [];
-  const additions: Field[] = [];
-  const mode = (f: Field) => (f.mode ?? 'NULLABLE').toUpperCase();
-  for (const w of wanted) {
-    const e = existing.find((x) => x.name === w.name);
-    if (!e) {
-      if (mode(w) === 'NULLABLE') additions.push(w);
-      else
-        incompatible.push(
-          `column ${w.name} ${w.type} ${mode(w)} is missing (only NULLABLE columns can be added)`,
-        );
-    } else if (e.type.toUpperCase() !== w.type.toUpperCase()) {
-      incompatible.push(`column ${w.name} is ${e.type}, expected ${w.type}`);
-    } else if (mode(e) !== mode(w) && !(mode(e) === 'NULLABLE' && mode(w) === 'REQUIRED')) {
-      incompatible.push(`column ${w.name} is ${mode(e)}, expected ${mode(w)}`);
-    }
-  }
-  for (const e of existing) {
-    if (!wanted.some((w) => w.name === e.name) && mode(e) === 'REQUIRED') {
-      incompatible.push(
-        `column ${e.name} is REQUIRED but unknown to eventpipe (inserts would fail)`,
-      );
-    }
-  }
-  return { additions, incompatible };
-}
-
-function isRetryable(err: ApiErrorLike): boolean {
-  if (err.code !== undefined && RETRYABLE_STATUS.has(err.code)) return true;
-  return (err.errors ?? []).some((x) => x.reason !== undefined && RETRYABLE_REASONS.has(x.reason));
-}
-
 function ignoreAlreadyExists(e: unknown): void {
   if ((e as ApiErrorLike).code !== 409) throw e;
-}
-
-/** Splits rows into insertAll requests of at most INSERT_MAX_ROWS rows and INSERT_MAX_BYTES. */
-export function chunks<T extends { json: unknown }>(rows: T[]): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const size = Buffer.byteLength(JSON.stringify(row)) + 1;
-    if (current.length && (current.length >= INSERT_MAX_ROWS || bytes + size > INSERT_MAX_BYTES)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += size;
-  }
-  if (current.length) out.push(current);
-  return out;
 }

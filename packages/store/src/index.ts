@@ -15,13 +15,6 @@ export type {
   StatsGroup,
   RangePolicy,
 } from './event-store.port';
-export {
-  STATS_INTERVALS,
-  STATS_GROUPS,
-  StoreConfigError,
-  defaultFrom,
-  keyOf,
-  sortByKey,
-} from './event-store.port';
+export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError, defaultFrom } from './event-store.port';
 export { storeEnvShape } from './config';
 export type { StoreEnv } from './config';

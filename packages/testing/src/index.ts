@@ -12,7 +12,7 @@ export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixture
 export { emulatorHost, describeWithEmulator } from './jest-emulator';
 export { startCommand, startService, urlFromLog } from './process';
 export type { ServiceProcess } from './process';
-export { BigQueryFake, parseBigQueryTimestamp } from './bigquery-fake';
+export { BigQueryFake } from './bigquery-fake';
 export type { BigQueryFakeOptions } from './bigquery-fake';
 export { testBusOptions, testBigQueryStore } from './factories';
 export { metricValue } from './metrics';

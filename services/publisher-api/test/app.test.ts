@@ -311,7 +311,7 @@ describe('operational routes', () => {
   });
 });
 
-describe('backpressure and hostile keys', () => {
+describe('POST /v1/events under backpressure and with hostile keys', () => {
   it('when more events are in flight than allowed, then 429 with Retry-After and nothing published', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));

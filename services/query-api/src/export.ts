@@ -69,7 +69,7 @@ export function negotiate<F extends string>(req: Request, offers: Record<string,
 }
 
 /** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. Values are
- * written as stored; nothing is rewritten for spreadsheets (see README "Streaming export"). */
+ * written as stored; nothing is rewritten for spreadsheets (see docs/API.md, "Streaming export"). */
 const csvField = (v: string | null): string =>
   v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 

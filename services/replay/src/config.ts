@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
 import { serviceEnvShape } from '@eventpipe/platform';
 
-/** The replay command's environment: the bus variables the services read. */
+const { MEMORY_BUS_JOURNAL: _journal, ...pubSubEnvShape } = busEnvShape;
+
+/** The replay command's environment: the Pub/Sub variables the services read. */
 export const replayConfigSchema = z.object({
-  ...serviceEnvShape,
-  ...busEnvShape,
+  NODE_ENV: serviceEnvShape.NODE_ENV,
+  ...pubSubEnvShape,
   BUS: z.enum(['pubsub']).default('pubsub').describe('Replay works on Pub/Sub'),
 });

@@ -52,7 +52,10 @@ runMain('replay', async () => {
   const config = loadConfigOrExit(replayConfigSchema, process.env);
   // Against the emulator there are no credentials to find: no probe for a metadata server.
   if (config.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const bus = createBus(config, { production: config.NODE_ENV === 'production' });
+  const bus = createBus(
+    { ...config, MEMORY_BUS_JOURNAL: '' },
+    { production: config.NODE_ENV === 'production' },
+  );
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;
   const out = args.list ? process.stderr : process.stdout;
