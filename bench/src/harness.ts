@@ -98,7 +98,13 @@ export function machineInfo(): MachineInfo {
 
 export function newApiKey(): { key: string; env: Record<string, string> } {
   const key = `bench_${randomBytes(24).toString('base64url')}`;
-  const keys = [{ name: 'bench', scopes: ['events:write', 'events:read'], sha256: hashKey(key) }];
+  const keys = [
+    {
+      name: 'bench',
+      scopes: ['events:write', 'events:read', 'metrics:read'],
+      sha256: hashKey(key),
+    },
+  ];
   return {
     key,
     env: {

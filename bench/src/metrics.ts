@@ -1,12 +1,17 @@
 import { metricValue } from '@eventpipe/testing';
 
-/** Reads one counter of a service's /metrics (summed over the series that carry `labels`). */
+/** Reads one counter of a service's /metrics (summed over the series that carry `labels`);
+ * `apiKey` for an API with keys, where /metrics needs the scope metrics:read. */
 export async function counter(
   url: string,
   name: string,
   labels: Record<string, string> = {},
+  apiKey?: string,
 ): Promise<number> {
-  return metricValue(await (await fetch(`${url}/metrics`)).text(), name, labels);
+  const headers: Record<string, string> = apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
+  const res = await fetch(`${url}/metrics`, { headers });
+  if (!res.ok) throw new Error(`GET ${url}/metrics answered ${res.status}`);
+  return metricValue(await res.text(), name, labels);
 }
 
 /** Samples `probe` every `intervalMs` until `done` says so; returns the samples. */

@@ -43,6 +43,11 @@ resource "google_cloud_run_v2_service" "publisher" {
         name  = "API_KEYS_FILE"
         value = "/secrets/api-keys/keys.json"
       }
+      # Cloud Run's front end is one proxy hop: the client address is the last X-Forwarded-For entry.
+      env {
+        name  = "TRUST_PROXY"
+        value = "1"
+      }
       volume_mounts {
         name       = "api-keys"
         mount_path = "/secrets/api-keys"
@@ -186,6 +191,11 @@ resource "google_cloud_run_v2_service" "query" {
       env {
         name  = "API_KEYS_FILE"
         value = "/secrets/api-keys/keys.json"
+      }
+      # Cloud Run's front end is one proxy hop: the client address is the last X-Forwarded-For entry.
+      env {
+        name  = "TRUST_PROXY"
+        value = "1"
       }
       env {
         name = "CURSOR_SECRET"

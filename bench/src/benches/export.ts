@@ -73,7 +73,8 @@ export const exportBench: Bench = {
     const api = await startQueryApi(ctx, data.path);
     const url = `${api.url}/v1/events?type=${encodeURIComponent(type)}&from=${from}`;
     await readExport(url, ctx.apiKey); // warm-up
-    const heapBefore = (await counter(api.url, 'eventpipe_nodejs_heap_size_used_bytes')) / MB;
+    const heapBefore =
+      (await counter(api.url, 'eventpipe_nodejs_heap_size_used_bytes', {}, ctx.apiKey)) / MB;
     const rssBefore = api.rss() / MB;
     let rssPeak = rssBefore;
     let sampling = true;
@@ -88,7 +89,8 @@ export const exportBench: Bench = {
     const seconds = (performance.now() - started) / 1000;
     sampling = false;
     await sampler;
-    const heapAfter = (await counter(api.url, 'eventpipe_nodejs_heap_size_used_bytes')) / MB;
+    const heapAfter =
+      (await counter(api.url, 'eventpipe_nodejs_heap_size_used_bytes', {}, ctx.apiKey)) / MB;
     await api.stop();
     if (rows === 0) throw new Error('the export returned no rows');
 

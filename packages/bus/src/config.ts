@@ -32,7 +32,7 @@ export const busEnvShape = {
     .default('events-dlq')
     .describe('Subscription on the dead-letter topic that retains dead-lettered messages'),
   PUBSUB_AUTO_CREATE: envOptionalBool(
-    'Create missing topics and subscriptions at start (default: true unless NODE_ENV=production)',
+    'Create missing topics and subscriptions at start (default: true unless NODE_ENV asks for production rules)',
   ),
   PUBSUB_SUBSCRIPTION_POLICIES: z
     .enum(['auto', 'on', 'off'])

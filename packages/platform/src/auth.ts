@@ -1,19 +1,32 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { isGrantPattern, type Grant } from '@eventpipe/schema';
 import { AppError } from './errors';
 
-export const SCOPES = ['events:write', 'events:read'] as const;
+export const SCOPES = ['events:write', 'events:read', 'metrics:read'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-const keySchema = z.object({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'name: letters, digits, . _ -, at most 64' }),
-  scopes: z.array(z.enum(SCOPES)).min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'sha256: 64 lower-case hex digits' }),
-});
+const grantPattern = (what: string) =>
+  z.string().refine(isGrantPattern, {
+    error: `${what}: an exact value, or a prefix ending in * (the only * allowed), 1 to 1024 characters`,
+  });
+
+const keySchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'name: letters, digits, . _ -, at most 64' }),
+    scopes: z.array(z.enum(SCOPES)).min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'sha256: 64 lower-case hex digits' }),
+    sources: z.array(grantPattern('sources')).min(1).optional(),
+    types: z.array(grantPattern('types')).min(1).optional(),
+  })
+  .refine((k) => k.types === undefined || k.scopes.includes('events:read'), {
+    error: 'types: limits what a key reads, so it needs the scope events:read',
+    path: ['types'],
+  });
 export type ApiKey = z.output<typeof keySchema>;
 const keysSchema = z.array(keySchema);
 
@@ -39,11 +52,30 @@ export function loadApiKeys(json: string | undefined, file: string | undefined):
     );
   }
   const names = new Set<string>();
+  const hashes = new Map<string, string>();
   for (const k of r.data) {
     if (names.has(k.name)) throw new Error(`API key name ${k.name} is used twice`);
     names.add(k.name);
+    // One key, two entries: which name (and grant) applies would depend on the order.
+    const other = hashes.get(k.sha256);
+    if (other !== undefined)
+      throw new Error(`API keys ${other} and ${k.name} have the same sha256: one key, one name`);
+    hashes.set(k.sha256, k.name);
   }
   return r.data;
+}
+
+/** Why a keys file is unsafe to trust, when it is: anyone on the machine may write it. */
+export function keysFileWarning(file: string): string | undefined {
+  const mode = statSync(file).mode;
+  if ((mode & 0o002) === 0) return undefined;
+  return `API_KEYS_FILE ${file} is writable by others (mode ${(mode & 0o777).toString(8)}): anyone on this machine can add a key; chmod o-w it`;
+}
+
+/** The grant of a key: the sources (and types) it is limited to; undefined when it is not. */
+export function grantOf(key: ApiKey | undefined): Grant | undefined {
+  if (!key || (key.sources === undefined && key.types === undefined)) return undefined;
+  return { sources: key.sources, types: key.types };
 }
 
 const challenge = (error?: string) =>
@@ -71,7 +103,8 @@ function match(keys: ApiKey[], presented: string): ApiKey | undefined {
 /**
  * Requires an API key with `scope` (Authorization: Bearer <key>, or X-API-Key). With no keys
  * configured (AUTH_MODE=none) every request passes. The consumer's name lands in
- * res.locals.consumer for logs and bounded metric labels.
+ * res.locals.consumer for logs and bounded metric labels, the key itself (its grant) in
+ * res.locals.apiKey.
  */
 export function requireScope(keys: ApiKey[], scope: Scope): RequestHandler {
   return (req, res, next) => {
@@ -106,6 +139,7 @@ export function requireScope(keys: ApiKey[], scope: Scope): RequestHandler {
       );
     }
     res.locals.consumer = key.name;
+    res.locals.apiKey = key;
     next();
   };
 }

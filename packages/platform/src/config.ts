@@ -6,7 +6,9 @@ export const serviceEnvShape = {
   NODE_ENV: z
     .string()
     .default('development')
-    .describe('Deployment environment; production turns PUBSUB_AUTO_CREATE off unless it is set'),
+    .describe(
+      'Deployment environment. Anything but development (the default) or test follows production rules: API keys required unless AUTH_MODE=none, PUBSUB_AUTO_CREATE and BIGQUERY_AUTO_CREATE off unless set',
+    ),
   HOST: z.string().default('0.0.0.0').describe('Interface to listen on'),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
@@ -81,11 +83,19 @@ export const authEnvShape = {
   API_KEYS: z
     .string()
     .optional()
-    .describe('JSON array of {"name","scopes","sha256"}: hex SHA-256 of each key (never the key)'),
+    .describe(
+      'JSON array of {"name","scopes","sha256"} with optional "sources" and "types" (exact values or prefixes ending in *): hex SHA-256 of each key (never the key); docs/SECURITY.md',
+    ),
   API_KEYS_FILE: z
     .string()
     .optional()
     .describe('Path of a file holding the API_KEYS JSON (for secret mounts)'),
+  TRUST_PROXY: envInt(
+    'Proxies in front of the service whose X-Forwarded-For is believed (Cloud Run: 1); the client address of the rate limits and logs comes from it. 0: the socket address',
+    0,
+    0,
+    10,
+  ),
   RATE_LIMIT_WRITE: envInt(
     'Ingest requests per minute per API key (per IP without one); 0: off',
     6000,
@@ -117,5 +127,7 @@ export const authEnvShape = {
   AUTH_MODE: z
     .enum(['keys', 'none'])
     .optional()
-    .describe('keys: require API keys; none: run open (must be explicit with NODE_ENV=production)'),
+    .describe(
+      'keys: require API keys; none: run open (must be explicit under production rules, see NODE_ENV, and logs a warning at every start)',
+    ),
 };

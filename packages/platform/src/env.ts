@@ -28,3 +28,8 @@ export const googleCloudEnvShape = {
       'Google Cloud project of the Pub/Sub and BigQuery resources (default eventpipe-local with an emulator)',
     ),
 };
+
+/** Whether NODE_ENV asks for production rules (API keys required, nothing created at start):
+ * anything but unset, `development` or `test`, so `Production`, `prod` or a typo fails closed. */
+export const isProduction = (nodeEnv: string | undefined): boolean =>
+  nodeEnv !== undefined && nodeEnv !== '' && nodeEnv !== 'development' && nodeEnv !== 'test';

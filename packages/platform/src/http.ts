@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -181,6 +181,9 @@ export function operationalRoutes(opts: {
   checks: ReadinessCheck[];
   logger: Logger;
   checkTimeoutMs?: number;
+  /** Runs before /metrics: where API keys are configured, a key with the scope metrics:read
+   * (the metrics name consumers and their traffic). Unset: open (the worker, internal only). */
+  metricsAccess?: RequestHandler;
 }): express.Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
@@ -203,7 +206,8 @@ export function operationalRoutes(opts: {
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
   });
-  router.get('/metrics', async (_req, res) => {
+  const metricsAccess: RequestHandler = opts.metricsAccess ?? ((_req, _res, next) => next());
+  router.get('/metrics', metricsAccess, async (_req, res) => {
     res.type(opts.registry.contentType).send(await opts.registry.metrics());
   });
   return router;
@@ -213,13 +217,14 @@ export function operationalRoutes(opts: {
 export function createBaseApp(
   logger: Logger,
   registry: Registry,
-  opts: { corsOrigins?: string[] } = {},
+  opts: { corsOrigins?: string[]; trustProxy?: number } = {},
 ): Express {
   const app = express();
   app.disable('x-powered-by');
   // ETags are set where a response is cacheable (a stored event), not on every response.
   app.set('etag', false);
-  app.set('trust proxy', false);
+  // req.ip (rate limits, logs) is the socket's address unless TRUST_PROXY names the hops in front.
+  app.set('trust proxy', opts.trustProxy ? opts.trustProxy : false);
   app.set('query parser', 'simple');
   app.use(requestId, ...securityHeaders(opts.corsOrigins ?? []), observe(logger, registry));
   return app;
@@ -240,16 +245,28 @@ export interface RunningServer {
   close(timeoutMs: number): Promise<void>;
 }
 
+/** How long a client may take: to send its headers, its whole request, and between requests on a
+ * kept-alive connection (docs/SECURITY.md). */
+export const SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
+
 export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    // Header and request timeouts bound how long a slow client can hold a socket. Node enforces
+    // them on a timer (connectionsCheckingInterval, 30 s by default, settable only here): with
+    // the default a client trickling header lines stayed past the 10 s header timeout.
+    const server = createServer(
+      {
+        headersTimeout: SERVER_TIMEOUTS.headersMs,
+        requestTimeout: SERVER_TIMEOUTS.requestMs,
+        keepAliveTimeout: SERVER_TIMEOUTS.keepAliveMs,
+        connectionsCheckingInterval: 1_000,
+      },
+      app,
+    );
+    server.listen(port, host);
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
-      // Header and request timeouts bound how long a slow client can hold a socket.
-      server.headersTimeout = 10_000;
-      server.requestTimeout = 30_000;
-      server.keepAliveTimeout = 5_000;
       const addr = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
       resolve({

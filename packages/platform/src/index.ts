@@ -24,7 +24,7 @@ export { withTimeout } from './timeout';
 export { retry, backoffDelay, abortableSleep } from './retry';
 export type { Backoff, Clock, RetryOptions } from './retry';
 export type { ReadinessCheck, RunningServer } from './http';
-export { envInt, envPort, envOptionalBool, googleCloudEnvShape } from './env';
+export { envInt, envPort, envOptionalBool, googleCloudEnvShape, isProduction } from './env';
 export {
   serviceEnvShape,
   authEnvShape,

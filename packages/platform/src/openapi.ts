@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Scope } from './auth';
 import { PROBLEMS, problemSchema, type ProblemCode } from './errors';
 
 /**
@@ -18,7 +19,7 @@ export interface OperationSpec {
   description?: string;
   tags: string[];
   /** Scope an API key needs; unset: no key (operational routes). */
-  scope?: 'events:read' | 'events:write';
+  scope?: Scope;
   /** Rate limited per consumer (RateLimit headers on answers). */
   rateLimited?: boolean;
   query?: z.ZodType;
@@ -249,7 +250,8 @@ function relink(value: unknown): unknown {
   return value;
 }
 
-/** The routes every service has: health, readiness, metrics, and this documentation. */
+/** The routes every service has: health, readiness, metrics (behind the scope metrics:read on
+ * the APIs, where keys are configured), and this documentation. */
 export function describeOperationalRoutes(api: OpenApiBuilder, readinessChecks: string[]): void {
   const status = (s: string) => ({ type: 'object', properties: { status: { const: s } } });
   api
@@ -285,7 +287,10 @@ export function describeOperationalRoutes(api: OpenApiBuilder, readinessChecks: 
     .operation('get', '/metrics', {
       operationId: 'metrics',
       summary: 'Prometheus metrics',
+      description:
+        'Where API keys are configured, a key with the scope metrics:read (the metrics name consumers and their traffic); open without keys.',
       tags: ['operations'],
+      scope: 'metrics:read',
       responses: {
         '200': {
           description: 'Prometheus text exposition format',

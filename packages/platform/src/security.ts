@@ -106,7 +106,8 @@ export function perConsumerLimit(name: string, perMinute: number): RequestHandle
 
 /**
  * Wraps the authentication middleware (requireScope): a client IP whose requests failed
- * authentication (401) `perMinute` times within a minute gets 429 until the minute is over.
+ * authentication (401) `perMinute` times within a minute gets 429 instead of 401 until the
+ * minute is over; a request with a valid key is never refused for it.
  * Only failures count, and they count the moment they happen, so any number of concurrent
  * authenticated requests never trips it. (express-rate-limit's skipSuccessfulRequests counts
  * every request on arrival and takes successes back when they finish: 64 concurrent good
@@ -125,17 +126,19 @@ export function authFailureLimit(perMinute: number, authenticate: RequestHandler
     const key = ipKeyGenerator(req.ip ?? '');
     const seen = failures.get(key);
     const current = seen && seen.resetAt > now ? seen : undefined;
-    if (current && current.count >= perMinute) {
-      next(
-        limited(
-          'too many failed authentications from this address',
-          Math.ceil((current.resetAt - now) / 1000),
-        ),
-      );
-      return;
-    }
+    // The key is checked first: a request with a valid key passes whatever others from the same
+    // address (behind one proxy, many clients) got wrong. Only failures meet the limit.
     void authenticate(req, res, (err?: unknown) => {
       if (err instanceof AppError && err.status === 401) {
+        if (current && current.count >= perMinute) {
+          next(
+            limited(
+              'too many failed authentications from this address',
+              Math.ceil((current.resetAt - now) / 1000),
+            ),
+          );
+          return;
+        }
         if (current) current.count += 1;
         else failures.set(key, { count: 1, resetAt: Date.now() + windowMs });
       }
@@ -151,4 +154,6 @@ export interface AccessOptions {
   rateLimitPerMinute?: number;
   /** Failed authentications per minute per IP (default 30). */
   authFailuresPerMinute?: number;
+  /** Proxy hops whose X-Forwarded-For is believed (TRUST_PROXY); 0 or unset: none. */
+  trustProxy?: number;
 }

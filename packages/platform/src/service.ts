@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { loadConfigOrExit, runMain } from './config';
 import { listen, type RunningServer } from './http';
 import { onShutdownSignal } from './lifecycle';
+import { isProduction } from './env';
 import { createLogger } from './logger';
 
 /** What a service's main.ts builds from its config: its apps, and how it stops. */
@@ -26,7 +27,12 @@ export function runHttpService<S extends z.ZodObject>(
   name: string,
   schema: S,
   env: NodeJS.ProcessEnv,
-  build: (ctx: { config: z.output<S>; logger: Logger }) => Promise<HttpService>,
+  build: (ctx: {
+    config: z.output<S>;
+    logger: Logger;
+    /** NODE_ENV asks for production rules (isProduction). */
+    production: boolean;
+  }) => Promise<HttpService>,
 ): void {
   runMain(name, async () => {
     // Against an emulator there are no credentials to find; without this google-auth-library
@@ -35,6 +41,7 @@ export function runHttpService<S extends z.ZodObject>(
       env.METADATA_SERVER_DETECTION ??= 'none';
     }
     const config = loadConfigOrExit(schema, env) as z.output<S> & {
+      NODE_ENV?: string;
       LOG_LEVEL: string;
       HOST: string;
       SHUTDOWN_TIMEOUT_MS: number;
@@ -45,7 +52,7 @@ export function runHttpService<S extends z.ZodObject>(
       level: config.LOG_LEVEL,
       project: config.GOOGLE_CLOUD_PROJECT,
     });
-    const service = await build({ config, logger });
+    const service = await build({ config, logger, production: isProduction(config.NODE_ENV) });
     const servers: RunningServer[] = [];
     for (const s of service.servers) {
       const server = await listen(s.app, s.port, config.HOST);

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashKey, loadApiKeys, resolveApiKeys } from '@eventpipe/platform';
+import { hashKey, isProduction, loadApiKeys, resolveApiKeys } from '@eventpipe/platform';
 
 const entry = (name: string, scopes: string[], key: string) => ({
   name,
@@ -43,6 +43,21 @@ describe('API keys', () => {
       JSON.stringify([entry('a', ['events:read'], 'x'), entry('a', ['events:read'], 'y')]),
       /used twice/,
     ],
+    [
+      'one key under two names',
+      JSON.stringify([entry('a', ['events:read'], 'same'), entry('b', ['events:write'], 'same')]),
+      /a and b have the same sha256/,
+    ],
+    [
+      'a source pattern with a * inside',
+      JSON.stringify([{ ...entry('a', ['events:write'], 'x'), sources: ['/a/*/b'] }]),
+      /sources: an exact value, or a prefix ending in \*/,
+    ],
+    [
+      'types on a key that cannot read',
+      JSON.stringify([{ ...entry('a', ['events:write'], 'x'), types: ['t'] }]),
+      /types: .*events:read/,
+    ],
   ])(
     'when API_KEYS holds %s, then loading fails with a readable message',
     (_what, json, message) => {
@@ -52,13 +67,44 @@ describe('API keys', () => {
 
   it('when the mode is decided, then production without keys fails closed unless AUTH_MODE=none', () => {
     const keys = JSON.stringify([entry('a', ['events:read'], 'k')]);
-    expect(() => resolveApiKeys({}, true)).toThrow(/NODE_ENV=production requires API keys/);
-    expect(resolveApiKeys({ AUTH_MODE: 'none' }, true)).toEqual({ keys: [], open: true });
-    expect(resolveApiKeys({}, false)).toEqual({ keys: [], open: true });
+    expect(() => resolveApiKeys({}, true)).toThrow(/production rules .* require API keys/);
+    expect(resolveApiKeys({ AUTH_MODE: 'none' }, true)).toEqual({
+      keys: [],
+      open: true,
+      warnings: ['AUTH_MODE=none in production: the APIs are open to anyone who can reach them'],
+    });
+    expect(resolveApiKeys({}, false)).toMatchObject({ keys: [], open: true });
     expect(resolveApiKeys({ API_KEYS: keys }, true).open).toBe(false);
     expect(() => resolveApiKeys({ API_KEYS: keys, AUTH_MODE: 'none' }, false)).toThrow(
       /contradiction|remove one/,
     );
     expect(() => resolveApiKeys({ AUTH_MODE: 'keys' }, false)).toThrow(/no API_KEYS/);
+  });
+
+  it('when the keys file is writable by others, then loading warns and names the fix', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.json');
+    writeFileSync(file, JSON.stringify([entry('a', ['events:read'], 'k')]));
+    chmodSync(file, 0o640);
+    expect(resolveApiKeys({ API_KEYS_FILE: file }, true).warnings).toEqual([]);
+    chmodSync(file, 0o666);
+    expect(resolveApiKeys({ API_KEYS_FILE: file }, true).warnings).toEqual([
+      expect.stringMatching(/writable by others \(mode 666\).*chmod o-w/),
+    ]);
+  });
+});
+
+describe('NODE_ENV', () => {
+  it.each([
+    [undefined, false],
+    ['', false],
+    ['development', false],
+    ['test', false],
+    ['production', true],
+    ['Production', true],
+    ['prod', true],
+    ['staging', true],
+    ['Development', true],
+  ])('when NODE_ENV is %j, then production rules are %s', (value, production) => {
+    expect(isProduction(value)).toBe(production);
   });
 });

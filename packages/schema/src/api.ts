@@ -33,7 +33,7 @@ const text = (name: string, description: string) =>
 const time = (name: string, description: string) =>
   single(name)
     .refine((v) => parseRfc3339(v) !== undefined, {
-      error: `${name} must be an RFC 3339 date-time, e.g. 2026-11-28T00:00:00Z`,
+      error: `${name} must be an RFC 3339 date-time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once in UTC, e.g. 2026-11-28T00:00:00Z`,
     })
     .transform((v) => canonicalTime(v)!)
     .meta({ description, format: 'date-time', examples: ['2026-11-28T00:00:00Z'] });

@@ -26,6 +26,8 @@ export {
 } from './json-text';
 export type { JsonText } from './json-text';
 export { contentDigest } from './digest';
+export { isGrantPattern, matchesGrant, grantTerms, grantText } from './grant';
+export type { Grant } from './grant';
 export { parseContentType, isUtf8Charset, dataKindOf } from './media-type';
 export type { DataKind } from './media-type';
 export {

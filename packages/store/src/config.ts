@@ -52,7 +52,7 @@ export const storeEnvShape = {
     .optional()
     .describe('BigQuery dataset location, e.g. US, EU, europe-west1'),
   BIGQUERY_AUTO_CREATE: envOptionalBool(
-    'Create the dataset and table when missing and add new NULLABLE columns (default: true unless NODE_ENV=production)',
+    'Create the dataset and table when missing and add new NULLABLE columns (default: true unless NODE_ENV asks for production rules)',
   ),
   BIGQUERY_MAX_BYTES_BILLED: z.coerce
     .number()

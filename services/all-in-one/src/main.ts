@@ -7,11 +7,12 @@ import { workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
 import { stackConfigSchema } from './config';
 
-runHttpService('eventpipe', stackConfigSchema, process.env, async ({ config, logger }) => {
-  const production = config.NODE_ENV === 'production';
+runHttpService('eventpipe', stackConfigSchema, process.env, async ({ config, logger, production }) => {
   const serviceLogger = (service: string) =>
     createLogger({ service, level: config.LOG_LEVEL, project: config.GOOGLE_CLOUD_PROJECT });
   const auth = resolveApiKeys(config, production);
+  // Open is npm start's everyday default; said out loud only where it is a decision.
+  for (const w of auth.warnings) if (!auth.open || production) logger.warn(w);
   const bus = createBus(config, { production });
   await bus.init();
   if (bus instanceof MemoryBus && bus.recovered > 0) {
@@ -42,11 +43,13 @@ runHttpService('eventpipe', stackConfigSchema, process.env, async ({ config, log
         corsOrigins: config.CORS_ORIGINS,
         rateLimitPerMinute: config.RATE_LIMIT_WRITE,
         authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+        trustProxy: config.TRUST_PROXY,
       },
       read: {
         corsOrigins: config.CORS_ORIGINS,
         rateLimitPerMinute: config.RATE_LIMIT_READ,
         authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+        trustProxy: config.TRUST_PROXY,
       },
     },
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,

@@ -8,6 +8,7 @@ import { testStack } from './stack-fixture';
 
 const WRITER = 'ep_writer-key-for-tests';
 const READER = 'ep_reader-key-for-tests';
+const SCRAPER = 'ep_metrics-key-for-tests';
 
 let stack: Stack;
 let bus: MemoryBus;
@@ -28,6 +29,7 @@ beforeAll(async () => {
     apiKeys: [
       { name: 'producer-a', scopes: ['events:write'], sha256: hashKey(WRITER) },
       { name: 'partner-b', scopes: ['events:read'], sha256: hashKey(READER) },
+      { name: 'prometheus', scopes: ['metrics:read'], sha256: hashKey(SCRAPER) },
     ],
   });
 });
@@ -103,15 +105,37 @@ describe('routes that stay open', () => {
   it.each([
     ['publisher', '/healthz'],
     ['publisher', '/readyz'],
-    ['publisher', '/metrics'],
     ['query', '/healthz'],
     ['query', '/readyz'],
-    ['query', '/metrics'],
   ] as const)('when %s %s is asked without a key, then it answers', async (which, path) => {
     const res = await request(which === 'publisher' ? stack.publisher : stack.query).get(path);
     expect(res.status).toBe(200);
   });
+});
 
+describe('GET /metrics where keys are configured', () => {
+  it.each(['publisher', 'query'] as const)(
+    'when the %s API is scraped, then only a key with metrics:read gets the metrics',
+    async (which) => {
+      const app = which === 'publisher' ? stack.publisher : stack.query;
+      const none = await request(app).get('/metrics');
+      expect(none.status).toBe(401);
+      expect(none.text).not.toContain('eventpipe_');
+      const reader = await request(app).get('/metrics').set('Authorization', `Bearer ${READER}`);
+      expect(reader.status).toBe(403);
+      expect(reader.body.code).toBe('insufficient-scope');
+      const scraper = await request(app).get('/metrics').set('Authorization', `Bearer ${SCRAPER}`);
+      expect(scraper.status).toBe(200);
+      expect(scraper.text).toContain('eventpipe_');
+    },
+  );
+
+  it('when the worker is scraped, then it answers without a key (it is not exposed)', async () => {
+    expect((await request(stack.worker.app).get('/metrics')).status).toBe(200);
+  });
+});
+
+describe('access logs', () => {
   it('when a key is used, then its name is in the access log, never the key', async () => {
     await send(routes[0]!, { Authorization: `Bearer ${WRITER}` });
     const lines = publisherLog.lines();
@@ -162,7 +186,7 @@ describe('rate limits, security headers, CORS', () => {
     expect((await get(`${READER}-c`)).status).toBe(200);
   });
 
-  it('when one address keeps failing to authenticate, then it gets 429 even with a right key after', async () => {
+  it('when one address keeps failing to authenticate, then its wrong keys get 429 and a right key from it still passes', async () => {
     const s = limitedStack(100, 100, 5);
     for (let i = 0; i < 5; i++) {
       expect(
@@ -172,6 +196,34 @@ describe('rate limits, security headers, CORS', () => {
     const blocked = await request(s.query).get('/v1/events').set('Authorization', 'Bearer guess-6');
     expect(blocked.status).toBe(429);
     expect(blocked.body.code).toBe('rate-limited');
+    const noKey = await request(s.query).get('/v1/events');
+    expect(noKey.status).toBe(429);
+    // Behind one proxy many clients share an address: another's failures never lock a key out.
+    const valid = await request(s.query).get('/v1/events').set('Authorization', `Bearer ${READER}`);
+    expect(valid.status).toBe(200);
+  });
+
+  it('when TRUST_PROXY names the proxy hop, then failures count per forwarded client; without it a forged header changes nothing', async () => {
+    const proxied = testStack({
+      bus,
+      store,
+      apiKeys: [{ name: 'partner-b', scopes: ['events:read'], sha256: hashKey(READER) }],
+      access: { read: { authFailuresPerMinute: 3, trustProxy: 1 } },
+    });
+    const fail = (app: Stack['query'], client: string) =>
+      request(app).get('/v1/stats').set('X-Forwarded-For', client).set('X-API-Key', 'wrong');
+    for (let i = 0; i < 3; i++) expect((await fail(proxied.query, '203.0.113.7')).status).toBe(401);
+    expect((await fail(proxied.query, '203.0.113.7')).status).toBe(429);
+    expect((await fail(proxied.query, '198.51.100.9')).status).toBe(401);
+
+    const direct = testStack({
+      bus,
+      store,
+      apiKeys: [{ name: 'partner-b', scopes: ['events:read'], sha256: hashKey(READER) }],
+      access: { read: { authFailuresPerMinute: 3 } },
+    });
+    for (let i = 0; i < 3; i++) expect((await fail(direct.query, `192.0.2.${i}`)).status).toBe(401);
+    expect((await fail(direct.query, '192.0.2.200')).status).toBe(429);
   });
 
   it('when more requests with a right key are in flight at once than the failure limit, then none gets 429', async () => {
@@ -188,7 +240,8 @@ describe('rate limits, security headers, CORS', () => {
         401,
       );
     }
-    expect((await request(s.query).get('/v1/stats').set('X-API-Key', READER)).status).toBe(429);
+    expect((await request(s.query).get('/v1/stats').set('X-API-Key', 'nope-5')).status).toBe(429);
+    expect((await request(s.query).get('/v1/stats').set('X-API-Key', READER)).status).toBe(200);
   });
 
   it('when any response goes out, then it carries the security headers', async () => {
@@ -245,7 +298,9 @@ describe('rate limits, security headers, CORS', () => {
 describe('consumer metrics', () => {
   it('when keys are used, then requests are counted by key name', async () => {
     await send(routes[1]!, { Authorization: `Bearer ${READER}` });
-    const text = (await request(stack.query).get('/metrics')).text;
+    const text = (
+      await request(stack.query).get('/metrics').set('Authorization', `Bearer ${SCRAPER}`)
+    ).text;
     expect(text).toMatch(
       /eventpipe_http_requests_total\{consumer="partner-b",route="\/v1\/events",status="200",service="query-api"\} \d+/,
     );

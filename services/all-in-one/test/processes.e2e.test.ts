@@ -99,21 +99,54 @@ describe('npm start (the one-process mode)', () => {
     await store.close();
   });
 
-  it('when NODE_ENV=production and no API keys are configured, then it refuses to start', async () => {
-    const proc = track(
-      startService(main('all-in-one'), {
-        NODE_ENV: 'production',
-        DUCKDB_PATH: tempDuckDbPath(),
-        PUBLISHER_PORT: '0',
-        QUERY_PORT: '0',
-        WORKER_PORT: '0',
-      }),
-    );
-    expect(await proc.exited).toBe(1);
-    expect(proc.lines().join('\n')).toMatch(
-      /NODE_ENV=production requires API keys \(API_KEYS or API_KEYS_FILE; create one with npm run keys -- create\), or AUTH_MODE=none/,
-    );
-  });
+  it.each(['production', 'Production', 'prod'])(
+    'when NODE_ENV=%s and no API keys are configured, then it refuses to start',
+    async (nodeEnv) => {
+      const proc = track(
+        startService(main('all-in-one'), {
+          NODE_ENV: nodeEnv,
+          DUCKDB_PATH: tempDuckDbPath(),
+          PUBLISHER_PORT: '0',
+          QUERY_PORT: '0',
+          WORKER_PORT: '0',
+        }),
+      );
+      expect(await proc.exited).toBe(1);
+      expect(proc.lines().join('\n')).toMatch(
+        /production rules .*require API keys \(API_KEYS or API_KEYS_FILE; create one with npm run keys -- create\), or AUTH_MODE=none/,
+      );
+    },
+  );
+
+  it.each([
+    ['npm start', 'all-in-one', { PUBLISHER_PORT: '0', QUERY_PORT: '0', WORKER_PORT: '0' }],
+    ['the query API alone', 'query-api', { PORT: '0' }],
+  ])(
+    'when %s runs open on purpose under production rules, then it warns at start',
+    async (_what, service, ports) => {
+      // The query API alone opens the file read-only: it must exist.
+      const dbPath = tempDuckDbPath();
+      const store = await DuckDbStore.open({ path: dbPath });
+      await store.init();
+      await store.close();
+      const proc = track(
+        startService(main(service), {
+          NODE_ENV: 'prod',
+          AUTH_MODE: 'none',
+          DUCKDB_PATH: dbPath,
+          ...ports,
+        }),
+      );
+      const warning = await proc.waitForLine(
+        (l) => l.includes('AUTH_MODE=none in production'),
+        'the open-in-production warning',
+      );
+      expect(JSON.parse(warning)).toMatchObject({ severity: 'WARNING' });
+      await proc.waitForLine((l) => l.includes('query-api listening'), 'the query API listening');
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    },
+  );
 
   it('when a key made by `npm run keys -- create` is configured, then requests need it', async () => {
     const cli = track(

@@ -43,7 +43,10 @@ export interface PublisherDeps {
 export function createPublisherApp(deps: PublisherDeps): Express {
   const { bus, logger, registry } = deps;
   const metrics = publisherMetrics(registry);
-  const app = createBaseApp(logger, registry, { corsOrigins: deps.access?.corsOrigins });
+  const app = createBaseApp(logger, registry, {
+    corsOrigins: deps.access?.corsOrigins,
+    trustProxy: deps.access?.trustProxy,
+  });
   const ingest = ingestUseCase({
     bus,
     logger,
@@ -64,7 +67,15 @@ export function createPublisherApp(deps: PublisherDeps): Express {
   };
 
   app.use(
-    operationalRoutes({ registry, logger, checks: [{ name: 'bus', check: () => bus.check() }] }),
+    operationalRoutes({
+      registry,
+      logger,
+      checks: [{ name: 'bus', check: () => bus.check() }],
+      metricsAccess: authFailureLimit(
+        deps.access?.authFailuresPerMinute ?? 30,
+        requireScope(deps.apiKeys ?? [], 'metrics:read'),
+      ),
+    }),
     apiDocsRoutes(publisherApiDocument(), 'eventpipe publisher API'),
   );
 

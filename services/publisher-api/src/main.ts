@@ -4,11 +4,9 @@ import { acceptedLogOf } from './accepted-log';
 import { createPublisherApp } from './app';
 import { publisherConfigSchema } from './config';
 
-runHttpService('publisher-api', publisherConfigSchema, process.env, async ({ config, logger }) => {
-  const production = config.NODE_ENV === 'production';
+runHttpService('publisher-api', publisherConfigSchema, process.env, async ({ config, logger, production }) => {
   const auth = resolveApiKeys(config, production);
-  if (auth.open)
-    logger.warn('no API keys: POST /v1/events is open to anyone who can reach it (AUTH_MODE=none)');
+  for (const w of auth.warnings) logger.warn(w);
   const bus = createBus(config, { production });
   await bus.init();
   const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, logger);
@@ -23,6 +21,7 @@ runHttpService('publisher-api', publisherConfigSchema, process.env, async ({ con
       corsOrigins: config.CORS_ORIGINS,
       rateLimitPerMinute: config.RATE_LIMIT_WRITE,
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+      trustProxy: config.TRUST_PROXY,
     },
   });
   return {

@@ -86,6 +86,12 @@ describe('binary mode refusals', () => {
       code: 'forbidden-key',
     },
     {
+      what: 'the JSON body holds an escaped prototype key, deep down',
+      message: withHeaders({}, '{"a":[{"b":{"\\u005f_proto__":{"polluted":true}}}]}'),
+      status: 400,
+      code: 'forbidden-key',
+    },
+    {
       what: 'the JSON body is malformed',
       message: withHeaders({}, '{"orderId": '),
       status: 400,

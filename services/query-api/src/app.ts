@@ -61,12 +61,19 @@ export function createQueryApp(deps: QueryDeps): Express {
     read,
     defaultWindowMs: deps.defaultStatsWindowMs ?? 24 * 3600 * 1000,
   });
-  const app = createBaseApp(logger, registry, { corsOrigins: deps.access?.corsOrigins });
+  const app = createBaseApp(logger, registry, {
+    corsOrigins: deps.access?.corsOrigins,
+    trustProxy: deps.access?.trustProxy,
+  });
   app.use(
     operationalRoutes({
       registry,
       logger,
       checks: [{ name: 'store', check: () => store.check() }],
+      metricsAccess: authFailureLimit(
+        deps.access?.authFailuresPerMinute ?? 30,
+        requireScope(deps.apiKeys ?? [], 'metrics:read'),
+      ),
     }),
     apiDocsRoutes(queryApiDocument(), 'eventpipe query API'),
   );

@@ -68,10 +68,18 @@ export function negotiate<F extends string>(req: Request, offers: Record<string,
   });
 }
 
-/** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. Values are
- * written as stored; nothing is rewritten for spreadsheets (see docs/API.md, "Streaming export"). */
+/** RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
 const csvField = (v: string | null): string =>
   v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+
+/** A spreadsheet runs a cell that starts with = + - @ tab or CR as a formula (CSV injection), so
+ * a text attribute starting so gets a leading ' (OWASP's advice), and one starting with ' gets
+ * one too: a reader removes exactly one leading ' from these columns to have the value as sent
+ * (docs/API.md, "Streaming export"). */
+const FORMULA_START = /^[=+\-@\t\r']/;
+export const CSV_TEXT_COLUMNS = ['id', 'source', 'type', 'subject', 'datacontenttype'] as const;
+const inert = (v: string | null): string | null =>
+  v !== null && FORMULA_START.test(v) ? `'${v}` : v;
 
 export const CSV_HEADER = CSV_COLUMNS.join(',') + '\r\n';
 
@@ -79,13 +87,13 @@ export const CSV_HEADER = CSV_COLUMNS.join(',') + '\r\n';
  * column as its string. */
 export function csvRecord(row: StoredRow): string {
   const cells: Record<(typeof CSV_COLUMNS)[number], string | null> = {
-    id: row.id,
-    source: row.source,
-    type: row.type,
+    id: inert(row.id),
+    source: inert(row.source),
+    type: inert(row.type),
     specversion: row.specversion,
     time: row.time_text ?? row.time,
-    subject: row.subject,
-    datacontenttype: row.datacontenttype,
+    subject: inert(row.subject),
+    datacontenttype: inert(row.datacontenttype),
     dataschema: row.dataschema,
     data: row.data,
     data_base64: row.data_base64,

@@ -4,13 +4,9 @@ import { openStore } from '@eventpipe/store/adapters';
 import { createQueryApp } from './app';
 import { queryConfigSchema } from './config';
 
-runHttpService('query-api', queryConfigSchema, process.env, async ({ config, logger }) => {
-  const production = config.NODE_ENV === 'production';
+runHttpService('query-api', queryConfigSchema, process.env, async ({ config, logger, production }) => {
   const auth = resolveApiKeys(config, production);
-  if (auth.open)
-    logger.warn(
-      'no API keys: the /v1 routes are open to anyone who can reach them (AUTH_MODE=none)',
-    );
+  for (const w of auth.warnings) logger.warn(w);
   // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
   // clear message while a worker process holds it (DuckDB admits one writing process).
   const store = await openStore(config, { readOnly: true, production });
@@ -28,6 +24,7 @@ runHttpService('query-api', queryConfigSchema, process.env, async ({ config, log
       corsOrigins: config.CORS_ORIGINS,
       rateLimitPerMinute: config.RATE_LIMIT_READ,
       authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+      trustProxy: config.TRUST_PROXY,
     },
     cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
     maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,

@@ -12,7 +12,8 @@ import {
 } from '@eventpipe/schema';
 import type { PageKey } from '@eventpipe/store';
 import { memoryLogger, waitFor } from '@eventpipe/testing';
-import { LIST_FORMATS, negotiate, streamExport } from '../src/export';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { CSV_HEADER, LIST_FORMATS, csvRecord, negotiate, streamExport } from '../src/export';
 
 // streamExport on its own, over real HTTP, with a store stand-in (`next`) that serves rows in
 // list order and records what it was asked: the paths a store can't be made to take on demand.
@@ -228,5 +229,46 @@ describe('content negotiation', () => {
   it('through express too', async () => {
     const url = await serve(fakeStore(1));
     await request(url).get('/v1/events').set('Accept', 'text/csv').expect(200).expect(/^id,/);
+  });
+});
+
+describe('CSV cells a spreadsheet would run', () => {
+  const row = (over: Partial<StoredRow>): StoredRow => ({
+    id: 'plain',
+    source: '/s',
+    type: 't',
+    specversion: '1.0',
+    time: '2026-11-28T00:00:00.000000Z',
+    time_text: null,
+    subject: null,
+    datacontenttype: null,
+    dataschema: null,
+    data: null,
+    data_base64: null,
+    extensions: '{}',
+    digest: null,
+    received_at: '2026-11-28T00:00:00.000000Z',
+    published_at: '2026-11-28T00:00:00.000000Z',
+    stored_at: '2026-11-28T00:00:00.000000Z',
+    message_id: 'm',
+    ...over,
+  });
+  const cells = (r: StoredRow) =>
+    (parseCsv(CSV_HEADER + csvRecord(r), { columns: true }) as Record<string, string>[])[0]!;
+
+  it.each(['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd', "'quoted"])(
+    'when id, source, type, subject and datacontenttype start like %j, then each cell gets one leading quote',
+    (value) => {
+      const got = cells(
+        row({ id: value, source: value, type: value, subject: value, datacontenttype: value }),
+      );
+      for (const c of ['id', 'source', 'type', 'subject', 'datacontenttype'])
+        expect([c, got[c]]).toEqual([c, `'${value}`]);
+    },
+  );
+
+  it('when a value starts otherwise, or is data, then the cell is the value as sent', () => {
+    const got = cells(row({ id: 'a=b', subject: 'x-1', data: '-1' as JsonText }));
+    expect(got).toMatchObject({ id: 'a=b', subject: 'x-1', data: '-1' });
   });
 });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createBus } from '@eventpipe/bus/adapters';
-import { loadConfigOrExit, runMain } from '@eventpipe/platform';
+import { isProduction, loadConfigOrExit, runMain } from '@eventpipe/platform';
 import { progressLine, replayDeadLetters } from './app';
 import { replayConfigSchema } from './config';
 
@@ -54,7 +54,7 @@ runMain('replay', async () => {
   if (config.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const bus = createBus(
     { ...config, MEMORY_BUS_JOURNAL: '' },
-    { production: config.NODE_ENV === 'production' },
+    { production: isProduction(config.NODE_ENV) },
   );
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;

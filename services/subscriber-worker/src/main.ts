@@ -4,8 +4,7 @@ import { openStore } from '@eventpipe/store/adapters';
 import { workerConfigSchema, workerOptions } from './config';
 import { Worker } from './worker';
 
-runHttpService('subscriber-worker', workerConfigSchema, process.env, async ({ config, logger }) => {
-  const production = config.NODE_ENV === 'production';
+runHttpService('subscriber-worker', workerConfigSchema, process.env, async ({ config, logger, production }) => {
   const bus = createBus(config, { production });
   await bus.init();
   const store = await openStore(config, { production });

@@ -93,6 +93,18 @@ describe('subscriber worker (memory bus, DuckDB file)', () => {
     ['invalid-encoding', Buffer.from([0xff, 0xfe]), STRUCTURED],
     ['schema-invalid', Buffer.from(JSON.stringify({ type: 't', source: '/s' })), STRUCTURED],
     ['schema-invalid', Buffer.from('{"\\u005f_proto__":1}'), STRUCTURED],
+    [
+      'schema-invalid',
+      Buffer.from(
+        '{"specversion":"1.0","id":"p","source":"/s","type":"t","data":{"a":[{"\\u0063onstructor":{}}]}}',
+      ),
+      STRUCTURED,
+    ],
+    [
+      'schema-invalid',
+      Buffer.from('{"deep":[{"\\u005f_proto__":{"polluted":true}}]}'),
+      { ...binary, 'content-type': 'application/json' },
+    ],
     ['too-large', Buffer.alloc(300 * 1024, 'a'), STRUCTURED],
     // Data that looks like an event is still not one without the binding's marks.
     ['not-a-cloudevent', wire({ id: 'lookalike' }), {}],
