@@ -27,7 +27,10 @@ export interface EventInput {
 }
 
 /** Filters of list, export and stats; every value as the API's query parameters take it. */
-export type EventFilter = Pick<ListParams, 'type' | 'source' | 'subject' | 'from' | 'to'>;
+export type EventFilter = Pick<
+  ListParams,
+  'type' | 'source' | 'subject' | 'producer' | 'from' | 'to'
+>;
 export interface ListOptions extends EventFilter {
   /** Events per request (1–1000). The iterator fetches pages until the last. */
   pageSize?: number;

@@ -22,6 +22,7 @@ export const PROBLEMS = {
   'bad-request': { status: 400, title: 'Bad request' },
   unauthenticated: { status: 401, title: 'API key missing or not valid' },
   'insufficient-scope': { status: 403, title: 'API key lacks the scope' },
+  'source-not-allowed': { status: 403, title: 'API key may not write this source' },
   'not-found': { status: 404, title: 'Not found' },
   'route-not-found': { status: 404, title: 'Not found' },
   'not-acceptable': { status: 406, title: 'No acceptable representation' },

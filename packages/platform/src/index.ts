@@ -37,7 +37,7 @@ export { renderConfigDoc } from './config-doc';
 export type { ConfigReader, ConfigSection } from './config-doc';
 export { runHttpService } from './service';
 export type { HttpService } from './service';
-export { requireScope, loadApiKeys, hashKey } from './auth';
+export { requireScope, loadApiKeys, hashKey, grantOf } from './auth';
 export type { ApiKey, Scope } from './auth';
 export { resolveApiKeys } from './auth-config';
 export type { AuthEnv } from './auth-config';

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { isGrantPattern } from '@eventpipe/schema';
 import { SCOPES, hashKey, type Scope } from './auth';
 
 const USAGE = `usage:
-  npm run keys -- create --name NAME --scope events:read [--scope events:write]
-      prints a new random key (once: it is not stored anywhere) and the API_KEYS entry to add
+  npm run keys -- create --name NAME --scope SCOPE [--scope SCOPE] [--source S ...] [--type T ...]
+      prints a new random key (once: it is not stored anywhere) and the API_KEYS entry to add;
+      scopes: ${SCOPES.join(', ')}
+      --source S   the key may write / read only this source; S ending in * is a prefix
+                   (e.g. '/partner-a/*'); repeat for more
+      --type T     (events:read) the key reads only this type; T ending in * is a prefix
   npm run keys -- hash KEY
       prints the SHA-256 of an existing key`;
 
@@ -22,7 +27,12 @@ function main(argv: string[]): number {
   try {
     values = parseArgs({
       args: rest,
-      options: { name: { type: 'string' }, scope: { type: 'string', multiple: true } },
+      options: {
+        name: { type: 'string' },
+        scope: { type: 'string', multiple: true },
+        source: { type: 'string', multiple: true },
+        type: { type: 'string', multiple: true },
+      },
     }).values;
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
@@ -35,11 +45,27 @@ function main(argv: string[]): number {
     scopes.length === 0 ||
     scopes.some((s) => !SCOPES.includes(s as Scope))
   ) {
-    process.stderr.write(`${USAGE}\nscopes: ${SCOPES.join(', ')}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const patterns = [...(values.source ?? []), ...(values.type ?? [])];
+  const bad = patterns.find((p) => !isGrantPattern(p));
+  if (bad !== undefined) {
+    process.stderr.write(`${JSON.stringify(bad)}: an exact value, or a prefix ending in *\n`);
+    return 2;
+  }
+  if (values.type && !scopes.includes('events:read')) {
+    process.stderr.write('--type limits what a key reads: it needs --scope events:read\n');
     return 2;
   }
   const key = `ep_${randomBytes(32).toString('base64url')}`;
-  const entry = { name: values.name, scopes, sha256: hashKey(key) };
+  const entry = {
+    name: values.name,
+    scopes,
+    ...(values.source ? { sources: values.source } : {}),
+    ...(values.type ? { types: values.type } : {}),
+    sha256: hashKey(key),
+  };
   process.stdout.write(
     [
       `key (shown once; give it to ${values.name}):`,

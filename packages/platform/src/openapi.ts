@@ -54,7 +54,7 @@ export const SERVER_PROBLEMS: ProblemCode[] = ['internal'];
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
   401: 'No valid API key',
-  403: 'The key lacks the scope',
+  403: 'The key lacks the scope, or may not write this source',
   404: 'Not found',
   406: 'Not acceptable',
   409: 'Conflict',

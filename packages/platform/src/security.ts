@@ -23,6 +23,7 @@ const EXPOSED_EVENT_HEADERS = [
   'Eventpipe-Published-At',
   'Eventpipe-Stored-At',
   'Eventpipe-Message-Id',
+  'Eventpipe-Producer',
   'Eventpipe-Next-Cursor',
 ];
 

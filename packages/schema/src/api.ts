@@ -42,6 +42,10 @@ const filterShape = {
   type: text('type', 'Only events of this CloudEvents type (exact match).').optional(),
   source: text('source', 'Only events from this CloudEvents source (exact match).').optional(),
   subject: text('subject', 'Only events with this subject (exact match).').optional(),
+  producer: text(
+    'producer',
+    'Only events published with the API key of this name (exact match).',
+  ).optional(),
   from: time('from', 'Only events whose time is at or after this instant.').optional(),
   to: time('to', 'Only events whose time is before this instant.').optional(),
 };
@@ -176,6 +180,10 @@ export const storedEventSchema = z
     publishedAt: instant('When the bus accepted the message.'),
     storedAt: instant('When the store committed the row.'),
     messageId: z.string().meta({ description: 'Id of the bus message that was stored.' }),
+    producer: z.string().nullable().meta({
+      description:
+        'Name of the API key that published the event; null when the publisher ran without keys (or the message came to the topic another way).',
+    }),
   })
   .meta({
     id: 'StoredEvent',
@@ -241,6 +249,7 @@ export const CSV_COLUMNS = [
   'publishedAt',
   'storedAt',
   'messageId',
+  'producer',
 ] as const;
 
 /** Media types of GET /v1/events: a JSON page, or every matching row streamed. */

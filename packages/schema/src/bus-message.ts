@@ -29,6 +29,8 @@ export const ATTR = {
   /** The W3C traceparent of the producer's request, when it sent one. */
   traceparent: 'eventpipe-traceparent',
   receivedAt: 'eventpipe-received-at',
+  /** The name of the API key the publisher accepted the event with. */
+  producer: 'eventpipe-producer',
   /** Dead-letter attributes, added by the worker. */
   dlqReason: 'eventpipe-dlq-reason',
   dlqDetail: 'eventpipe-dlq-detail',
@@ -64,6 +66,7 @@ export function busMessageOf(
   receivedAt: string,
   requestId?: string,
   traceparent?: string,
+  producer?: string,
 ): { data: Buffer; attributes: Record<string, string> } {
   const attributes: Record<string, string> = {
     [ATTR.contentType]: CLOUDEVENTS_JSON,
@@ -74,6 +77,7 @@ export function busMessageOf(
   };
   if (requestId) attributes[ATTR.requestId] = requestId;
   if (traceparent) attributes[ATTR.traceparent] = traceparent;
+  if (producer) attributes[ATTR.producer] = producer;
   return { data: Buffer.from(eventJson(event)), attributes };
 }
 
@@ -85,7 +89,8 @@ export interface BusMessageIn {
 }
 
 type Refusal = { ok: false; reason: DeadLetterReason; detail: string };
-export type Decoded = { ok: true; event: Envelope; receivedAt: string } | Refusal;
+export type Decoded =
+  { ok: true; event: Envelope; receivedAt: string; producer: string | null } | Refusal;
 type Read = { ok: true; event: Envelope } | Refusal;
 
 const refuse = (reason: DeadLetterReason, detail: string): Refusal => ({
@@ -142,7 +147,11 @@ export function decodeBusMessage(message: BusMessageIn): Decoded {
   const received = canonicalTime(message.attributes[ATTR.receivedAt] ?? '');
   // A message published straight to the topic has no (or a bad) receive time: its publish time
   // stands in, so every stored row has one (and an event without `time` gets that).
-  return { ...decoded, receivedAt: received ?? nowTime(message.publishTime) };
+  return {
+    ...decoded,
+    receivedAt: received ?? nowTime(message.publishTime),
+    producer: message.attributes[ATTR.producer] ?? null,
+  };
 }
 
 function decodeText(bytes: Buffer): string | undefined {

@@ -40,7 +40,14 @@ export {
   cloudEventJson,
   fromStoredRow,
 } from './stored';
-export type { StoredRow, StoredEvent, PipelineMeta, ColumnSpec, ColumnKind } from './stored';
+export type {
+  StoredRow,
+  StoredEvent,
+  PipelineMeta,
+  DeliveryMeta,
+  ColumnSpec,
+  ColumnKind,
+} from './stored';
 export { ATTR, CLOUDEVENTS_JSON, busMessageOf, decodeBusMessage } from './bus-message';
 export type { DeadLetterReason, BusMessageIn, Decoded } from './bus-message';
 export {

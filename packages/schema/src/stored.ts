@@ -13,7 +13,16 @@ export interface PipelineMeta {
   storedAt: string;
   /** The bus message id of the delivery that was stored. */
   messageId: string;
+  /** The name of the API key that published the event; null when the publisher ran without
+   * keys, or the message was published to the topic by something else. */
+  producer: string | null;
 }
+
+/** The metadata a delivery brings to the store (the store adds storedAt; producer may be left
+ * out: no key). */
+export type DeliveryMeta = Omit<PipelineMeta, 'storedAt' | 'producer'> & {
+  producer?: string | null;
+};
 
 /** What the query API returns: the CloudEvent (JSON format) plus the pipeline metadata. The
  * metadata keys are camelCase, so they cannot collide with extension names (lower-case only). */
@@ -43,6 +52,8 @@ export interface StoredRow {
   time_text: string | null;
   /** The content digest (see contentDigest); null on rows stored before digests were kept. */
   digest: string | null;
+  /** The name of the API key that published the event (PipelineMeta.producer). */
+  producer: string | null;
 }
 
 export type ColumnKind = 'string' | 'timestamp' | 'json';
@@ -81,6 +92,11 @@ const COLUMN_MAP: { [K in keyof StoredRow]-?: Omit<ColumnSpec, 'name'> } = {
     nullable: true,
     description: 'SHA-256 content digest: tells a resent event from a different one with its id',
   },
+  producer: {
+    kind: 'string',
+    nullable: true,
+    description: 'Name of the API key that published the event; NULL without keys',
+  },
 };
 
 /** The stored columns, in table order. Both stores derive their DDL from this list. */
@@ -92,11 +108,7 @@ export const EVENT_COLUMNS: readonly ColumnSpec[] = Object.entries(COLUMN_MAP).m
 export const EVENT_KEY = ['source', 'id'] as const;
 
 /** The row a store writes for one event. An event sent without `time` gets the receive time. */
-export function toStoredRow(
-  env: Envelope,
-  meta: Omit<PipelineMeta, 'storedAt'>,
-  storedAt: string,
-): StoredRow {
+export function toStoredRow(env: Envelope, meta: DeliveryMeta, storedAt: string): StoredRow {
   return {
     id: env.id,
     source: env.source,
@@ -115,6 +127,7 @@ export function toStoredRow(
     message_id: meta.messageId,
     time_text: env.time ?? null,
     digest: contentDigest(env),
+    producer: meta.producer ?? null,
   };
 }
 
@@ -142,6 +155,7 @@ export const metaOfRow = (row: StoredRow): PipelineMeta => ({
   publishedAt: row.published_at,
   storedAt: row.stored_at,
   messageId: row.message_id,
+  producer: row.producer,
 });
 
 /**
@@ -161,7 +175,7 @@ function rowJson(row: StoredRow, meta: boolean): string {
   if (row.data_base64 !== null) out += `,"data_base64":${JSON.stringify(row.data_base64)}`;
   if (row.extensions.length > 2) out += `,${row.extensions.slice(1, -1)}`;
   if (meta) {
-    out += `,"receivedAt":"${row.received_at}","publishedAt":"${row.published_at}","storedAt":"${row.stored_at}","messageId":${JSON.stringify(row.message_id)}`;
+    out += `,"receivedAt":"${row.received_at}","publishedAt":"${row.published_at}","storedAt":"${row.stored_at}","messageId":${JSON.stringify(row.message_id)},"producer":${JSON.stringify(row.producer ?? null)}`;
   }
   return row.data === null ? `${out}}` : `${out},"data":${row.data}}`;
 }

@@ -49,8 +49,14 @@ describe('stored rows', () => {
       'message_id',
       'time_text',
       'digest',
+      'producer',
     ]);
-    expect(bigQuerySchemaFields().map((f) => f.name)).toEqual([...names, 'data_text']);
+    // Columns are only appended: data_text stays where it was added, after digest.
+    expect(bigQuerySchemaFields().map((f) => f.name)).toEqual([
+      ...names.slice(0, -1),
+      'data_text',
+      'producer',
+    ]);
     const ddl = duckdbCreateTable('events');
     for (const n of names) expect(ddl).toContain(`  ${n} `);
     expect(ddl).toContain('PRIMARY KEY (source, id)');
@@ -81,7 +87,10 @@ describe('stored rows', () => {
       ext: 'v',
       ...meta,
       storedAt: '2026-11-28T05:00:01.000000Z',
+      producer: null,
     });
+    const byKey = toStoredRow(event, { ...meta, producer: 'partner-a' }, meta.receivedAt);
+    expect(fromStoredRow(byKey)).toHaveProperty('producer', 'partner-a');
   });
 
   it('when time and data are stored, then both read back exactly as sent; the column is canonical', () => {
@@ -99,7 +108,7 @@ describe('stored rows', () => {
     expect(cloudEventJson(row)).toBe(
       `{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"2026-11-28T06:13:09.123456789+01:00","data":${data}}`,
     );
-    expect(storedEventJson(row)).toContain(`"messageId":"m1","data":${data}}`);
+    expect(storedEventJson(row)).toContain(`"messageId":"m1","producer":null,"data":${data}}`);
   });
 
   it('when an event has no time, then the row takes the receive time and says none was sent', () => {
@@ -179,7 +188,7 @@ describe('stored event JSON', () => {
             ...JSON.parse(cloudEventJson(row)),
             ...metaOfRow(row),
           });
-          const metaText = `,"receivedAt":"${row.received_at}","publishedAt":"${row.published_at}","storedAt":"${row.stored_at}","messageId":"${row.message_id}"`;
+          const metaText = `,"receivedAt":"${row.received_at}","publishedAt":"${row.published_at}","storedAt":"${row.stored_at}","messageId":"${row.message_id}","producer":null`;
           const cloud = cloudEventJson(row);
           const at = row.data === null ? cloud.length - 1 : cloud.lastIndexOf(',"data":');
           expect(storedEventJson(row)).toBe(cloud.slice(0, at) + metaText + cloud.slice(at));

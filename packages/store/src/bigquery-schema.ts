@@ -16,22 +16,24 @@ const TYPES: Record<ColumnKind, string> = {
 };
 
 /** BigQuery table schema fields, derived from the one column list (EVENT_COLUMNS), plus
- * `data_text`. infra/terraform/schema/events.json is this, written out (a test compares). */
+ * `data_text` where it was added (after `digest`): columns are only ever appended, so a table
+ * created by an earlier release (or Terraform) keeps its order. infra/terraform/schema/events.json
+ * is this, written out (a test compares). */
 export function bigQuerySchemaFields(): {
   name: string;
   type: string;
   mode: string;
   description: string;
 }[] {
-  return [
-    ...EVENT_COLUMNS.map((c) => ({
+  return EVENT_COLUMNS.flatMap((c) => {
+    const field = {
       name: c.name,
       type: TYPES[c.kind],
       mode: c.nullable ? 'NULLABLE' : 'REQUIRED',
       description: c.description,
-    })),
-    { ...BIGQUERY_DATA_TEXT_COLUMN },
-  ];
+    };
+    return c.name === 'digest' ? [field, { ...BIGQUERY_DATA_TEXT_COLUMN }] : [field];
+  });
 }
 
 export interface Field {

@@ -2,6 +2,7 @@ import { BigQuery, type Dataset, type Query, type Table } from '@google-cloud/bi
 import { retry } from '@eventpipe/platform/core';
 import {
   formatMicros,
+  type Grant,
   nowTime,
   parseRfc3339,
   toStoredRow,
@@ -9,8 +10,10 @@ import {
   type StoredRow,
 } from '@eventpipe/schema';
 import {
+  ROW_OVERHEAD_BYTES,
   StoreConfigError,
   defaultFrom,
+  grantColumns,
   keyOf,
   sortByKey,
   type Holder,
@@ -73,6 +76,31 @@ const SELECT_LIST = `${selectEventColumns('UNIX_MICROS')}, ${BIGQUERY_DATA_TEXT_
 // insertId dedup is best effort (about a minute), so every read keeps one row per (source, id).
 const DEDUP = 'QUALIFY ROW_NUMBER() OVER (PARTITION BY source, id ORDER BY stored_at) = 1';
 const DAY_US = 86_400_000_000n;
+/** rowBytes in GoogleSQL: the data's UTF-8 bytes plus the attributes' share. */
+const ROW_BYTES_SQL = `COALESCE(BYTE_LENGTH(${BIGQUERY_DATA_TEXT_COLUMN.name}), 0) + COALESCE(BYTE_LENGTH(data_base64), 0) + ${ROW_OVERHEAD_BYTES}`;
+
+/** A grant as GoogleSQL: source (and type) among its exact values or starting with one of its
+ * prefixes; values are named parameters. */
+function grantClauses(
+  grant: Grant | undefined,
+  params: Record<string, unknown>,
+  types: Record<string, string | string[]>,
+): string[] {
+  return grantColumns(grant).map(({ column, exact, prefixes }) => {
+    const alternatives: string[] = [];
+    if (exact.length) {
+      params[`grant_${column}`] = exact;
+      types[`grant_${column}`] = ['STRING'];
+      alternatives.push(`${column} IN UNNEST(@grant_${column})`);
+    }
+    prefixes.forEach((prefix, i) => {
+      params[`grant_${column}_${i}`] = prefix;
+      types[`grant_${column}_${i}`] = 'STRING';
+      alternatives.push(`STARTS_WITH(${column}, @grant_${column}_${i})`);
+    });
+    return `(${alternatives.join(' OR ')})`;
+  });
+}
 
 type Row = { insertId: string; json: StoredRow & { data_text: JsonText | null } };
 
@@ -301,13 +329,13 @@ export class BigQueryStore implements EventStore {
   private where(
     f: EventFilter,
     params: Record<string, unknown>,
-    types: Record<string, string>,
+    types: Record<string, string | string[]>,
   ): string[] {
     const { from, to } = this.bounds(f);
     params.from = BigQuery.timestamp(from);
     params.to = BigQuery.timestamp(to);
-    const clauses = ['time >= @from', 'time < @to'];
-    for (const key of ['type', 'source', 'subject'] as const) {
+    const clauses = ['time >= @from', 'time < @to', ...grantClauses(f.grant, params, types)];
+    for (const key of ['type', 'source', 'subject', 'producer'] as const) {
       const v = f[key];
       if (v !== undefined) {
         clauses.push(`${key} = @${key}`);
@@ -320,7 +348,7 @@ export class BigQueryStore implements EventStore {
 
   async list(q: ListQuery): Promise<StoredRow[]> {
     const params: Record<string, unknown> = {};
-    const types: Record<string, string> = {};
+    const types: Record<string, string | string[]> = {};
     const clauses = this.where(q, params, types);
     if (q.after) {
       // `time <= @at` on its own lets BigQuery prune the partitions after the key; the OR
@@ -338,15 +366,25 @@ export class BigQueryStore implements EventStore {
     }
     params.lim = q.limit;
     types.lim = 'INT64';
-    return this.readEvents(
+    const order = 'ORDER BY time DESC, source DESC, id DESC';
+    const page =
       `SELECT ${SELECT_LIST} FROM ${this.fqTable} WHERE ${clauses.join(' AND ')} ${DEDUP} ` +
-        'ORDER BY time DESC, source DESC, id DESC LIMIT @lim',
+      `${order} LIMIT @lim`;
+    if (q.maxBytes === undefined) return this.readEvents(page, params, types);
+    // A byte budget ends the page early: a row comes only when the rows before it weigh less
+    // (rowBytes), so the rows past it are never sent here.
+    params.max_bytes = q.maxBytes;
+    types.max_bytes = 'INT64';
+    return this.readEvents(
+      `SELECT * EXCEPT (bytes_before) FROM (SELECT *, SUM(${ROW_BYTES_SQL}) OVER (${order} ` +
+        `ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before FROM (${page})) ` +
+        `WHERE bytes_before IS NULL OR bytes_before < @max_bytes ${order}`,
       params,
       types,
     );
   }
 
-  async get(id: string, source?: string): Promise<StoredRow[]> {
+  async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {
     // No time filter is given here, so the widest allowed window ending a day from now bounds it.
     const to = parseRfc3339(nowTime())! + DAY_US;
     const params: Record<string, unknown> = {
@@ -355,8 +393,14 @@ export class BigQueryStore implements EventStore {
       from: BigQuery.timestamp(formatMicros(to - BigInt(this.rangePolicy.maxRangeMs) * 1000n)),
       to: BigQuery.timestamp(formatMicros(to)),
     };
-    const types: Record<string, string> = { id: 'STRING' };
-    let sql = `SELECT ${SELECT_LIST} FROM ${this.fqTable} WHERE time >= @from AND time < @to AND id = @id`;
+    const types: Record<string, string | string[]> = { id: 'STRING' };
+    const clauses = [
+      'time >= @from',
+      'time < @to',
+      'id = @id',
+      ...grantClauses(grant, params, types),
+    ];
+    let sql = `SELECT ${SELECT_LIST} FROM ${this.fqTable} WHERE ${clauses.join(' AND ')}`;
     if (source !== undefined) {
       sql += ' AND source = @source';
       params.source = source;
@@ -367,7 +411,7 @@ export class BigQueryStore implements EventStore {
 
   async stats(q: StatsQuery): Promise<StatsBucket[]> {
     const params: Record<string, unknown> = {};
-    const types: Record<string, string> = {};
+    const types: Record<string, string | string[]> = {};
     const clauses = this.where(q, params, types);
     const group = q.groupBy ? GROUP[q.groupBy] : undefined;
     const inner =
@@ -388,7 +432,7 @@ export class BigQueryStore implements EventStore {
   private async readEvents(
     sql: string,
     params: Record<string, unknown>,
-    types: Record<string, string>,
+    types: Record<string, string | string[]>,
   ): Promise<StoredRow[]> {
     return (await this.query(sql, params, types)).map((r) => {
       const row = rowFromRecord(r);

@@ -10,13 +10,16 @@ import {
 import {
   EVENT_COLUMNS,
   formatMicros,
+  type Grant,
   nowTime,
   parseRfc3339,
   toStoredRow,
   type StoredRow,
 } from '@eventpipe/schema';
 import {
+  ROW_OVERHEAD_BYTES,
   StoreConfigError,
+  grantColumns,
   keyOf,
   sortByKey,
   type Holder,
@@ -68,6 +71,26 @@ const BUCKET_US: Record<StatsInterval, bigint> = {
 /** Microseconds from 0000-01-01 to 1970-01-01 (719 528 days): a whole number of days. */
 const BUCKET_SHIFT_US = 719_528n * 86_400_000_000n;
 const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
+
+/** rowBytes in SQL: the data's UTF-8 bytes (strlen counts bytes) plus the attributes' share. */
+const ROW_BYTES_SQL = `coalesce(strlen(data::VARCHAR), 0) + coalesce(strlen(data_base64), 0) + ${ROW_OVERHEAD_BYTES}`;
+
+/** A grant as SQL: source (and type) among its exact values or starting with one of its
+ * prefixes; values are bound parameters. */
+function grantClauses(grant: Grant | undefined, params: Record<string, DuckDBValue>): string[] {
+  return grantColumns(grant).map(({ column, exact, prefixes }) => {
+    const alternatives: string[] = [];
+    if (exact.length) {
+      params[`grant_${column}`] = listValue(exact);
+      alternatives.push(`list_contains($grant_${column}, ${column})`);
+    }
+    prefixes.forEach((prefix, i) => {
+      params[`grant_${column}_${i}`] = prefix;
+      alternatives.push(`starts_with(${column}, $grant_${column}_${i})`);
+    });
+    return `(${alternatives.join(' OR ')})`;
+  });
+}
 
 const micros = (t: string): bigint => {
   const us = parseRfc3339(t);
@@ -242,8 +265,8 @@ export class DuckDbStore implements EventStore {
   }
 
   private where(f: EventFilter, params: Record<string, DuckDBValue>): string[] {
-    const clauses: string[] = [];
-    for (const key of ['type', 'source', 'subject'] as const) {
+    const clauses: string[] = grantClauses(f.grant, params);
+    for (const key of ['type', 'source', 'subject', 'producer'] as const) {
       const v = f[key];
       if (v !== undefined) {
         clauses.push(`${key} = $${key}`);
@@ -274,6 +297,13 @@ export class DuckDbStore implements EventStore {
       params.ai = q.after.id;
     }
     params.lim = q.limit;
+    // A byte budget ends the page early: a row comes only when the rows before it weigh less
+    // (rowBytes), computed here so the rows past it never reach this process.
+    let budget = '';
+    if (q.maxBytes !== undefined) {
+      params.max_bytes = q.maxBytes;
+      budget = `, sum(${ROW_BYTES_SQL}) OVER (ORDER BY time DESC, source DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before`;
+    }
     // Late materialization: the page is chosen reading only the filter and order columns, and
     // the full rows are fetched for those `limit` row ids alone (repeating the filters lets the
     // outer scan skip row groups by their time zone maps). Over 10M rows an unfiltered first
@@ -281,7 +311,10 @@ export class DuckDbStore implements EventStore {
     const order = ' ORDER BY time DESC, source DESC, id DESC';
     const where = clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '';
     const page = `rowid IN (SELECT rowid FROM ${this.table}${where}${order} LIMIT $lim)`;
-    const sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE ${[...clauses, page].join(' AND ')}${order}`;
+    const rows = `SELECT ${SELECT_LIST}${budget} FROM ${this.table} WHERE ${[...clauses, page].join(' AND ')}`;
+    const sql = budget
+      ? `SELECT * EXCLUDE (bytes_before) FROM (${rows}) WHERE bytes_before IS NULL OR bytes_before < $max_bytes${order}`
+      : `${rows}${order}`;
     return { sql, params };
   }
 
@@ -290,9 +323,9 @@ export class DuckDbStore implements EventStore {
     return this.read(sql, params);
   }
 
-  async get(id: string, source?: string): Promise<StoredRow[]> {
+  async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {
     const params: Record<string, DuckDBValue> = { id };
-    let sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE id = $id`;
+    let sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE ${['id = $id', ...grantClauses(grant, params)].join(' AND ')}`;
     if (source !== undefined) {
       sql += ' AND source = $source';
       params.source = source;

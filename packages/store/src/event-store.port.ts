@@ -1,7 +1,8 @@
-import { formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
+import { formatMicros, grantTerms, nowTime, parseRfc3339 } from '@eventpipe/schema';
 import type {
+  DeliveryMeta,
   Envelope,
-  PipelineMeta,
+  Grant,
   StatsGroup,
   StatsInterval,
   StoredRow,
@@ -10,7 +11,7 @@ import type {
 /** One event to store, with the metadata the bus delivery carried. */
 export interface InsertItem {
   event: Envelope;
-  meta: Omit<PipelineMeta, 'storedAt'>;
+  meta: DeliveryMeta;
 }
 
 export interface InsertResult {
@@ -102,6 +103,11 @@ export interface EventFilter {
   type?: string;
   source?: string;
   subject?: string;
+  /** The name of the API key that published the events. */
+  producer?: string;
+  /** What the reader's key may see: only rows whose source (and type) match it, on every read.
+   * Applied in the query itself, never by filtering rows afterwards. */
+  grant?: Grant;
   /** Inclusive lower bound on event time (canonical RFC 3339). */
   from?: string;
   /** Exclusive upper bound on event time (canonical RFC 3339). */
@@ -111,7 +117,27 @@ export interface EventFilter {
 export interface ListQuery extends EventFilter {
   limit: number;
   after?: PageKey;
+  /** Ends the page early once its rows hold this many bytes (rowBytes): a row is returned only
+   * when the rows before it hold fewer. The first row always is. Unset: `limit` alone. */
+  maxBytes?: number;
 }
+
+/** A grant as the columns it limits: for each, the exact values and the prefixes a row's value
+ * must be among or start with. Each store writes these as SQL predicates. */
+export function grantColumns(
+  grant: Grant | undefined,
+): { column: 'source' | 'type'; exact: string[]; prefixes: string[] }[] {
+  const out: { column: 'source' | 'type'; exact: string[]; prefixes: string[] }[] = [];
+  if (grant?.sources) out.push({ column: 'source', ...grantTerms(grant.sources) });
+  if (grant?.types) out.push({ column: 'type', ...grantTerms(grant.types) });
+  return out;
+}
+
+/** What a row weighs against ListQuery.maxBytes: its data (JSON text or base64) in UTF-8 bytes,
+ * plus ROW_OVERHEAD_BYTES for its attributes. Both stores compute the same in SQL. */
+export const ROW_OVERHEAD_BYTES = 1024;
+export const rowBytes = (row: Pick<StoredRow, 'data' | 'data_base64'>): number =>
+  Buffer.byteLength(row.data ?? '') + Buffer.byteLength(row.data_base64 ?? '') + ROW_OVERHEAD_BYTES;
 
 // The API contract names the intervals and groupings; the stores implement them.
 export { STATS_INTERVALS, STATS_GROUPS } from '@eventpipe/schema';
@@ -143,8 +169,9 @@ export interface EventStore {
   insert(items: InsertItem[]): Promise<InsertResult>;
   /** Newest first by (time, source, id); at most `limit` rows after `after`. */
   list(query: ListQuery): Promise<StoredRow[]>;
-  /** Every stored event with this id (one per source), or only the one from `source`. */
-  get(id: string, source?: string): Promise<StoredRow[]>;
+  /** Every stored event with this id (one per source), or only the one from `source`; only
+   * those inside `grant` when given. */
+  get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]>;
   /** Non-empty buckets in time order (then key order). */
   stats(query: StatsQuery): Promise<StatsBucket[]>;
   check(): Promise<void>;

@@ -15,6 +15,13 @@ export type {
   StatsGroup,
   RangePolicy,
 } from './event-store.port';
-export { STATS_INTERVALS, STATS_GROUPS, StoreConfigError, defaultFrom } from './event-store.port';
+export {
+  STATS_INTERVALS,
+  STATS_GROUPS,
+  StoreConfigError,
+  defaultFrom,
+  rowBytes,
+  ROW_OVERHEAD_BYTES,
+} from './event-store.port';
 export { storeEnvShape } from './config';
 export type { StoreEnv } from './config';

@@ -15,6 +15,9 @@ export interface StackDeps {
   maxInFlightEvents?: number;
   /** Streamed exports the query API serves at once. */
   maxConcurrentExports?: number;
+  /** PAGE_MAX_BYTES and PAGE_MAX_CONCURRENT of the query API. */
+  pageMaxBytes?: number;
+  pageMaxConcurrent?: number;
   apiKeys?: ApiKey[];
   /** Access options of the two APIs (write and read rate limits differ). */
   access?: { write?: AccessOptions; read?: AccessOptions };
@@ -51,6 +54,8 @@ export function createStack(deps: StackDeps): Stack {
       registry: createRegistry('query-api'),
       cursorSecret: deps.cursorSecret,
       maxConcurrentExports: deps.maxConcurrentExports,
+      pageMaxBytes: deps.pageMaxBytes,
+      pageMaxConcurrent: deps.pageMaxConcurrent,
     }),
     worker: new Worker({
       bus: deps.bus,

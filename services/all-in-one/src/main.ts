@@ -7,90 +7,97 @@ import { workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
 import { stackConfigSchema } from './config';
 
-runHttpService('eventpipe', stackConfigSchema, process.env, async ({ config, logger, production }) => {
-  const serviceLogger = (service: string) =>
-    createLogger({ service, level: config.LOG_LEVEL, project: config.GOOGLE_CLOUD_PROJECT });
-  const auth = resolveApiKeys(config, production);
-  // Open is npm start's everyday default; said out loud only where it is a decision.
-  for (const w of auth.warnings) if (!auth.open || production) logger.warn(w);
-  const bus = createBus(config, { production });
-  await bus.init();
-  if (bus instanceof MemoryBus && bus.recovered > 0) {
-    logger.info(
-      { recovered: bus.recovered, journal: config.MEMORY_BUS_JOURNAL },
-      'in-process bus: accepted events not yet stored at the last stop are delivered again',
-    );
-  }
-  const store = await openStore(config, { production });
-  const loggers = {
-    publisher: serviceLogger('publisher-api'),
-    worker: serviceLogger('subscriber-worker'),
-    query: serviceLogger('query-api'),
-  };
-  const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, loggers.publisher);
-  const stack = createStack({
-    acceptedLog,
-    bus,
-    store,
-    loggers,
-    cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
-    ...workerOptions(config),
-    maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
-    maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
-    apiKeys: auth.keys,
-    access: {
-      write: {
-        corsOrigins: config.CORS_ORIGINS,
-        rateLimitPerMinute: config.RATE_LIMIT_WRITE,
-        authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
-        trustProxy: config.TRUST_PROXY,
-      },
-      read: {
-        corsOrigins: config.CORS_ORIGINS,
-        rateLimitPerMinute: config.RATE_LIMIT_READ,
-        authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
-        trustProxy: config.TRUST_PROXY,
-      },
-    },
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
-  });
-  return {
-    servers: [
-      { app: stack.publisher, port: config.PUBLISHER_PORT, listening: 'publisher-api listening' },
-      { app: stack.query, port: config.QUERY_PORT, listening: 'query-api listening' },
-      { app: stack.worker.app, port: config.WORKER_PORT, listening: 'subscriber-worker running' },
-    ],
-    started: ([publisher, query, worker]) => {
-      stack.worker.start();
-      const bar = '-'.repeat(72);
-      process.stdout.write(
-        [
-          bar,
-          `eventpipe is running in one process (BUS=${bus.kind}, STORE=${store.kind} at ${config.DUCKDB_PATH})`,
-          `  publisher API  ${publisher!.url}   POST /v1/events`,
-          `  query API      ${query!.url}   GET /v1/events, /v1/events/{id}, /v1/stats`,
-          `  worker         ${worker!.url}   /healthz /readyz /metrics`,
-          auth.open
-            ? '  AUTH: OPEN — no API keys are configured, anyone who can reach these ports can read and write'
-            : `  AUTH: API keys required (${auth.keys.length} configured); send Authorization: Bearer <key>`,
-          'Try:',
-          `  curl -sS -X POST ${publisher!.url}/v1/events -H 'Content-Type: application/json' \\`,
-          `    -d '{"type":"com.example.order.created","source":"/shop","data":{"orderId":42}}'`,
-          `  curl -sS '${query!.url}/v1/events?type=com.example.order.created'`,
-          'Stop with Ctrl-C.',
-          bar,
-          '',
-        ].join('\n'),
+runHttpService(
+  'eventpipe',
+  stackConfigSchema,
+  process.env,
+  async ({ config, logger, production }) => {
+    const serviceLogger = (service: string) =>
+      createLogger({ service, level: config.LOG_LEVEL, project: config.GOOGLE_CLOUD_PROJECT });
+    const auth = resolveApiKeys(config, production);
+    // Open is npm start's everyday default; said out loud only where it is a decision.
+    for (const w of auth.warnings) if (!auth.open || production) logger.warn(w);
+    const bus = createBus(config, { production });
+    await bus.init();
+    if (bus instanceof MemoryBus && bus.recovered > 0) {
+      logger.info(
+        { recovered: bus.recovered, journal: config.MEMORY_BUS_JOURNAL },
+        'in-process bus: accepted events not yet stored at the last stop are delivered again',
       );
-    },
-    stop: async ([publisher, query, worker]) => {
-      // Intake first, so nothing new is accepted; then drain the worker; then reads.
-      await publisher!.close(2000);
-      await stack.worker.stop();
-      await Promise.all([query!.close(1000), worker!.close(500)]);
-      await acceptedLog?.close();
-      await bus.close();
-      await store.close();
-    },
-  };
-});
+    }
+    const store = await openStore(config, { production });
+    const loggers = {
+      publisher: serviceLogger('publisher-api'),
+      worker: serviceLogger('subscriber-worker'),
+      query: serviceLogger('query-api'),
+    };
+    const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, loggers.publisher);
+    const stack = createStack({
+      acceptedLog,
+      bus,
+      store,
+      loggers,
+      cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
+      ...workerOptions(config),
+      maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
+      maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
+      pageMaxBytes: config.PAGE_MAX_BYTES,
+      pageMaxConcurrent: config.PAGE_MAX_CONCURRENT,
+      apiKeys: auth.keys,
+      access: {
+        write: {
+          corsOrigins: config.CORS_ORIGINS,
+          rateLimitPerMinute: config.RATE_LIMIT_WRITE,
+          authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+          trustProxy: config.TRUST_PROXY,
+        },
+        read: {
+          corsOrigins: config.CORS_ORIGINS,
+          rateLimitPerMinute: config.RATE_LIMIT_READ,
+          authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+          trustProxy: config.TRUST_PROXY,
+        },
+      },
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS - 1000,
+    });
+    return {
+      servers: [
+        { app: stack.publisher, port: config.PUBLISHER_PORT, listening: 'publisher-api listening' },
+        { app: stack.query, port: config.QUERY_PORT, listening: 'query-api listening' },
+        { app: stack.worker.app, port: config.WORKER_PORT, listening: 'subscriber-worker running' },
+      ],
+      started: ([publisher, query, worker]) => {
+        stack.worker.start();
+        const bar = '-'.repeat(72);
+        process.stdout.write(
+          [
+            bar,
+            `eventpipe is running in one process (BUS=${bus.kind}, STORE=${store.kind} at ${config.DUCKDB_PATH})`,
+            `  publisher API  ${publisher!.url}   POST /v1/events`,
+            `  query API      ${query!.url}   GET /v1/events, /v1/events/{id}, /v1/stats`,
+            `  worker         ${worker!.url}   /healthz /readyz /metrics`,
+            auth.open
+              ? '  AUTH: OPEN — no API keys are configured, anyone who can reach these ports can read and write'
+              : `  AUTH: API keys required (${auth.keys.length} configured); send Authorization: Bearer <key>`,
+            'Try:',
+            `  curl -sS -X POST ${publisher!.url}/v1/events -H 'Content-Type: application/json' \\`,
+            `    -d '{"type":"com.example.order.created","source":"/shop","data":{"orderId":42}}'`,
+            `  curl -sS '${query!.url}/v1/events?type=com.example.order.created'`,
+            'Stop with Ctrl-C.',
+            bar,
+            '',
+          ].join('\n'),
+        );
+      },
+      stop: async ([publisher, query, worker]) => {
+        // Intake first, so nothing new is accepted; then drain the worker; then reads.
+        await publisher!.close(2000);
+        await stack.worker.stop();
+        await Promise.all([query!.close(1000), worker!.close(500)]);
+        await acceptedLog?.close();
+        await bus.close();
+        await store.close();
+      },
+    };
+  },
+);

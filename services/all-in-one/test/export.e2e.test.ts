@@ -251,6 +251,7 @@ it('exports CSV with a header row and RFC 4180 quoting that a parser reads back'
     'publishedAt',
     'storedAt',
     'messageId',
+    'producer',
   ]);
   const rows = records.slice(1);
   expect(rows).toHaveLength(9);

@@ -11,6 +11,7 @@ import {
   perConsumerLimit,
   problemCodeOf,
   requireScope,
+  grantOf,
   type AccessOptions,
   type ApiKey,
   type Logger,
@@ -97,9 +98,12 @@ export function createPublisherApp(deps: PublisherDeps): Express {
       // No body at all (no Content-Length, not chunked) leaves req.body unset.
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const { events, batch } = reading(() => readEvents(req, mode(req), body));
+      const key = res.locals.apiKey as ApiKey | undefined;
       const ids = await ingest({
         events,
         batch,
+        binary: 'binary' in mode(req),
+        producer: key && { name: key.name, grant: grantOf(key) },
         receivedAt,
         requestId: currentRequestId(),
         traceparent: currentTraceparent(),

@@ -1,6 +1,13 @@
 import type { EventBus } from '@eventpipe/bus';
 import { AppError, errors, type Logger } from '@eventpipe/platform';
-import { LIMITS, busMessageOf, canonicalTime, type Envelope } from '@eventpipe/schema';
+import {
+  LIMITS,
+  busMessageOf,
+  canonicalTime,
+  matchesGrant,
+  type Envelope,
+  type Grant,
+} from '@eventpipe/schema';
 import type { AcceptedLog } from './accepted-log';
 import type { PublisherMetrics } from './metrics';
 
@@ -20,13 +27,19 @@ export interface IngestInput {
   events: Envelope[];
   /** Whether the body was an array: sizes are then reported by index. */
   batch: boolean;
+  /** Whether the event came in binary mode (its source is the ce-source header). */
+  binary?: boolean;
+  /** The API key the request came with: its name is stored with each event, its grant limits
+   * the sources it may write. Unset: the publisher runs without keys. */
+  producer?: { name: string; grant?: Grant };
   receivedAt: string;
   requestId?: string;
   traceparent?: string;
 }
 
 /**
- * The ingest use case: check sizes → publish with backpressure → record what was accepted.
+ * The ingest use case: check the key may write each source → check sizes → publish with
+ * backpressure → record what was accepted.
  * Resolves with the ids once the bus has every event (the 202); throws the problem otherwise,
  * having published nothing of the request (or, after a bus failure, nothing reported accepted).
  */
@@ -35,8 +48,26 @@ export function ingestUseCase(deps: IngestDeps) {
   return async function ingest(input: IngestInput): Promise<string[]> {
     const { events, receivedAt } = input;
     if (events.length === 0) return []; // an empty batch is valid (the batch format allows it)
+
+    // Sources: a key limited to some may write only those; one foreign event refuses them all.
+    const sources = input.producer?.grant?.sources;
+    const foreign = events
+      .map((e, index) => ({ index, source: e.source }))
+      .filter((e) => !matchesGrant(e.source, sources));
+    if (foreign.length) {
+      deps.metrics.events.inc({ outcome: 'rejected' }, events.length);
+      throw new AppError('source-not-allowed', {
+        detail: `this API key may write the sources ${sources!.join(', ')}; nothing was published`,
+        errors: foreign.map((f) => ({
+          index: f.index,
+          pointer: input.binary ? 'ce-source' : input.batch ? `/${f.index}/source` : '/source',
+          detail: `source ${f.source} is not among the key's sources`,
+        })),
+      });
+    }
+
     const messages = events.map((e) =>
-      busMessageOf(e, receivedAt, input.requestId, input.traceparent),
+      busMessageOf(e, receivedAt, input.requestId, input.traceparent, input.producer?.name),
     );
 
     // Sizes: each event as it travels, under the limit, or nothing is published.

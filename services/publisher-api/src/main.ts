@@ -4,32 +4,37 @@ import { acceptedLogOf } from './accepted-log';
 import { createPublisherApp } from './app';
 import { publisherConfigSchema } from './config';
 
-runHttpService('publisher-api', publisherConfigSchema, process.env, async ({ config, logger, production }) => {
-  const auth = resolveApiKeys(config, production);
-  for (const w of auth.warnings) logger.warn(w);
-  const bus = createBus(config, { production });
-  await bus.init();
-  const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, logger);
-  const app = createPublisherApp({
-    acceptedLog,
-    bus,
-    logger,
-    registry: createRegistry('publisher-api'),
-    maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
-    apiKeys: auth.keys,
-    access: {
-      corsOrigins: config.CORS_ORIGINS,
-      rateLimitPerMinute: config.RATE_LIMIT_WRITE,
-      authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
-      trustProxy: config.TRUST_PROXY,
-    },
-  });
-  return {
-    servers: [{ app, port: config.PORT, listening: 'publisher-api listening' }],
-    stop: async ([server]) => {
-      await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
-      await acceptedLog?.close();
-      await bus.close();
-    },
-  };
-});
+runHttpService(
+  'publisher-api',
+  publisherConfigSchema,
+  process.env,
+  async ({ config, logger, production }) => {
+    const auth = resolveApiKeys(config, production);
+    for (const w of auth.warnings) logger.warn(w);
+    const bus = createBus(config, { production });
+    await bus.init();
+    const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, logger);
+    const app = createPublisherApp({
+      acceptedLog,
+      bus,
+      logger,
+      registry: createRegistry('publisher-api'),
+      maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
+      apiKeys: auth.keys,
+      access: {
+        corsOrigins: config.CORS_ORIGINS,
+        rateLimitPerMinute: config.RATE_LIMIT_WRITE,
+        authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+        trustProxy: config.TRUST_PROXY,
+      },
+    });
+    return {
+      servers: [{ app, port: config.PORT, listening: 'publisher-api listening' }],
+      stop: async ([server]) => {
+        await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+        await acceptedLog?.close();
+        await bus.close();
+      },
+    };
+  },
+);

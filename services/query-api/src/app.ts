@@ -5,6 +5,7 @@ import {
   authFailureLimit,
   createBaseApp,
   finishApp,
+  grantOf,
   operationalRoutes,
   perConsumerLimit,
   requireScope,
@@ -24,9 +25,10 @@ import { countEventsUseCase } from './count-events';
 import { CursorCodec } from './cursor';
 import { EVENT_FORMATS, LIST_FORMATS, negotiate, streamExport } from './export';
 import { getEventUseCase } from './get-event';
-import { listEventsUseCases } from './list-events';
+import { listEventsUseCases, type Reader } from './list-events';
 import { queryMetrics, timedRead } from './metrics';
 import { queryApiDocument } from './openapi';
+import { ReadGate } from './read-gate';
 
 export interface QueryDeps {
   store: EventStore;
@@ -41,6 +43,11 @@ export interface QueryDeps {
   maxConcurrentExports?: number;
   /** Default stats window when `from` is not given. */
   defaultStatsWindowMs?: number;
+  /** A page ends early once its events' data reach this many bytes (default 8 MiB). */
+  pageMaxBytes?: number;
+  /** Page (and by-id) reads at once; more wait, and past four times as many waiting, 503
+   * (default 8). */
+  pageMaxConcurrent?: number;
 }
 
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
@@ -48,14 +55,17 @@ export function createQueryApp(deps: QueryDeps): Express {
   const { store, logger, registry } = deps;
   const metrics = queryMetrics(registry);
   const read = timedRead(metrics, store);
+  const gate = new ReadGate(deps.pageMaxConcurrent ?? 8);
   const lists = listEventsUseCases({
     store,
     metrics,
     read,
     cursors: new CursorCodec(deps.cursorSecret),
     maxConcurrentExports: deps.maxConcurrentExports ?? 8,
+    pageMaxBytes: deps.pageMaxBytes ?? 8 * 1024 * 1024,
+    gate,
   });
-  const getEvent = getEventUseCase({ store, metrics, read });
+  const getEvent = getEventUseCase({ store, metrics, read, gate });
   const countEvents = countEventsUseCase({
     store,
     read,
@@ -85,10 +95,16 @@ export function createQueryApp(deps: QueryDeps): Express {
     perConsumerLimit('read', deps.access?.rateLimitPerMinute ?? 0),
   ];
 
+  /** The key a request came with, as the use cases see it: its name and grant. */
+  const readerOf = (res: Response): Reader => {
+    const key = res.locals.apiKey as ApiKey | undefined;
+    return key && { name: key.name, grant: grantOf(key) };
+  };
+
   app.get('/v1/events', ...access, async (req, res) => {
     const format = negotiate(req, LIST_FORMATS);
     if (format === 'ndjson' || format === 'csv') {
-      const run = lists.startExport(req.query);
+      const run = lists.startExport(req.query, readerOf(res));
       // Its duration depends on its size: labelled apart from the /v1/ latency SLO.
       res.locals.routeLabel = 'export /v1/events';
       try {
@@ -98,17 +114,17 @@ export function createQueryApp(deps: QueryDeps): Express {
       }
       return;
     }
-    const { page, nextCursor } = await lists.listEvents(req.query);
+    const { page, nextCursor } = await lists.listEvents(req.query, readerOf(res));
     sendPage(req, res, format, page, nextCursor);
   });
 
   app.get('/v1/events/:id', ...access, async (req, res) => {
-    const row = await getEvent(String(req.params.id ?? ''), req.query);
+    const row = await getEvent(String(req.params.id ?? ''), req.query, readerOf(res));
     sendEvent(req, res, negotiate(req, EVENT_FORMATS), row);
   });
 
   app.get('/v1/stats', ...access, async (req, res) => {
-    const stats = await countEvents(req.query);
+    const stats = await countEvents(req.query, readerOf(res));
     res.setHeader('Cache-Control', 'no-store');
     res.json(stats);
   });
@@ -158,6 +174,7 @@ function sendEvent(req: Request, res: Response, format: 'json' | 'cloudevent', r
     res.setHeader('Eventpipe-Published-At', row.published_at);
     res.setHeader('Eventpipe-Stored-At', row.stored_at);
     res.setHeader('Eventpipe-Message-Id', row.message_id);
+    if (row.producer !== null) res.setHeader('Eventpipe-Producer', row.producer);
   }
   // express's req.fresh compares If-None-Match with the ETag just set (RFC 9110, weakly).
   if (req.fresh) {

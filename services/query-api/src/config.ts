@@ -22,6 +22,18 @@ export const queryEnvShape = {
     1,
     1000,
   ),
+  PAGE_MAX_BYTES: envInt(
+    "A page of GET /v1/events ends early, with a nextCursor, once its events' data reach this many bytes (each event counts its data plus 1 KiB); the first event always comes",
+    8 * 1024 * 1024,
+    64 * 1024,
+    256 * 1024 * 1024,
+  ),
+  PAGE_MAX_CONCURRENT: envInt(
+    'Pages (and events by id) read at once; more wait their turn, and past four times as many waiting get 503 with Retry-After. With PAGE_MAX_BYTES this bounds the memory pages take',
+    8,
+    1,
+    1000,
+  ),
 };
 
 /** The query API's environment when it runs alone (compose, Cloud Run). */

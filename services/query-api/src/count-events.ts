@@ -1,7 +1,7 @@
 import { errors } from '@eventpipe/platform';
 import { LIMITS, formatMicros, nowTime, parseRfc3339, type StatsResponse } from '@eventpipe/schema';
 import type { EventStore } from '@eventpipe/store';
-import { checkSpan } from './list-events';
+import { checkSpan, type Reader } from './list-events';
 import type { timedRead } from './metrics';
 import { INTERVAL_MICROS, filterOf, parseQuery, statsParamsSchema } from './params';
 
@@ -12,7 +12,7 @@ export function countEventsUseCase(deps: {
   /** Default window when `from` is not given. */
   defaultWindowMs: number;
 }) {
-  return async function countEvents(query: unknown): Promise<StatsResponse> {
+  return async function countEvents(query: unknown, reader?: Reader): Promise<StatsResponse> {
     const params = parseQuery(statsParamsSchema, query);
     const interval = params.interval ?? 'hour';
     const to = params.to ?? nowTime();
@@ -33,7 +33,13 @@ export function countEventsUseCase(deps: {
       );
     }
     const result = await deps.read('stats', () =>
-      deps.store.stats({ ...filterOf(params), from, to, interval, groupBy: params.groupBy }),
+      deps.store.stats({
+        ...filterOf(params, reader?.grant),
+        from,
+        to,
+        interval,
+        groupBy: params.groupBy,
+      }),
     );
     return { from, to, interval, groupBy: params.groupBy ?? null, buckets: result };
   };

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '@eventpipe/platform';
+import { grantText } from '@eventpipe/schema';
 import type { EventFilter, PageKey } from '@eventpipe/store';
 
 /**
@@ -12,14 +13,21 @@ export class CursorCodec {
     if (secret.length < 16) throw new Error('cursor secret must be at least 16 bytes');
   }
 
-  encode(key: PageKey, filter: EventFilter): string {
+  /** `reader`: the name of the API key the page was read with ('' without keys). */
+  encode(key: PageKey, filter: EventFilter, reader = ''): string {
     const payload = Buffer.from(
-      JSON.stringify({ v: 1, t: key.time, s: key.source, i: key.id, f: fingerprint(filter) }),
+      JSON.stringify({
+        v: 1,
+        t: key.time,
+        s: key.source,
+        i: key.id,
+        f: fingerprint(filter, reader),
+      }),
     ).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
 
-  decode(cursor: string, filter: EventFilter): PageKey {
+  decode(cursor: string, filter: EventFilter, reader = ''): PageKey {
     const [payload, signature, extra] = cursor.split('.');
     if (!payload || !signature || extra !== undefined) throw invalid('cursor is malformed');
     const expected = Buffer.from(this.sign(payload));
@@ -35,8 +43,10 @@ export class CursorCodec {
       f: string;
     };
     if (body.v !== 1) throw invalid('cursor version is not supported');
-    if (body.f !== fingerprint(filter)) {
-      throw invalid('cursor was issued for other filters; repeat the same filters with it');
+    if (body.f !== fingerprint(filter, reader)) {
+      throw invalid(
+        'cursor was issued for other filters (or another API key); repeat the same filters with it',
+      );
     }
     return { time: body.t, source: body.s, id: body.i };
   }
@@ -52,13 +62,18 @@ const invalid = (detail: string) =>
     errors: [{ pointer: 'cursor', detail }],
   });
 
-function fingerprint(f: EventFilter): string {
+/** The filters, the reader's key and its grant: a cursor issued to one key is refused for another
+ * (a 400, as for other filters). */
+function fingerprint(f: EventFilter, reader: string): string {
   const canonical = JSON.stringify([
     f.type ?? null,
     f.source ?? null,
     f.subject ?? null,
     f.from ?? null,
     f.to ?? null,
+    f.producer ?? null,
+    grantText(f.grant),
+    reader,
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

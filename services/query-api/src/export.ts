@@ -77,7 +77,6 @@ const csvField = (v: string | null): string =>
  * one too: a reader removes exactly one leading ' from these columns to have the value as sent
  * (docs/API.md, "Streaming export"). */
 const FORMULA_START = /^[=+\-@\t\r']/;
-export const CSV_TEXT_COLUMNS = ['id', 'source', 'type', 'subject', 'datacontenttype'] as const;
 const inert = (v: string | null): string | null =>
   v !== null && FORMULA_START.test(v) ? `'${v}` : v;
 
@@ -102,6 +101,7 @@ export function csvRecord(row: StoredRow): string {
     publishedAt: row.published_at,
     storedAt: row.stored_at,
     messageId: row.message_id,
+    producer: inert(row.producer),
   };
   return CSV_COLUMNS.map((c) => csvField(cells[c])).join(',') + '\r\n';
 }

@@ -1,10 +1,21 @@
 import { AppError, errors } from '@eventpipe/platform';
 import type { z } from 'zod';
-import { LIMITS, parseRfc3339, type StoredRow } from '@eventpipe/schema';
-import { defaultFrom, type EventFilter, type EventStore, type PageKey } from '@eventpipe/store';
+import { LIMITS, parseRfc3339, type Grant, type StoredRow } from '@eventpipe/schema';
+import {
+  defaultFrom,
+  rowBytes,
+  ROW_OVERHEAD_BYTES,
+  type EventFilter,
+  type EventStore,
+  type PageKey,
+} from '@eventpipe/store';
 import type { CursorCodec } from './cursor';
 import type { QueryMetrics, timedRead } from './metrics';
 import { filterOf, listParamsSchema, parseQuery, resumeKeyOf } from './params';
+import type { ReadGate } from './read-gate';
+
+/** Who reads: the API key's name and its grant; undefined when the service runs without keys. */
+export type Reader = { name: string; grant?: Grant } | undefined;
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -30,6 +41,10 @@ export interface ListEventsDeps {
   read: ReturnType<typeof timedRead>;
   /** Streamed exports served at once. */
   maxConcurrentExports: number;
+  /** A page ends early once its events' data reach this many bytes (PAGE_MAX_BYTES). */
+  pageMaxBytes: number;
+  /** Page reads at once (PAGE_MAX_CONCURRENT). */
+  gate: ReadGate;
 }
 
 /** What the list use cases read: the filters and where to start. */
@@ -47,27 +62,44 @@ interface ListRequest {
 export function listEventsUseCases(deps: ListEventsDeps) {
   let exporting = 0;
 
-  function request(query: unknown): ListRequest {
+  function request(query: unknown, reader: Reader): ListRequest {
     const params = parseQuery(listParamsSchema, query);
-    const filter = filterOf(params);
+    const filter = filterOf(params, reader?.grant);
     checkSpan(deps.store, filter.from, filter.to);
-    const after = params.cursor ? deps.cursors.decode(params.cursor, filter) : resumeKeyOf(params);
+    const after = params.cursor
+      ? deps.cursors.decode(params.cursor, filter, reader?.name)
+      : resumeKeyOf(params);
     return { params, filter, after };
   }
 
   return {
-    /** One page, newest first, and the cursor of the next (null on the last). */
-    async listEvents(query: unknown): Promise<{ page: StoredRow[]; nextCursor: string | null }> {
-      const { params, filter, after } = request(query);
+    /**
+     * One page, newest first, and the cursor of the next (null on the last). The page holds
+     * `limit` events, or fewer once their data reach pageMaxBytes: the store stops there, and
+     * a page that reached the bound gets a cursor (which, when the bound fell exactly on the
+     * last event, leads to an empty last page).
+     */
+    async listEvents(
+      query: unknown,
+      reader?: Reader,
+    ): Promise<{ page: StoredRow[]; nextCursor: string | null }> {
+      const { params, filter, after } = request(query, reader);
       const limit = params.limit ?? LIMITS.defaultPageSize;
-      const rows = await deps.read('list', () =>
-        deps.store.list({ ...filter, limit: limit + 1, after }),
+      const maxBytes = deps.pageMaxBytes;
+      const rows = await deps.gate.run(() =>
+        deps.read('list', () => deps.store.list({ ...filter, limit: limit + 1, after, maxBytes })),
       );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
+      const bytes = page.reduce((n, r) => n + rowBytes(r), 0);
+      const more = rows.length > limit || bytes >= maxBytes - ROW_OVERHEAD_BYTES;
       const nextCursor =
-        rows.length > limit && last
-          ? deps.cursors.encode({ time: last.time, source: last.source, id: last.id }, filter)
+        more && last
+          ? deps.cursors.encode(
+              { time: last.time, source: last.source, id: last.id },
+              filter,
+              reader?.name,
+            )
           : null;
       deps.metrics.rowsReturned.inc({ operation: 'list' }, page.length);
       return { page, nextCursor };
@@ -78,8 +110,8 @@ export function listEventsUseCases(deps: ListEventsDeps) {
      * when done); a store that bounds reads by time (BigQuery) would move its default window
      * with the clock on every chunk, so the window is fixed here, once.
      */
-    startExport(query: unknown) {
-      const { params, filter, after } = request(query);
+    startExport(query: unknown, reader?: Reader) {
+      const { params, filter, after } = request(query, reader);
       if (params.limit !== undefined) {
         throw errors.validation('limit does not apply to an export: every matching row is sent', [
           { pointer: 'limit', detail: 'leave limit out of an export' },

@@ -4,38 +4,45 @@ import { openStore } from '@eventpipe/store/adapters';
 import { createQueryApp } from './app';
 import { queryConfigSchema } from './config';
 
-runHttpService('query-api', queryConfigSchema, process.env, async ({ config, logger, production }) => {
-  const auth = resolveApiKeys(config, production);
-  for (const w of auth.warnings) logger.warn(w);
-  // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
-  // clear message while a worker process holds it (DuckDB admits one writing process).
-  const store = await openStore(config, { readOnly: true, production });
-  if (!config.CURSOR_SECRET) {
-    logger.warn(
-      'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
-    );
-  }
-  const app = createQueryApp({
-    store,
-    logger,
-    registry: createRegistry('query-api'),
-    apiKeys: auth.keys,
-    access: {
-      corsOrigins: config.CORS_ORIGINS,
-      rateLimitPerMinute: config.RATE_LIMIT_READ,
-      authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
-      trustProxy: config.TRUST_PROXY,
-    },
-    cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
-    maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
-  });
-  return {
-    servers: [
-      { app, port: config.PORT, listening: 'query-api listening', fields: { store: store.kind } },
-    ],
-    stop: async ([server]) => {
-      await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
-      await store.close();
-    },
-  };
-});
+runHttpService(
+  'query-api',
+  queryConfigSchema,
+  process.env,
+  async ({ config, logger, production }) => {
+    const auth = resolveApiKeys(config, production);
+    for (const w of auth.warnings) logger.warn(w);
+    // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
+    // clear message while a worker process holds it (DuckDB admits one writing process).
+    const store = await openStore(config, { readOnly: true, production });
+    if (!config.CURSOR_SECRET) {
+      logger.warn(
+        'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
+      );
+    }
+    const app = createQueryApp({
+      store,
+      logger,
+      registry: createRegistry('query-api'),
+      apiKeys: auth.keys,
+      access: {
+        corsOrigins: config.CORS_ORIGINS,
+        rateLimitPerMinute: config.RATE_LIMIT_READ,
+        authFailuresPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+        trustProxy: config.TRUST_PROXY,
+      },
+      cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
+      maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
+      pageMaxBytes: config.PAGE_MAX_BYTES,
+      pageMaxConcurrent: config.PAGE_MAX_CONCURRENT,
+    });
+    return {
+      servers: [
+        { app, port: config.PORT, listening: 'query-api listening', fields: { store: store.kind } },
+      ],
+      stop: async ([server]) => {
+        await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+        await store.close();
+      },
+    };
+  },
+);

@@ -52,12 +52,17 @@ export function queryApiDocument(): OpenApiDocument {
       description: 'With a pure CloudEvent: the bus message id that was stored.',
       schema: { type: 'string' },
     },
+    'Eventpipe-Producer': {
+      description:
+        'With a pure CloudEvent: the name of the API key that published it (absent without keys).',
+      schema: { type: 'string' },
+    },
   };
   api.operation('get', '/v1/events', {
     operationId: 'listEvents',
     summary: 'List events, newest first, or export every match',
     description: [
-      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${CLOUDEVENTS_MEDIA_TYPES.batch} the page is an array of pure CloudEvents (the batch format) and the next cursor is in the Link (rel="next") and Eventpipe-Next-Cursor headers. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order.`,
+      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${CLOUDEVENTS_MEDIA_TYPES.batch} the page is an array of pure CloudEvents (the batch format) and the next cursor is in the Link (rel="next") and Eventpipe-Next-Cursor headers. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order. A page also ends early once its events' data reach PAGE_MAX_BYTES (default 8 MiB), with a nextCursor (rarely leading to an empty last page). A key limited to sources or types (its grant) reads only those events, on this and every read route.`,
       '',
       "Every event's data is the JSON text its producer sent, byte for byte (numbers digit for digit); time is as the producer wrote it.",
       '',
@@ -100,7 +105,7 @@ export function queryApiDocument(): OpenApiDocument {
           [EXPORT_MEDIA_TYPES.csv]: {
             schema: {
               type: 'string',
-              description: `RFC 4180, CRLF line ends, a header row: ${CSV_COLUMNS.join(',')}. data and extensions hold JSON text.`,
+              description: `RFC 4180, CRLF line ends, a header row: ${CSV_COLUMNS.join(',')}. data and extensions hold JSON text. A value of id, source, type, subject, datacontenttype or producer that starts with = + - @ tab, CR or ' has one ' put before it (CSV injection).`,
             },
           },
         },

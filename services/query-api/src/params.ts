@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { errors } from '@eventpipe/platform';
+import type { Grant } from '@eventpipe/schema';
 import type { EventFilter, PageKey, StatsInterval } from '@eventpipe/store';
 
 // The parameter schemas are part of the API contract in @eventpipe/schema.
@@ -20,12 +21,16 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
   throw errors.validation(items.map((i) => i.detail).join('; '), items);
 }
 
-export const filterOf = (p: EventFilter): EventFilter => ({
+/** The filters of a request, and the grant of the key it came with (every read is limited to
+ * it, in the store query). */
+export const filterOf = (p: EventFilter, grant?: Grant): EventFilter => ({
   type: p.type,
   source: p.source,
   subject: p.subject,
+  producer: p.producer,
   from: p.from,
   to: p.to,
+  grant,
 });
 
 /** The resume key given as afterTime/afterSource/afterId, when it was. */

@@ -37,6 +37,7 @@ const row = (i: number, padBytes = 100): StoredRow => ({
   stored_at: formatMicros(T0),
   message_id: `m-${i}`,
   digest: null,
+  producer: null,
 });
 
 interface FakeStore {
@@ -251,6 +252,7 @@ describe('CSV cells a spreadsheet would run', () => {
     published_at: '2026-11-28T00:00:00.000000Z',
     stored_at: '2026-11-28T00:00:00.000000Z',
     message_id: 'm',
+    producer: null,
     ...over,
   });
   const cells = (r: StoredRow) =>

@@ -157,6 +157,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
               receivedAt: decoded.receivedAt,
               publishedAt: nowTime(message.publishTime),
               messageId: message.id,
+              producer: decoded.producer,
             },
           },
         },

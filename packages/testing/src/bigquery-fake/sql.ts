@@ -30,6 +30,10 @@ const ALLOWED_FUNCTIONS = new Set([
   'ROW_NUMBER',
   'COUNT',
   'UNNEST',
+  'STARTS_WITH',
+  'BYTE_LENGTH',
+  'COALESCE',
+  'SUM',
 ]);
 const NOT_FUNCTIONS = new Set([
   'AND',
@@ -45,6 +49,7 @@ const NOT_FUNCTIONS = new Set([
   'BY',
   'WITH',
   'QUALIFY',
+  'EXCEPT',
 ]);
 
 /** Refuses a jobs.query request the fake cannot honour, before it is recorded or run. */
@@ -120,6 +125,10 @@ function translate(tables: Tables, sql: string): string {
   if (/TIMESTAMP_TRUNC/i.test(out))
     throw unsupported('TIMESTAMP_TRUNC other than (column, MINUTE|HOUR|DAY)');
   out = out.replace(/\bUNIX_MICROS\s*\(/gi, 'epoch_us(');
+  // BYTE_LENGTH of a STRING is its UTF-8 bytes: DuckDB's strlen.
+  out = out.replace(/\bBYTE_LENGTH\s*\(/gi, 'strlen(');
+  // SELECT * EXCEPT (a, b) is DuckDB's SELECT * EXCLUDE (a, b).
+  out = out.replace(/\*\s+EXCEPT\s*\(/gi, '* EXCLUDE (');
   out = out.replace(
     /\bIN\s+UNNEST\s*\(\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)/gi,
     (_, name: string) => `IN (SELECT unnest(@${name}))`,
