@@ -5,7 +5,7 @@ import { duckdbCreateTable } from '@eventpipe/store/adapters';
 import { TYPES } from './events';
 
 /** Bumped whenever the generated data changes shape, so an old file is rebuilt. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 /** The generated events span 30 days from this instant, evenly, in time order (as ingested). */
 export const DATA_FROM = '2026-10-01T00:00:00.000000Z';
 export const DATA_TO = '2026-10-31T00:00:00.000000Z';
@@ -77,7 +77,8 @@ export async function ensureDataset(
         TIMESTAMP '2026-10-01 00:00:00' + to_microseconds(i * ${step} + 900000) AS stored_at,
         i::VARCHAR AS message_id,
         NULL AS time_text,
-        sha256(i::VARCHAR) AS digest
+        sha256(i::VARCHAR) AS digest,
+        NULL AS producer
       FROM range(${start}, ${end}) t(i)`);
     log(`generated ${end} / ${rows} events (${Math.round((Date.now() - started) / 1000)} s)`);
   }

@@ -7,7 +7,7 @@ export const serviceEnvShape = {
     .string()
     .default('development')
     .describe(
-      'Deployment environment. Anything but development (the default) or test follows production rules: API keys required unless AUTH_MODE=none, PUBSUB_AUTO_CREATE and BIGQUERY_AUTO_CREATE off unless set',
+      'Deployment environment. Anything but development (the default, also when unset or empty) or test follows production rules: API keys required unless AUTH_MODE=none, PUBSUB_AUTO_CREATE and BIGQUERY_AUTO_CREATE off unless set',
     ),
   HOST: z.string().default('0.0.0.0').describe('Interface to listen on'),
   LOG_LEVEL: z

@@ -3,6 +3,9 @@ import { parseArgs } from 'node:util';
 import { isGrantPattern } from '@eventpipe/schema';
 import { SCOPES, hashKey, type Scope } from './auth';
 
+/** Shortest key `hash` accepts (a created key has 46: ep_ and 32 random bytes in base64url). */
+const MIN_KEY_LENGTH = 24;
+
 const USAGE = `usage:
   npm run keys -- create --name NAME --scope SCOPE [--scope SCOPE] [--source S ...] [--type T ...]
       prints a new random key (once: it is not stored anywhere) and the API_KEYS entry to add;
@@ -11,11 +14,19 @@ const USAGE = `usage:
                    (e.g. '/partner-a/*'); repeat for more
       --type T     (events:read) the key reads only this type; T ending in * is a prefix
   npm run keys -- hash KEY
-      prints the SHA-256 of an existing key`;
+      prints the SHA-256 of an existing key (at least ${MIN_KEY_LENGTH} characters)`;
 
 function main(argv: string[]): number {
   const [command, ...rest] = argv;
   if (command === 'hash' && rest.length === 1) {
+    // Guessing is what the key's length prevents (the failed-auth limit sheds load, and never
+    // locks out a valid key): refuse a key too short to stand on its own.
+    if (rest[0]!.length < MIN_KEY_LENGTH) {
+      process.stderr.write(
+        `a key must have at least ${MIN_KEY_LENGTH} characters; make one with npm run keys -- create\n`,
+      );
+      return 2;
+    }
     process.stdout.write(`${hashKey(rest[0]!)}\n`);
     return 0;
   }

@@ -106,7 +106,8 @@ export function perConsumerLimit(name: string, perMinute: number): RequestHandle
 }
 
 /**
- * Wraps the authentication middleware (requireScope): a client IP whose requests failed
+ * Makes a wrapper for authentication middleware (requireScope), one per app so every route it
+ * guards shares the count: a client IP whose requests failed
  * authentication (401) `perMinute` times within a minute gets 429 instead of 401 until the
  * minute is over; a request with a valid key is never refused for it.
  * Only failures count, and they count the moment they happen, so any number of concurrent
@@ -114,11 +115,14 @@ export function perConsumerLimit(name: string, perMinute: number): RequestHandle
  * every request on arrival and takes successes back when they finish: 64 concurrent good
  * requests got 429 — found by bench/ingest-single.)
  */
-export function authFailureLimit(perMinute: number, authenticate: RequestHandler): RequestHandler {
+export function authFailureLimit(
+  perMinute: number,
+): (authenticate: RequestHandler) => RequestHandler {
   const windowMs = 60_000;
+  // One count per address for every route the limiter guards (/v1 and /metrics alike).
   const failures = new Map<string, { count: number; resetAt: number }>();
   let nextSweep = Date.now() + windowMs;
-  return (req, res, next) => {
+  return (authenticate) => (req, res, next) => {
     const now = Date.now();
     if (now >= nextSweep) {
       for (const [k, w] of failures) if (w.resetAt <= now) failures.delete(k);

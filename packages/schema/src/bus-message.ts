@@ -150,9 +150,14 @@ export function decodeBusMessage(message: BusMessageIn): Decoded {
   return {
     ...decoded,
     receivedAt: received ?? nowTime(message.publishTime),
-    producer: message.attributes[ATTR.producer] ?? null,
+    producer: producerOf(message.attributes[ATTR.producer]),
   };
 }
+
+/** The producer attribute, when it is a key name (what our publisher sets); anything else a
+ * publisher with rights on the topic put there is not one, and is not kept. */
+const producerOf = (value: string | undefined): string | null =>
+  value !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : null;
 
 function decodeText(bytes: Buffer): string | undefined {
   try {

@@ -22,6 +22,7 @@ import {
   type InsertItem,
   type InsertResult,
   type ListQuery,
+  type ListResult,
   type RangePolicy,
   type StatsBucket,
   type StatsGroup,
@@ -76,11 +77,24 @@ const SELECT_LIST = `${selectEventColumns('UNIX_MICROS')}, ${BIGQUERY_DATA_TEXT_
 // insertId dedup is best effort (about a minute), so every read keeps one row per (source, id).
 const DEDUP = 'QUALIFY ROW_NUMBER() OVER (PARTITION BY source, id ORDER BY stored_at) = 1';
 const DAY_US = 86_400_000_000n;
-/** rowBytes in GoogleSQL: the data's UTF-8 bytes plus the attributes' share. */
-const ROW_BYTES_SQL = `COALESCE(BYTE_LENGTH(${BIGQUERY_DATA_TEXT_COLUMN.name}), 0) + COALESCE(BYTE_LENGTH(data_base64), 0) + ${ROW_OVERHEAD_BYTES}`;
+/** A row's weight against ListQuery.maxBytes, in GoogleSQL (BYTE_LENGTH counts UTF-8 bytes). */
+const ROW_BYTES_SQL =
+  `COALESCE(BYTE_LENGTH(${BIGQUERY_DATA_TEXT_COLUMN.name}), 0) + COALESCE(BYTE_LENGTH(data_base64), 0)` +
+  ' + BYTE_LENGTH(TO_JSON_STRING(extensions)) + BYTE_LENGTH(id) + BYTE_LENGTH(source)' +
+  ' + BYTE_LENGTH(type) + COALESCE(BYTE_LENGTH(subject), 0) + COALESCE(BYTE_LENGTH(datacontenttype), 0)' +
+  ` + COALESCE(BYTE_LENGTH(dataschema), 0) + ${ROW_OVERHEAD_BYTES}`;
 
 /** A grant as GoogleSQL: source (and type) among its exact values or starting with one of its
  * prefixes; values are named parameters. */
+/** A row read with SELECT_LIST → the stored row; data_text is the record of `data` (rows stored
+ * before it was kept have only the JSON column). */
+function eventRow(r: Record<string, unknown>): StoredRow {
+  const row = rowFromRecord(r);
+  const text = r[BIGQUERY_DATA_TEXT_COLUMN.name] as JsonText | null | undefined;
+  if (text != null) row.data = text;
+  return row;
+}
+
 function grantClauses(
   grant: Grant | undefined,
   params: Record<string, unknown>,
@@ -346,7 +360,7 @@ export class BigQueryStore implements EventStore {
     return clauses;
   }
 
-  async list(q: ListQuery): Promise<StoredRow[]> {
+  async list(q: ListQuery): Promise<ListResult> {
     const params: Record<string, unknown> = {};
     const types: Record<string, string | string[]> = {};
     const clauses = this.where(q, params, types);
@@ -375,13 +389,18 @@ export class BigQueryStore implements EventStore {
     // (rowBytes), so the rows past it are never sent here.
     params.max_bytes = q.maxBytes;
     types.max_bytes = 'INT64';
-    return this.readEvents(
+    const records = await this.query(
       `SELECT * EXCEPT (bytes_before) FROM (SELECT *, SUM(${ROW_BYTES_SQL}) OVER (${order} ` +
-        `ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before FROM (${page})) ` +
+        `ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before, ` +
+        `COUNT(*) OVER () AS candidates FROM (${page})) ` +
         `WHERE bytes_before IS NULL OR bytes_before < @max_bytes ${order}`,
       params,
       types,
     );
+    const rows: ListResult = records.map(eventRow);
+    // Every row carries how many the page had before the byte bound: more means it cut.
+    if (records.length) rows.truncated = Number(records[0]!.candidates) > records.length;
+    return rows;
   }
 
   async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {
@@ -434,13 +453,7 @@ export class BigQueryStore implements EventStore {
     params: Record<string, unknown>,
     types: Record<string, string | string[]>,
   ): Promise<StoredRow[]> {
-    return (await this.query(sql, params, types)).map((r) => {
-      const row = rowFromRecord(r);
-      // data_text is the record; rows stored before it was kept have only the JSON column.
-      const text = r[BIGQUERY_DATA_TEXT_COLUMN.name] as JsonText | null | undefined;
-      if (text != null) row.data = text;
-      return row;
-    });
+    return (await this.query(sql, params, types)).map(eventRow);
   }
 
   private async query(

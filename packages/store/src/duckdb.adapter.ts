@@ -28,6 +28,7 @@ import {
   type InsertItem,
   type InsertResult,
   type ListQuery,
+  type ListResult,
   type StatsGroup,
   type StatsInterval,
   type StatsBucket,
@@ -72,8 +73,11 @@ const BUCKET_US: Record<StatsInterval, bigint> = {
 const BUCKET_SHIFT_US = 719_528n * 86_400_000_000n;
 const GROUP: Record<StatsGroup, string> = { type: 'type', source: 'source' };
 
-/** rowBytes in SQL: the data's UTF-8 bytes (strlen counts bytes) plus the attributes' share. */
-const ROW_BYTES_SQL = `coalesce(strlen(data::VARCHAR), 0) + coalesce(strlen(data_base64), 0) + ${ROW_OVERHEAD_BYTES}`;
+/** A row's weight against ListQuery.maxBytes (strlen counts UTF-8 bytes). */
+const ROW_BYTES_SQL =
+  'coalesce(strlen(data::VARCHAR), 0) + coalesce(strlen(data_base64), 0) + strlen(extensions::VARCHAR)' +
+  ' + strlen(id) + strlen(source) + strlen(type) + coalesce(strlen(subject), 0)' +
+  ` + coalesce(strlen(datacontenttype), 0) + coalesce(strlen(dataschema), 0) + ${ROW_OVERHEAD_BYTES}`;
 
 /** A grant as SQL: source (and type) among its exact values or starting with one of its
  * prefixes; values are bound parameters. */
@@ -177,9 +181,13 @@ export class DuckDbStore implements EventStore {
     const missing = wanted.filter((w) => !found.includes(w));
     const extra = found.filter((f) => !wanted.includes(f));
     if (missing.length || extra.length) {
+      const upgrade =
+        this.opts.readOnly && additions.length && !extra.length
+          ? ' (a file from an earlier release: open it once read-write, by the worker or npm start, and the columns are added)'
+          : '';
       throw new StoreConfigError(
         `DuckDB table ${this.table} does not match the event schema: ` +
-          `missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`,
+          `missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]${upgrade}`,
       );
     }
     if (!this.opts.readOnly) {
@@ -302,7 +310,9 @@ export class DuckDbStore implements EventStore {
     let budget = '';
     if (q.maxBytes !== undefined) {
       params.max_bytes = q.maxBytes;
-      budget = `, sum(${ROW_BYTES_SQL}) OVER (ORDER BY time DESC, source DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before`;
+      budget =
+        `, sum(${ROW_BYTES_SQL}) OVER (ORDER BY time DESC, source DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before` +
+        ', count(*) OVER () AS candidates';
     }
     // Late materialization: the page is chosen reading only the filter and order columns, and
     // the full rows are fetched for those `limit` row ids alone (repeating the filters lets the
@@ -318,9 +328,16 @@ export class DuckDbStore implements EventStore {
     return { sql, params };
   }
 
-  async list(q: ListQuery): Promise<StoredRow[]> {
+  async list(q: ListQuery): Promise<ListResult> {
     const { sql, params } = this.listStatement(q);
-    return this.read(sql, params);
+    const records = await this.withReader(async (c) =>
+      (await c.runAndReadAll(sql, params)).getRowObjects(),
+    );
+    const rows: ListResult = records.map(rowFromRecord);
+    // Every row carries how many the page had before the byte bound: more means it cut.
+    if (q.maxBytes !== undefined && records.length)
+      rows.truncated = Number(records[0]!.candidates) > records.length;
+    return rows;
   }
 
   async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {

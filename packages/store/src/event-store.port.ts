@@ -117,8 +117,9 @@ export interface EventFilter {
 export interface ListQuery extends EventFilter {
   limit: number;
   after?: PageKey;
-  /** Ends the page early once its rows hold this many bytes (rowBytes): a row is returned only
-   * when the rows before it hold fewer. The first row always is. Unset: `limit` alone. */
+  /** Ends the read early once its rows weigh this many bytes (ROW_OVERHEAD_BYTES says how a row
+   * is weighed): a row is returned only when the rows before it weigh less, the first always;
+   * the result is then marked `truncated`. Unset: `limit` alone. */
   maxBytes?: number;
 }
 
@@ -133,11 +134,14 @@ export function grantColumns(
   return out;
 }
 
-/** What a row weighs against ListQuery.maxBytes: its data (JSON text or base64) in UTF-8 bytes,
- * plus ROW_OVERHEAD_BYTES for its attributes. Both stores compute the same in SQL. */
+/** What a row weighs against ListQuery.maxBytes: the UTF-8 bytes of its data (JSON text or
+ * base64), its extensions' JSON text and its string attributes, plus ROW_OVERHEAD_BYTES for the
+ * metadata and the JSON around them. Each store computes it in SQL. */
 export const ROW_OVERHEAD_BYTES = 1024;
-export const rowBytes = (row: Pick<StoredRow, 'data' | 'data_base64'>): number =>
-  Buffer.byteLength(row.data ?? '') + Buffer.byteLength(row.data_base64 ?? '') + ROW_OVERHEAD_BYTES;
+
+/** What list() returns: the rows, and whether the store ended them at `maxBytes` (more rows
+ * match; continue after the last). */
+export type ListResult = StoredRow[] & { truncated?: boolean };
 
 // The API contract names the intervals and groupings; the stores implement them.
 export { STATS_INTERVALS, STATS_GROUPS } from '@eventpipe/schema';
@@ -167,8 +171,9 @@ export interface EventStore {
   /** Idempotent on `(source, id)`: storing the same event twice stores it once, and another
    * event under a stored `(source, id)` is a conflict, never stored (see InsertResult). */
   insert(items: InsertItem[]): Promise<InsertResult>;
-  /** Newest first by (time, source, id); at most `limit` rows after `after`. */
-  list(query: ListQuery): Promise<StoredRow[]>;
+  /** Newest first by (time, source, id); at most `limit` rows after `after` (fewer, marked
+   * `truncated`, when `maxBytes` ended them). */
+  list(query: ListQuery): Promise<ListResult>;
   /** Every stored event with this id (one per source), or only the one from `source`; only
    * those inside `grant` when given. */
   get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]>;

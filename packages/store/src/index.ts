@@ -7,6 +7,7 @@ export type {
   Conflict,
   Holder,
   PageKey,
+  ListResult,
   EventFilter,
   ListQuery,
   StatsQuery,
@@ -20,7 +21,6 @@ export {
   STATS_GROUPS,
   StoreConfigError,
   defaultFrom,
-  rowBytes,
   ROW_OVERHEAD_BYTES,
 } from './event-store.port';
 export { storeEnvShape } from './config';

@@ -67,25 +67,21 @@ export function createPublisherApp(deps: PublisherDeps): Express {
     }
   };
 
+  // One count of failed authentications per address, for /v1 and /metrics together.
+  const guarded = authFailureLimit(deps.access?.authFailuresPerMinute ?? 30);
   app.use(
     operationalRoutes({
       registry,
       logger,
       checks: [{ name: 'bus', check: () => bus.check() }],
-      metricsAccess: authFailureLimit(
-        deps.access?.authFailuresPerMinute ?? 30,
-        requireScope(deps.apiKeys ?? [], 'metrics:read'),
-      ),
+      metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
     }),
     apiDocsRoutes(publisherApiDocument(), 'eventpipe publisher API'),
   );
 
   app.post(
     '/v1/events',
-    authFailureLimit(
-      deps.access?.authFailuresPerMinute ?? 30,
-      requireScope(deps.apiKeys ?? [], 'events:write'),
-    ),
+    guarded(requireScope(deps.apiKeys ?? [], 'events:write')),
     perConsumerLimit('write', deps.access?.rateLimitPerMinute ?? 0),
     // The mode comes from the headers, before the body is read.
     (req, res, next) => {

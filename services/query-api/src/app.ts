@@ -16,6 +16,7 @@ import {
 } from '@eventpipe/platform';
 import {
   CLOUDEVENTS_MEDIA_TYPES,
+  LIMITS,
   cloudEventJson,
   storedEventJson,
   type StoredRow,
@@ -28,7 +29,7 @@ import { getEventUseCase } from './get-event';
 import { listEventsUseCases, type Reader } from './list-events';
 import { queryMetrics, timedRead } from './metrics';
 import { queryApiDocument } from './openapi';
-import { ReadGate } from './read-gate';
+import { ReadGate, responseDone } from './read-gate';
 
 export interface QueryDeps {
   store: EventStore;
@@ -63,9 +64,8 @@ export function createQueryApp(deps: QueryDeps): Express {
     cursors: new CursorCodec(deps.cursorSecret),
     maxConcurrentExports: deps.maxConcurrentExports ?? 8,
     pageMaxBytes: deps.pageMaxBytes ?? 8 * 1024 * 1024,
-    gate,
   });
-  const getEvent = getEventUseCase({ store, metrics, read, gate });
+  const getEvent = getEventUseCase({ store, metrics, read });
   const countEvents = countEventsUseCase({
     store,
     read,
@@ -75,25 +75,28 @@ export function createQueryApp(deps: QueryDeps): Express {
     corsOrigins: deps.access?.corsOrigins,
     trustProxy: deps.access?.trustProxy,
   });
+  // One count of failed authentications per address, for /v1 and /metrics together.
+  const guarded = authFailureLimit(deps.access?.authFailuresPerMinute ?? 30);
   app.use(
     operationalRoutes({
       registry,
       logger,
       checks: [{ name: 'store', check: () => store.check() }],
-      metricsAccess: authFailureLimit(
-        deps.access?.authFailuresPerMinute ?? 30,
-        requireScope(deps.apiKeys ?? [], 'metrics:read'),
-      ),
+      metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
     }),
     apiDocsRoutes(queryApiDocument(), 'eventpipe query API'),
   );
   const access = [
-    authFailureLimit(
-      deps.access?.authFailuresPerMinute ?? 30,
-      requireScope(deps.apiKeys ?? [], 'events:read'),
-    ),
+    guarded(requireScope(deps.apiKeys ?? [], 'events:read')),
     perConsumerLimit('read', deps.access?.rateLimitPerMinute ?? 0),
   ];
+
+  /** A page read holds a gate slot from its query until its response has left. */
+  const gated = (res: Response, send: () => Promise<void>) =>
+    gate.run(readerOf(res)?.name ?? `ip:${res.req.ip ?? ''}`, async () => {
+      await send();
+      await responseDone(res, LIMITS.exportStallMs);
+    });
 
   /** The key a request came with, as the use cases see it: its name and grant. */
   const readerOf = (res: Response): Reader => {
@@ -108,19 +111,28 @@ export function createQueryApp(deps: QueryDeps): Express {
       // Its duration depends on its size: labelled apart from the /v1/ latency SLO.
       res.locals.routeLabel = 'export /v1/events';
       try {
-        await streamExport(res, format, run.next, { start: run.start, onRows: run.onRows, logger });
+        await streamExport(res, format, run.next, {
+          start: run.start,
+          more: run.more,
+          onRows: run.onRows,
+          logger,
+        });
       } finally {
         run.release();
       }
       return;
     }
-    const { page, nextCursor } = await lists.listEvents(req.query, readerOf(res));
-    sendPage(req, res, format, page, nextCursor);
+    await gated(res, async () => {
+      const { page, nextCursor } = await lists.listEvents(req.query, readerOf(res));
+      sendPage(req, res, format, page, nextCursor);
+    });
   });
 
   app.get('/v1/events/:id', ...access, async (req, res) => {
-    const row = await getEvent(String(req.params.id ?? ''), req.query, readerOf(res));
-    sendEvent(req, res, negotiate(req, EVENT_FORMATS), row);
+    await gated(res, async () => {
+      const row = await getEvent(String(req.params.id ?? ''), req.query, readerOf(res));
+      sendEvent(req, res, negotiate(req, EVENT_FORMATS), row);
+    });
   });
 
   app.get('/v1/stats', ...access, async (req, res) => {

@@ -23,13 +23,13 @@ export const queryEnvShape = {
     1000,
   ),
   PAGE_MAX_BYTES: envInt(
-    "A page of GET /v1/events ends early, with a nextCursor, once its events' data reach this many bytes (each event counts its data plus 1 KiB); the first event always comes",
+    'A page of GET /v1/events ends early, with a nextCursor, once its events weigh this many bytes (the UTF-8 bytes of data or data_base64, extensions JSON and string attributes, plus 1 KiB each); the first event always comes',
     8 * 1024 * 1024,
     64 * 1024,
     256 * 1024 * 1024,
   ),
   PAGE_MAX_CONCURRENT: envInt(
-    'Pages (and events by id) read at once; more wait their turn, and past four times as many waiting get 503 with Retry-After. With PAGE_MAX_BYTES this bounds the memory pages take',
+    'Pages (and events by id) in flight at once, from the store query until the response has left; more wait their turn, and past four times as many waiting (or as many from one consumer) get 503 with Retry-After. With PAGE_MAX_BYTES this bounds the memory pages take',
     8,
     1,
     1000,

@@ -9,7 +9,7 @@ import {
   storedEventJson,
   type StoredRow,
 } from '@eventpipe/schema';
-import type { PageKey } from '@eventpipe/store';
+import type { ListResult, PageKey } from '@eventpipe/store';
 
 export const JSON_TYPE = 'application/json';
 
@@ -95,7 +95,7 @@ export function csvRecord(row: StoredRow): string {
     datacontenttype: inert(row.datacontenttype),
     dataschema: row.dataschema,
     data: row.data,
-    data_base64: row.data_base64,
+    data_base64: inert(row.data_base64),
     extensions: row.extensions,
     receivedAt: row.received_at,
     publishedAt: row.published_at,
@@ -133,6 +133,7 @@ const writable = (res: Response, stallMs: number): Promise<boolean> =>
   });
 
 const FLUSH_BYTES = 64 * 1024;
+const full = (rows: ListResult, limit: number) => rows.length >= limit;
 
 /** Rows to ask for next: about LIMITS.exportChunkBytes of text at the size rows had so far,
  * between 1 and LIMITS.exportChunkRows. */
@@ -147,7 +148,8 @@ const nextLimit = (bytesPerRow: number): number =>
 
 /**
  * Streams every row `next` yields, chunk by chunk in list order, as NDJSON or CSV. `next(after,
- * limit)` reads up to `limit` rows after a key; a shorter chunk is the last. Chunks are sized in
+ * limit)` reads up to `limit` rows after a key; a shorter chunk is the last, unless `more` says
+ * the read stopped at its byte bound. Chunks are sized in
  * bytes (about LIMITS.exportChunkBytes, at most LIMITS.exportChunkRows rows; the first is
  * LIMITS.exportFirstChunkRows), so large events make smaller chunks. While one chunk is written,
  * the next is read, so memory holds two chunks and no more: the chunk after is asked for only
@@ -159,13 +161,16 @@ const nextLimit = (bytesPerRow: number): number =>
 export async function streamExport(
   res: Response,
   format: ExportFormat,
-  next: (after: PageKey | undefined, limit: number) => Promise<StoredRow[]>,
+  next: (after: PageKey | undefined, limit: number) => Promise<ListResult>,
   opts: {
     start: PageKey | undefined;
     onRows: (n: number) => void;
     logger: Logger;
     /** How long a write may wait for the reader (default LIMITS.exportStallMs). */
     stallMs?: number;
+    /** Whether rows may follow a chunk read with `limit` (default: it was full). A store read
+     * bounded in bytes can end a chunk early: then this says so. */
+    more?: (rows: ListResult, limit: number) => boolean;
   },
 ): Promise<void> {
   let closed = false;
@@ -207,7 +212,7 @@ export async function streamExport(
     for (;;) {
       const last = rows[rows.length - 1];
       const following =
-        last && rows.length >= limit
+        last && (opts.more ?? full)(rows, limit)
           ? next(
               { time: last.time, source: last.source, id: last.id },
               (limit = nextLimit(bytesPerRow)),

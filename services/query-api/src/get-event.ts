@@ -4,14 +4,12 @@ import type { EventStore } from '@eventpipe/store';
 import type { QueryMetrics, timedRead } from './metrics';
 import type { Reader } from './list-events';
 import { getParamsSchema, parseQuery } from './params';
-import type { ReadGate } from './read-gate';
 
 /** GET /v1/events/{id}: the one event with this id (and source), or why not. */
 export function getEventUseCase(deps: {
   store: EventStore;
   metrics: QueryMetrics;
   read: ReturnType<typeof timedRead>;
-  gate: ReadGate;
 }) {
   /** An event outside the reader's grant is not found, as one that does not exist. */
   return async function getEvent(id: string, query: unknown, reader?: Reader): Promise<StoredRow> {
@@ -21,9 +19,7 @@ export function getEventUseCase(deps: {
         { pointer: 'id', detail: 'id is empty or too long' },
       ]);
     }
-    const found = await deps.gate.run(() =>
-      deps.read('get', () => deps.store.get(id, source, reader?.grant)),
-    );
+    const found = await deps.read('get', () => deps.store.get(id, source, reader?.grant));
     if (found.length === 0) {
       throw errors.notFound(
         `no event with id ${id.slice(0, 100)}${source ? ' from that source' : ''}`,

@@ -3,16 +3,14 @@ import type { z } from 'zod';
 import { LIMITS, parseRfc3339, type Grant, type StoredRow } from '@eventpipe/schema';
 import {
   defaultFrom,
-  rowBytes,
-  ROW_OVERHEAD_BYTES,
   type EventFilter,
   type EventStore,
+  type ListResult,
   type PageKey,
 } from '@eventpipe/store';
 import type { CursorCodec } from './cursor';
 import type { QueryMetrics, timedRead } from './metrics';
 import { filterOf, listParamsSchema, parseQuery, resumeKeyOf } from './params';
-import type { ReadGate } from './read-gate';
 
 /** Who reads: the API key's name and its grant; undefined when the service runs without keys. */
 export type Reader = { name: string; grant?: Grant } | undefined;
@@ -43,8 +41,6 @@ export interface ListEventsDeps {
   maxConcurrentExports: number;
   /** A page ends early once its events' data reach this many bytes (PAGE_MAX_BYTES). */
   pageMaxBytes: number;
-  /** Page reads at once (PAGE_MAX_CONCURRENT). */
-  gate: ReadGate;
 }
 
 /** What the list use cases read: the filters and where to start. */
@@ -75,9 +71,8 @@ export function listEventsUseCases(deps: ListEventsDeps) {
   return {
     /**
      * One page, newest first, and the cursor of the next (null on the last). The page holds
-     * `limit` events, or fewer once their data reach pageMaxBytes: the store stops there, and
-     * a page that reached the bound gets a cursor (which, when the bound fell exactly on the
-     * last event, leads to an empty last page).
+     * `limit` events, or fewer once they weigh pageMaxBytes: the store stops there and says so,
+     * and the page gets a cursor.
      */
     async listEvents(
       query: unknown,
@@ -86,13 +81,12 @@ export function listEventsUseCases(deps: ListEventsDeps) {
       const { params, filter, after } = request(query, reader);
       const limit = params.limit ?? LIMITS.defaultPageSize;
       const maxBytes = deps.pageMaxBytes;
-      const rows = await deps.gate.run(() =>
-        deps.read('list', () => deps.store.list({ ...filter, limit: limit + 1, after, maxBytes })),
+      const rows = await deps.read('list', () =>
+        deps.store.list({ ...filter, limit: limit + 1, after, maxBytes }),
       );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      const bytes = page.reduce((n, r) => n + rowBytes(r), 0);
-      const more = rows.length > limit || bytes >= maxBytes - ROW_OVERHEAD_BYTES;
+      const more = rows.length > limit || rows.truncated === true;
       const nextCursor =
         more && last
           ? deps.cursors.encode(
@@ -130,10 +124,14 @@ export function listEventsUseCases(deps: ListEventsDeps) {
           : filter;
       exporting += 1;
       deps.metrics.exportsInProgress.set(exporting);
+      // Each chunk is bounded in bytes too, so the two chunks an export holds stay small
+      // whatever its events weigh.
+      const maxBytes = LIMITS.exportChunkBytes;
       return {
         start: after,
         next: (key: PageKey | undefined, limit: number) =>
-          deps.read('export', () => deps.store.list({ ...fixed, limit, after: key })),
+          deps.read('export', () => deps.store.list({ ...fixed, limit, after: key, maxBytes })),
+        more: (rows: ListResult, limit: number) => rows.length >= limit || rows.truncated === true,
         onRows: (n: number) => deps.metrics.rowsReturned.inc({ operation: 'export' }, n),
         release: () => {
           exporting -= 1;

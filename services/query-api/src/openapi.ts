@@ -62,7 +62,7 @@ export function queryApiDocument(): OpenApiDocument {
     operationId: 'listEvents',
     summary: 'List events, newest first, or export every match',
     description: [
-      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${CLOUDEVENTS_MEDIA_TYPES.batch} the page is an array of pure CloudEvents (the batch format) and the next cursor is in the Link (rel="next") and Eventpipe-Next-Cursor headers. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order. A page also ends early once its events' data reach PAGE_MAX_BYTES (default 8 MiB), with a nextCursor (rarely leading to an empty last page). A key limited to sources or types (its grant) reads only those events, on this and every read route.`,
+      `With Accept: application/json (or none) the answer is one page; follow nextCursor with the same filters. With Accept: ${CLOUDEVENTS_MEDIA_TYPES.batch} the page is an array of pure CloudEvents (the batch format) and the next cursor is in the Link (rel="next") and Eventpipe-Next-Cursor headers. With Accept: ${EXPORT_MEDIA_TYPES.ndjson} or ${EXPORT_MEDIA_TYPES.csv} every matching row is streamed, with no page size (limit is refused), in the same order. A page also ends early once its events weigh PAGE_MAX_BYTES (default 8 MiB: data, extensions and attributes), with a nextCursor. A key limited to sources or types (its grant) reads only those events, on this and every read route.`,
       '',
       "Every event's data is the JSON text its producer sent, byte for byte (numbers digit for digit); time is as the producer wrote it.",
       '',

@@ -269,6 +269,12 @@ describe('CSV cells a spreadsheet would run', () => {
     },
   );
 
+  it('when data_base64 starts with + (base64 may), then its cell gets the quote too', () => {
+    expect(cells(row({ data_base64: '+A1/B2+C3+D4' }))).toMatchObject({
+      data_base64: "'+A1/B2+C3+D4",
+    });
+  });
+
   it('when a value starts otherwise, or is data, then the cell is the value as sent', () => {
     const got = cells(row({ id: 'a=b', subject: 'x-1', data: '-1' as JsonText }));
     expect(got).toMatchObject({ id: 'a=b', subject: 'x-1', data: '-1' });

@@ -34,6 +34,7 @@ const ALLOWED_FUNCTIONS = new Set([
   'BYTE_LENGTH',
   'COALESCE',
   'SUM',
+  'TO_JSON_STRING',
 ]);
 const NOT_FUNCTIONS = new Set([
   'AND',
@@ -127,6 +128,12 @@ function translate(tables: Tables, sql: string): string {
   out = out.replace(/\bUNIX_MICROS\s*\(/gi, 'epoch_us(');
   // BYTE_LENGTH of a STRING is its UTF-8 bytes: DuckDB's strlen.
   out = out.replace(/\bBYTE_LENGTH\s*\(/gi, 'strlen(');
+  // TO_JSON_STRING of a JSON column: its JSON text.
+  out = out.replace(
+    /\bTO_JSON_STRING\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)/gi,
+    (_, col: string) => `CAST(${col} AS VARCHAR)`,
+  );
+  if (/\bTO_JSON_STRING\b/i.test(out)) throw unsupported('TO_JSON_STRING other than (column)');
   // SELECT * EXCEPT (a, b) is DuckDB's SELECT * EXCLUDE (a, b).
   out = out.replace(/\*\s+EXCEPT\s*\(/gi, '* EXCLUDE (');
   out = out.replace(
