@@ -1,38 +1,40 @@
 # syntax=docker/dockerfile:1
 # One image definition for every service. Build from the workspace root, naming the service:
-#   docker build --build-arg SERVICE=publisher-api -t eventpipe/publisher-api .
+#   docker build --build-arg SERVICE=publisher-api --build-arg PORT=8080 -t eventpipe/publisher-api .
 #   (SERVICE: publisher-api, subscriber-worker or query-api; PORT: its listening port)
-# Stage 1 compiles the service and the packages it imports; stage 2 holds only that service's
-# production dependencies and the compiled code. Node runs as PID 1 in exec form, so SIGTERM
-# reaches it directly (the service drains and exits; see docs/RELIABILITY.md).
-ARG NODE_IMAGE=node:22.12.0-bookworm-slim
+# Stage 1 installs the workspace and runs scripts/assemble-image.sh, which compiles the service and
+# the packages it imports and installs its production dependencies into /app (the same script
+# test/repo/image.test.ts runs and starts). Stage 2 only copies /app. Node runs as PID 1 in exec
+# form, so SIGTERM reaches it directly (the service drains and exits; see docs/RELIABILITY.md).
+# The base is pinned by digest; bump it with its version (docs/DEPLOY.md, "Images").
+ARG NODE_IMAGE=node:22.22.2-bookworm-slim@sha256:9f6d5975c7dca860947d3915877f85607946403fc55349f39b4bc3688448bb6e
 
 FROM ${NODE_IMAGE} AS build
 ARG SERVICE
-WORKDIR /app
+WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY packages ./packages
 COPY services ./services
 COPY bench/package.json ./bench/package.json
-RUN test -f "services/${SERVICE}/src/main.ts" || { echo "SERVICE must name a service, got '${SERVICE}'" >&2; exit 1; } \
- && npm ci --no-audit --no-fund \
- && npx tsc -b "services/${SERVICE}" \
- && mkdir -p /out /manifests \
- && for d in packages/*/dist "services/${SERVICE}/dist"; do cp -r --parents "$d" /out; done \
- && find packages services bench -maxdepth 2 -name package.json -exec cp --parents {} /manifests \; \
- && echo "require('./services/${SERVICE}/dist/main.js');" > /out/main.js
+COPY scripts/assemble-image.sh ./scripts/assemble-image.sh
+RUN npm ci --no-audit --no-fund \
+ && sh scripts/assemble-image.sh "${SERVICE}" /app
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 ARG PORT=8080
 ENV NODE_ENV=production \
     PORT=${PORT}
+# A service runs with node alone: npm, npx and corepack go, and with them the advisories of the
+# packages npm bundles (the image scan fails on any fixable HIGH or CRITICAL).
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 WORKDIR /app
-COPY --from=build /app/package.json /app/package-lock.json ./
-COPY --from=build /manifests ./
-RUN npm ci --omit=dev --no-audit --no-fund --workspace="@eventpipe/${SERVICE}" \
- && npm cache clean --force
-COPY --from=build /out ./
+COPY --from=build /app ./
+# /app is root's and read-only to the service; /app/data is its one writable directory (DuckDB's
+# file with the default STORE=duckdb). Mount a volume there to keep the file across containers.
+RUN chown node:node /app/data
+VOLUME ["/app/data"]
 USER node
 EXPOSE ${PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

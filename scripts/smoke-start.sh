@@ -46,8 +46,8 @@ for base in "$pub" "$qry"; do
   curl -fsS "$base/openapi.json" | grep -q '"openapi":"3.1.0"'
   curl -fsS "$base/docs" | grep -q 'swagger-ui-bundle.js'
 done
-# The seed script docker compose runs, against npm start.
-PUBLISHER_URL=$pub QUERY_URL=$qry SEED_EVENTS=15 sh scripts/seed.sh
+# The seed script docker compose runs, against npm start, at its maximum (one request of 1000).
+PUBLISHER_URL=$pub QUERY_URL=$qry SEED_EVENTS=1000 sh scripts/seed.sh
 kill -INT -- "-$pid"
 wait "$pid" && rc=0 || rc=$?
 trap - EXIT

@@ -22,7 +22,10 @@ resource "google_pubsub_topic_iam_member" "publisher_publishes" {
   member = "serviceAccount:${google_service_account.publisher.email}"
 }
 
-# worker: pull its subscription, publish poison to the dead-letter topic, write the table.
+# worker: pull its subscription, publish poison to the dead-letter topic, read and write the table
+# (start-up describes it: tables.get; insertAll: tables.updateData; the conflicting-duplicate
+# lookup reads it: tables.getData) and run that lookup as a query job (jobs.create, project-wide:
+# BigQuery has no narrower scope for it). The dataset itself is never asked for.
 resource "google_pubsub_subscription_iam_member" "worker_subscribes" {
   subscription = google_pubsub_subscription.worker.name
   role         = "roles/pubsub.subscriber"
@@ -42,6 +45,12 @@ resource "google_bigquery_table_iam_member" "worker_writes" {
   member     = "serviceAccount:${google_service_account.worker.email}"
 }
 
+resource "google_project_iam_member" "worker_runs_jobs" {
+  project = var.project
+  role    = "roles/bigquery.jobUser"
+  member  = "serviceAccount:${google_service_account.worker.email}"
+}
+
 # query API: read the dataset and run query jobs.
 resource "google_bigquery_dataset_iam_member" "query_reads" {
   dataset_id = google_bigquery_dataset.events.dataset_id
@@ -55,7 +64,7 @@ resource "google_project_iam_member" "query_runs_jobs" {
   member  = "serviceAccount:${google_service_account.query.email}"
 }
 
-# The two APIs read the API keys secret.
+# The two APIs read the API keys secret; the query API also the cursor secret.
 resource "google_secret_manager_secret_iam_member" "publisher_reads_keys" {
   secret_id = google_secret_manager_secret.api_keys.id
   role      = "roles/secretmanager.secretAccessor"
@@ -64,6 +73,12 @@ resource "google_secret_manager_secret_iam_member" "publisher_reads_keys" {
 
 resource "google_secret_manager_secret_iam_member" "query_reads_keys" {
   secret_id = google_secret_manager_secret.api_keys.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.query.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "query_reads_cursor_secret" {
+  secret_id = google_secret_manager_secret.cursor_secret.id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.query.email}"
 }

@@ -1,18 +1,16 @@
 locals {
   suffix   = var.environment
-  registry = "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.images.repository_id}"
+  registry = "${var.region}-docker.pkg.dev/${var.project}/${data.google_artifact_registry_repository.images.repository_id}"
   labels   = { app = "eventpipe", environment = var.environment }
 }
 
 data "google_project" "this" {}
 
-# ---- Artifact Registry -------------------------------------------------------------------------
-resource "google_artifact_registry_repository" "images" {
-  repository_id = "eventpipe"
+# ---- Artifact Registry: shared by every environment, created by infra/terraform/shared ---------
+# Read, not created: two environments in two states would both try to create it.
+data "google_artifact_registry_repository" "images" {
   location      = var.region
-  format        = "DOCKER"
-  description   = "eventpipe service images (pushed by .github/workflows/cd.yml)"
-  labels        = local.labels
+  repository_id = var.registry
 }
 
 # ---- Pub/Sub (policies as docs/RELIABILITY.md) --------------------------------------------------
@@ -76,11 +74,42 @@ resource "google_bigquery_table" "events" {
   labels              = local.labels
 }
 
-# ---- Secret Manager: the API_KEYS JSON (hashes only; npm run keys -- create) --------------------
+# ---- Secret Manager ------------------------------------------------------------------------------
+# The API_KEYS JSON: names, scopes, grants and sha256 hashes, never keys (npm run keys -- create).
+# Its first version comes from var.api_keys_json so the services can start on the first apply;
+# later versions may be added with gcloud (the services read version "latest" at start).
 resource "google_secret_manager_secret" "api_keys" {
   secret_id = "eventpipe-api-keys-${local.suffix}"
   replication {
     auto {}
   }
   labels = local.labels
+}
+
+resource "google_secret_manager_secret_version" "api_keys" {
+  secret      = google_secret_manager_secret.api_keys.id
+  secret_data = var.api_keys_json
+  lifecycle {
+    # Keys rotated with `gcloud secrets versions add` are not rolled back by the next apply.
+    ignore_changes = [secret_data]
+  }
+}
+
+# The key that signs query cursors: 48 random characters, made here, never typed by anyone.
+resource "random_password" "cursor_secret" {
+  length  = 48
+  special = false
+}
+
+resource "google_secret_manager_secret" "cursor_secret" {
+  secret_id = "eventpipe-cursor-secret-${local.suffix}"
+  replication {
+    auto {}
+  }
+  labels = local.labels
+}
+
+resource "google_secret_manager_secret_version" "cursor_secret" {
+  secret      = google_secret_manager_secret.cursor_secret.id
+  secret_data = random_password.cursor_secret.result
 }

@@ -1,19 +1,7 @@
 # The three Cloud Run services. Terraform owns their configuration; CD (.github/workflows/cd.yml)
 # rolls new images with `gcloud run deploy --image`, so the image is ignored here after creation.
-
-resource "google_secret_manager_secret" "cursor_secret" {
-  secret_id = "eventpipe-cursor-secret-${local.suffix}"
-  replication {
-    auto {}
-  }
-  labels = local.labels
-}
-
-resource "google_secret_manager_secret_iam_member" "query_reads_cursor_secret" {
-  secret_id = google_secret_manager_secret.cursor_secret.id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.query.email}"
-}
+# A revision starts only when what it reads is there: each service depends on the secret versions
+# and IAM grants it needs (Terraform cannot see that from the references alone).
 
 resource "google_cloud_run_v2_service" "publisher" {
   name     = "eventpipe-publisher-${local.suffix}"
@@ -74,6 +62,11 @@ resource "google_cloud_run_v2_service" "publisher" {
       }
     }
   }
+  depends_on = [
+    google_secret_manager_secret_version.api_keys,
+    google_secret_manager_secret_iam_member.publisher_reads_keys,
+    google_pubsub_topic_iam_member.publisher_publishes,
+  ]
   lifecycle {
     ignore_changes = [template[0].containers[0].image, client, client_version]
   }
@@ -143,6 +136,12 @@ resource "google_cloud_run_v2_service" "worker" {
       }
     }
   }
+  depends_on = [
+    google_pubsub_subscription_iam_member.worker_subscribes,
+    google_pubsub_topic_iam_member.worker_dead_letters,
+    google_bigquery_table_iam_member.worker_writes,
+    google_project_iam_member.worker_runs_jobs,
+  ]
   lifecycle {
     ignore_changes = [template[0].containers[0].image, client, client_version]
   }
@@ -227,6 +226,14 @@ resource "google_cloud_run_v2_service" "query" {
       }
     }
   }
+  depends_on = [
+    google_secret_manager_secret_version.api_keys,
+    google_secret_manager_secret_version.cursor_secret,
+    google_secret_manager_secret_iam_member.query_reads_keys,
+    google_secret_manager_secret_iam_member.query_reads_cursor_secret,
+    google_bigquery_dataset_iam_member.query_reads,
+    google_project_iam_member.query_runs_jobs,
+  ]
   lifecycle {
     ignore_changes = [template[0].containers[0].image, client, client_version]
   }

@@ -4,7 +4,7 @@ variable "project" {
 }
 
 variable "region" {
-  description = "Region of Cloud Run, Artifact Registry and the BigQuery dataset location"
+  description = "Region of Cloud Run, the Artifact Registry repository and the BigQuery dataset location"
   type        = string
   default     = "europe-west1"
 }
@@ -12,16 +12,39 @@ variable "region" {
 variable "environment" {
   description = "Deployment name (staging, production): suffixes every resource"
   type        = string
+  # The longest name made of it is the service account id ep-publisher-<environment>, which
+  # Google allows 6 to 30 characters, ending in a letter or digit: 17 characters at most here.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.environment))
-    error_message = "environment: lower-case letters, digits and dashes, 2 to 21 characters."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}[a-z0-9]$", var.environment))
+    error_message = "environment: 2 to 17 characters, lower-case letters, digits and dashes, starting with a letter and ending with a letter or digit."
   }
 }
 
-variable "image_tag" {
-  description = "Image tag the Cloud Run services start with (CD deploys new tags with gcloud run deploy)"
+variable "registry" {
+  description = "Artifact Registry repository (in var.region) the images are pulled from, created by infra/terraform/shared"
   type        = string
-  default     = "latest"
+  default     = "eventpipe"
+}
+
+variable "image_tag" {
+  description = "Image tag the Cloud Run services are created with: the commit sha pushed first (docs/DEPLOY.md). Later images are rolled by CD; Terraform ignores the image once a service exists"
+  type        = string
+  # No default: a tag nobody pushed (such as latest) would leave the first apply waiting on
+  # services that never start.
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
+    error_message = "image_tag: a pushed tag (the commit sha), not latest."
+  }
+}
+
+variable "api_keys_json" {
+  description = "First version of the API keys secret: the API_KEYS JSON array of names, scopes and sha256 hashes (npm run keys -- create; never the keys). Include the smoke-test key (events:write and events:read)"
+  type        = string
+  sensitive   = true
+  validation {
+    condition     = can(jsondecode(var.api_keys_json)[0].sha256)
+    error_message = "api_keys_json: a JSON array of key entries, the first with its sha256."
+  }
 }
 
 variable "max_delivery_attempts" {

@@ -53,19 +53,23 @@ describe('the Dockerfile (one for every service, build argument SERVICE)', () =>
   const lastFrom = all.map((i) => i.op).lastIndexOf('FROM');
   const runtime = all.slice(lastFrom);
 
-  it('when built, then it is multi-stage on a Node 22 slim base pinned to an exact version', () => {
+  it('when built, then it is multi-stage on a Node 22 slim base pinned to an exact version and digest', () => {
     expect(all.filter((i) => i.op === 'FROM').length).toBeGreaterThanOrEqual(2);
     const base = /ARG NODE_IMAGE=(\S+)/.exec(text)?.[1];
-    expect(base).toMatch(/^node:22\.\d+\.\d+-[a-z]+-slim$/);
+    expect(base).toMatch(/^node:22\.\d+\.\d+-[a-z]+-slim@sha256:[0-9a-f]{64}$/);
+    // 22.12.0 shipped an npm whose bundled cross-spawn had a fixed HIGH advisory (CVE-2024-21538).
+    const [minor, patch] = /^node:22\.(\d+)\.(\d+)/.exec(base!)!.slice(1).map(Number);
+    expect(minor! * 1000 + patch!).toBeGreaterThan(12 * 1000 + 0);
     for (const from of all.filter((i) => i.op === 'FROM'))
       expect(from.args).toMatch(/^\$\{NODE_IMAGE\}/);
   });
 
-  it("when it runs, then the final stage has one service's production dependencies only and a non-root user", () => {
+  it("when it runs, then the final stage has one service's production dependencies only, no npm, and a non-root user", () => {
+    const script = readFileSync(join(root, 'scripts', 'assemble-image.sh'), 'utf8');
+    expect(script).toMatch(/npm ci\b.*--omit=dev.*--workspace="@eventpipe\/\$\{service\}"/);
     const runs = runtime.filter((i) => i.op === 'RUN').map((i) => i.args);
-    expect(
-      runs.some((r) => /npm ci\b.*--omit=dev.*--workspace="@eventpipe\/\$\{SERVICE\}"/.test(r)),
-    ).toBe(true);
+    expect(runs.some((r) => r.includes('rm -rf /usr/local/lib/node_modules/npm'))).toBe(true);
+    expect(runs.filter((r) => /npm (ci|install)/.test(r))).toEqual([]);
     const user = runtime.filter((i) => i.op === 'USER').at(-1)?.args;
     expect(user).toBeDefined();
     expect(['root', '0']).not.toContain(user);
@@ -74,11 +78,11 @@ describe('the Dockerfile (one for every service, build argument SERVICE)', () =>
   it('when the container starts, then node is PID 1 in exec form, running the service named at build', () => {
     const cmd = runtime.filter((i) => i.op === 'CMD').at(-1)!.args;
     expect(JSON.parse(cmd)).toEqual(['node', 'main.js']);
-    const build = all.find((i) => i.op === 'RUN' && i.args.includes('tsc -b'))!.args;
-    expect(build).toContain(
-      `echo "require('./services/\${SERVICE}/dist/main.js');" > /out/main.js`,
+    const script = readFileSync(join(root, 'scripts', 'assemble-image.sh'), 'utf8');
+    expect(script).toContain(
+      `echo "require('./services/\${service}/dist/main.js');" > "$out/main.js"`,
     );
-    expect(build).toContain('npx tsc -b "services/${SERVICE}"');
+    expect(script).toContain('npx tsc -b "services/${service}"');
     expect(runtime.find((i) => i.op === 'EXPOSE')?.args).toBe('${PORT}');
     const health = runtime.find((i) => i.op === 'HEALTHCHECK')!.args;
     expect(health).toMatch(/CMD \["node", "-e", ".*\/healthz/);
@@ -107,6 +111,8 @@ describe('.dockerignore', () => {
     // ... but nothing the Dockerfiles copy is excluded.
     for (const p of ['packages', 'services', 'package.json', 'package-lock.json'])
       expect(lines).not.toContain(p);
+    // scripts/ stays out, except the one the build stage runs.
+    expect(lines.indexOf('!scripts/assemble-image.sh')).toBeGreaterThan(lines.indexOf('scripts'));
   });
 });
 

@@ -1,38 +1,29 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from '@cdktf/hcl2json';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
 import { bigQuerySchemaFields } from '@eventpipe/store/adapters';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
+import {
+  first,
+  grantsByMember,
+  loadModule,
+  resource,
+  terraformDir as dir,
+  validationPattern,
+  type Module,
+} from './terraform-hcl';
 
 /** No terraform binary runs here: the HCL is parsed (hcl2json) and checked against what the
- * services read and the least privilege docs/DEPLOY.md promises. */
-const dir = join(__dirname, '..', '..', 'infra', 'terraform');
-type Block = Record<string, unknown>;
-type Resources = Record<string, Record<string, Block[]>>;
-
-const resources: Resources = {};
-let variables: Record<string, Block[]> = {};
+ * services read and the least privilege docs/DEPLOY.md promises. What each grant is for, call by
+ * call, is in terraform-grants.test.ts. */
+let env: Module;
+let shared: Module;
 beforeAll(async () => {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
-    const json = (await parse(file, readFileSync(join(dir, file), 'utf8'))) as {
-      resource?: Resources;
-      variable?: Record<string, Block[]>;
-    };
-    for (const [type, byName] of Object.entries(json.resource ?? {})) {
-      resources[type] = { ...(resources[type] ?? {}), ...byName };
-    }
-    variables = { ...variables, ...(json.variable ?? {}) };
-  }
+  env = await loadModule(dir);
+  shared = await loadModule(join(dir, 'shared'));
 });
-
-const one = (type: string, name: string): Block => {
-  const block = resources[type]?.[name]?.[0];
-  if (!block) throw new Error(`no ${type}.${name}`);
-  return block;
-};
-const first = (b: Block, key: string): Block => (b[key] as Block[])[0]!;
+const one = (type: string, name: string) => resource(env, type, name);
 
 describe('Terraform (infra/terraform)', () => {
   it('when the table is created, then its schema file equals the schema derived from packages/schema', () => {
@@ -53,7 +44,7 @@ describe('Terraform (infra/terraform)', () => {
       dead_letter_topic: '${google_pubsub_topic.dead_letter.id}',
       max_delivery_attempts: '${var.max_delivery_attempts}',
     });
-    expect(variables.max_delivery_attempts![0]!.default).toBe(5);
+    expect(env.variables.max_delivery_attempts![0]!.default).toBe(5);
     expect(first(worker, 'retry_policy')).toEqual({
       minimum_backoff: '1s',
       maximum_backoff: '60s',
@@ -64,24 +55,7 @@ describe('Terraform (infra/terraform)', () => {
   });
 
   it('when IAM is applied, then each service account holds exactly its least privilege', () => {
-    const grants = new Map<string, string[]>();
-    for (const [type, byName] of Object.entries(resources)) {
-      if (!type.endsWith('_iam_member')) continue;
-      for (const [name, [block]] of Object.entries(byName)) {
-        const member = String(block!.member);
-        const on =
-          block!.topic ??
-          block!.subscription ??
-          block!.table_id ??
-          (type === 'google_bigquery_dataset_iam_member' ? block!.dataset_id : undefined) ??
-          block!.secret_id ??
-          (type === 'google_project_iam_member' ? 'project' : block!.name);
-        grants.set(member, [
-          ...(grants.get(member) ?? []),
-          `${block!.role} on ${String(on)} (${name})`,
-        ]);
-      }
-    }
+    const grants = grantsByMember(env);
     const sa = (s: string) => `serviceAccount:\${google_service_account.${s}.email}`;
     expect(grants.get(sa('publisher'))!.sort()).toEqual([
       'roles/pubsub.publisher on ${google_pubsub_topic.events.name} (publisher_publishes)',
@@ -89,6 +63,7 @@ describe('Terraform (infra/terraform)', () => {
     ]);
     expect(grants.get(sa('worker'))!.sort()).toEqual([
       'roles/bigquery.dataEditor on ${google_bigquery_table.events.table_id} (worker_writes)',
+      'roles/bigquery.jobUser on project (worker_runs_jobs)',
       'roles/pubsub.publisher on ${google_pubsub_topic.dead_letter.name} (worker_dead_letters)',
       'roles/pubsub.subscriber on ${google_pubsub_subscription.worker.name} (worker_subscribes)',
     ]);
@@ -147,15 +122,160 @@ describe('Terraform (infra/terraform)', () => {
   );
 
   it('when variables are given, then project, region and environment configure it', () => {
-    expect(Object.keys(variables)).toEqual(
-      expect.arrayContaining(['project', 'region', 'environment']),
+    expect(Object.keys(env.variables)).toEqual(
+      expect.arrayContaining(['project', 'region', 'environment', 'image_tag', 'api_keys_json']),
     );
-    expect(one('google_artifact_registry_repository', 'images').format).toBe('DOCKER');
     expect(one('google_secret_manager_secret', 'api_keys')).toBeDefined();
-    expect(Object.keys(resources.google_service_account ?? {}).sort()).toEqual([
+    expect(Object.keys(env.resources.google_service_account ?? {}).sort()).toEqual([
       'publisher',
       'query',
       'worker',
     ]);
+  });
+
+  it('when the first apply runs, then every service starts from a tag that was pushed: image_tag has no default and refuses latest', () => {
+    const tag = env.variables.image_tag![0]!;
+    expect(tag).not.toHaveProperty('default');
+    const pattern = validationPattern(env, 'image_tag');
+    expect(pattern.test('0123456789abcdef0123456789abcdef01234567')).toBe(true);
+    expect(String(first(tag, 'validation').condition)).toContain('var.image_tag != "latest"');
+    expect(pattern.test('')).toBe(false);
+    // Nothing deployable names a :latest image (compose, workflows, Terraform, k8s, the guide).
+    const files = (d: string): string[] =>
+      readdirSync(join(dir, '..', '..', d), { recursive: true, withFileTypes: true })
+        .filter((f) => f.isFile())
+        .map((f) => join(f.parentPath, f.name));
+    const deployable = [
+      ...files('infra'),
+      ...files('.github'),
+      ...files('deploy'),
+      join(dir, '..', '..', 'docker-compose.yml'),
+      join(dir, '..', '..', 'Dockerfile'),
+      join(dir, '..', '..', 'docs', 'DEPLOY.md'),
+    ];
+    expect(deployable.filter((f) => /:latest\b/.test(readFileSync(f, 'utf8')))).toEqual([]);
+  });
+
+  it('when two environments are applied, then they share one registry made by the shared stack and never create it twice', () => {
+    expect(env.resources.google_artifact_registry_repository).toBeUndefined();
+    const read = env.data.google_artifact_registry_repository!.images![0]!;
+    expect(read.repository_id).toBe('${var.registry}');
+    const made = resource(shared, 'google_artifact_registry_repository', 'images');
+    expect(made.repository_id).toBe('${var.repository}');
+    expect(made.format).toBe('DOCKER');
+    expect(shared.variables.repository![0]!.default).toBe(env.variables.registry![0]!.default);
+  });
+
+  it('when environments are applied, then each has its own state in GCS: one prefix per environment, none local', () => {
+    const backend = env.terraform.map((t) => t.backend).find(Boolean) as Record<string, unknown>;
+    expect(Object.keys(backend)).toEqual(['gcs']);
+    const backends = join(dir, 'backends');
+    const prefixes = Object.fromEntries(
+      readdirSync(backends).map((f) => [
+        f,
+        /^prefix\s*=\s*"([^"]+)"/m.exec(readFileSync(join(backends, f), 'utf8'))?.[1],
+      ]),
+    );
+    expect(prefixes).toEqual({
+      'production.gcs.tfbackend': 'eventpipe/production',
+      'staging.gcs.tfbackend': 'eventpipe/staging',
+    });
+    const sharedBackend = shared.terraform.map((t) => t.backend).find(Boolean) as {
+      gcs: { prefix: string }[];
+    };
+    expect(sharedBackend.gcs[0]!.prefix).toBe('eventpipe/shared');
+  });
+
+  it.each(['publisher', 'worker', 'query'])(
+    'when Cloud Run creates %s, then it waits for the secret versions it reads and every grant of its account',
+    (name) => {
+      const service = one('google_cloud_run_v2_service', name);
+      const dependsOn = (service.depends_on as string[] | undefined) ?? [];
+      const text = JSON.stringify(service);
+      const secretsRead = Object.entries(env.resources.google_secret_manager_secret ?? {})
+        .map(([secret]) => secret)
+        .filter((secret) => text.includes(`google_secret_manager_secret.${secret}.secret_id`));
+      const wanted = [
+        ...secretsRead.map((s) => {
+          expect(env.resources.google_secret_manager_secret_version?.[s]).toBeDefined();
+          return `\${google_secret_manager_secret_version.${s}}`;
+        }),
+        ...Object.entries(env.resources)
+          .filter(([type]) => type.endsWith('_iam_member'))
+          .flatMap(([type, byName]) =>
+            Object.entries(byName)
+              .filter(
+                ([, [b]]) =>
+                  b!.member === `serviceAccount:\${google_service_account.${name}.email}`,
+              )
+              .map(([grant]) => `\${${type}.${grant}}`),
+          ),
+      ];
+      expect(wanted.length).toBeGreaterThan(1);
+      expect([...dependsOn].sort()).toEqual([...wanted].sort());
+    },
+  );
+
+  it('when secrets are created, then each has a first version: the API keys from a sensitive variable, the cursor secret random', () => {
+    const keys = one('google_secret_manager_secret_version', 'api_keys');
+    expect(keys.secret_data).toBe('${var.api_keys_json}');
+    expect(env.variables.api_keys_json![0]!.sensitive).toBe(true);
+    const cursor = one('google_secret_manager_secret_version', 'cursor_secret');
+    expect(cursor.secret_data).toBe('${random_password.cursor_secret.result}');
+    expect(Number(one('random_password', 'cursor_secret').length)).toBeGreaterThanOrEqual(32);
+  });
+
+  it('when an environment name is accepted, then every resource name made of it is valid, and the longest valid one is accepted', () => {
+    const accepted = validationPattern(env, 'environment');
+    // Google's rules for the names that embed the environment.
+    const rules: [string, RegExp, string[]][] = [
+      [
+        'service account id',
+        /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/,
+        Object.values(env.resources.google_service_account!).map((b) => String(b[0]!.account_id)),
+      ],
+      [
+        'Cloud Run service',
+        /^[a-z](?:[-a-z0-9]{0,47}[a-z0-9])?$/,
+        Object.values(env.resources.google_cloud_run_v2_service!).map((b) => String(b[0]!.name)),
+      ],
+      [
+        'Pub/Sub name',
+        /^[a-zA-Z][-._~%+a-zA-Z0-9]{2,254}$/,
+        [
+          ...Object.values(env.resources.google_pubsub_topic!),
+          ...Object.values(env.resources.google_pubsub_subscription!),
+        ].map((b) => String(b[0]!.name)),
+      ],
+      [
+        'secret id',
+        /^[a-zA-Z0-9_-]{1,255}$/,
+        Object.values(env.resources.google_secret_manager_secret!).map((b) =>
+          String(b[0]!.secret_id),
+        ),
+      ],
+    ];
+    const valid = (name: string) =>
+      rules.every(([, rule, templates]) =>
+        templates.every((t) => rule.test(t.replaceAll('${local.suffix}', name))),
+      );
+    const candidates = [
+      ...Array.from({ length: 32 }, (_, i) => 'a'.repeat(i + 1)),
+      ...Array.from({ length: 20 }, (_, i) => `prod-${'x'.repeat(i)}`),
+      'staging',
+      'production',
+      'eu-west-1',
+      'a-',
+      '-a',
+      '1a',
+      'a_b',
+      'Prod',
+    ];
+    const disagreements = candidates.filter((c) => accepted.test(c) && !valid(c));
+    expect(disagreements).toEqual([]);
+    const longestValid = Math.max(...candidates.filter(valid).map((c) => c.length));
+    expect(accepted.test('a'.repeat(longestValid))).toBe(true);
+    expect(accepted.test('a'.repeat(longestValid + 1))).toBe(false);
+    expect(['staging', 'production'].every((e) => accepted.test(e))).toBe(true);
   });
 });

@@ -43,6 +43,9 @@ export interface DeadLetterDelivery {
   release(): Promise<void>;
 }
 
+/** What a service does with the bus: the publisher publishes, the worker subscribes. */
+export type BusRole = 'publish' | 'subscribe';
+
 export interface EventBus {
   readonly kind: 'memory' | 'pubsub';
   /** Creates what is missing (topic, subscription, dead-letter topic) when configured to. */
@@ -59,7 +62,9 @@ export interface EventBus {
   /** Pulls up to `max` messages from the dead-letter subscription; [] when it is empty.
    * Pulled messages stay leased (not pulled again) until acked or released. */
   pullDeadLetters(max: number): Promise<DeadLetterDelivery[]>;
-  /** Resolves when the bus answers; used by /readyz. */
-  check(): Promise<void>;
+  /** Resolves when the bus answers and this service may do its part there: `publish` to the
+   * topic (the publisher) or `subscribe` to the subscription (the worker). Used by /readyz; it
+   * needs no permission beyond the ones it checks. */
+  check(role: BusRole): Promise<void>;
   close(): Promise<void>;
 }

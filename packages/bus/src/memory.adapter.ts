@@ -1,4 +1,5 @@
 import type {
+  BusRole,
   BusSubscription,
   DeadLetterDelivery,
   EventBus,
@@ -197,7 +198,8 @@ export class MemoryBus implements EventBus {
     return this.nackDelayMs;
   }
 
-  async check(): Promise<void> {
+  /** Either role: the in-process bus has no permissions to lack. */
+  async check(_role?: BusRole): Promise<void> {
     if (this.closed) throw new Error('memory bus is closed');
   }
 

@@ -14,6 +14,7 @@ import type {
   IncomingMessage,
   OutgoingMessage,
   SubscribeOptions,
+  BusRole,
 } from './event-bus.port';
 
 export interface PubSubBusOptions {
@@ -192,9 +193,31 @@ export class PubSubBus implements EventBus {
     });
   }
 
-  async check(): Promise<void> {
-    const [exists] = await this.topic.exists();
-    if (!exists) throw new Error(`topic ${this.opts.topic} does not exist`);
+  async check(role: BusRole): Promise<void> {
+    // The emulator has no IAM: that the resource is there is all it can say.
+    if (this.opts.emulatorHost) {
+      const [exists] =
+        role === 'publish'
+          ? await this.topic.exists()
+          : await this.client.subscription(this.opts.subscription).exists();
+      if (!exists) throw new Error(`${role === 'publish' ? 'topic' : 'subscription'} missing`);
+      return;
+    }
+    // testIamPermissions needs no permission itself, so a publisher granted only
+    // pubsub.topics.publish (and a worker only consume) can still be checked; a missing
+    // resource fails it too.
+    const [permission, iam, name] =
+      role === 'publish'
+        ? ['pubsub.topics.publish', this.topic.iam, `topic ${this.opts.topic}`]
+        : [
+            'pubsub.subscriptions.consume',
+            this.client.subscription(this.opts.subscription).iam,
+            `subscription ${this.opts.subscription}`,
+          ];
+    const [granted] = await iam.testPermissions([permission]);
+    if (!(granted as Record<string, boolean>)[permission]) {
+      throw new Error(`the service account lacks ${permission} on ${name}`);
+    }
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,8 @@ describeWithEmulator('PubSubBus on the Pub/Sub emulator', (host) => {
     );
     expect(meta.deadLetterPolicy?.maxDeliveryAttempts).toBe(5);
     expect(Number(meta.retryPolicy?.maximumBackoff?.seconds)).toBe(60);
-    await expect(bus.check()).resolves.toBeUndefined();
+    await expect(bus.check('publish')).resolves.toBeUndefined();
+    await expect(bus.check('subscribe')).resolves.toBeUndefined();
     await bus.close();
   });
 

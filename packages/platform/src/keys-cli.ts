@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isGrantPattern } from '@eventpipe/schema';
 import { SCOPES, hashKey, type Scope } from './auth';
@@ -13,6 +14,8 @@ const USAGE = `usage:
       --source S   the key may write / read only this source; S ending in * is a prefix
                    (e.g. '/partner-a/*'); repeat for more
       --type T     (events:read) the key reads only this type; T ending in * is a prefix
+      --key-out F  writes the key to the new file F (mode 600) instead, and prints only the
+                   entry (one JSON line), for scripts (docs/DEPLOY.md)
   npm run keys -- hash KEY
       prints the SHA-256 of an existing key (at least ${MIN_KEY_LENGTH} characters)`;
 
@@ -43,6 +46,7 @@ function main(argv: string[]): number {
         scope: { type: 'string', multiple: true },
         source: { type: 'string', multiple: true },
         type: { type: 'string', multiple: true },
+        'key-out': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -77,6 +81,18 @@ function main(argv: string[]): number {
     ...(values.type ? { types: values.type } : {}),
     sha256: hashKey(key),
   };
+  const keyOut = values['key-out'];
+  if (keyOut !== undefined) {
+    try {
+      // wx: never overwrite a file that may hold another key.
+      writeFileSync(keyOut, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      process.stderr.write(`cannot write the key to ${keyOut}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    process.stdout.write(`${JSON.stringify(entry)}\n`);
+    return 0;
+  }
   process.stdout.write(
     [
       `key (shown once; give it to ${values.name}):`,

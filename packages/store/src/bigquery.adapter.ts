@@ -160,19 +160,21 @@ export class BigQueryStore implements EventStore {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /**
+   * Checks the table (and with auto-create, makes what is missing). Each call needs only what the
+   * service is granted (docs/DEPLOY.md): with auto-create off, one tables.get on the table
+   * (`bigquery.tables.get`); the dataset is looked at only when it may have to be created.
+   */
   async init(): Promise<void> {
     const create = this.opts.autoCreate && !this.opts.readOnly;
-    const [datasetExists] = await this.dataset.exists();
-    if (!datasetExists) {
-      if (!create)
-        throw new StoreConfigError(
-          `BigQuery dataset ${this.opts.projectId}.${this.opts.dataset} does not exist (BIGQUERY_AUTO_CREATE is off)`,
-        );
-      await this.dataset.create({ location: this.opts.location }).catch(ignoreAlreadyExists);
+    if (create) {
+      const [datasetExists] = await this.dataset.exists();
+      if (!datasetExists)
+        await this.dataset.create({ location: this.opts.location }).catch(ignoreAlreadyExists);
     }
     const wanted = bigQuerySchemaFields();
-    const [tableExists] = await this.table.exists();
-    if (!tableExists) {
+    const meta = await this.tableMetadata();
+    if (meta === undefined) {
       if (!create)
         throw new StoreConfigError(
           `BigQuery table ${this.fqTable} does not exist (BIGQUERY_AUTO_CREATE is off)`,
@@ -191,7 +193,6 @@ export class BigQueryStore implements EventStore {
         .catch(ignoreAlreadyExists);
       return;
     }
-    const [meta] = await this.table.getMetadata();
     const existing = ((meta as { schema?: { fields?: Field[] } }).schema?.fields ?? []) as Field[];
     const diff = schemaDifference(existing, wanted);
     if (diff.incompatible.length) {
@@ -206,6 +207,25 @@ export class BigQueryStore implements EventStore {
         );
       }
       await this.table.setMetadata({ schema: { fields: [...existing, ...diff.additions] } });
+    }
+  }
+
+  /** The table's metadata, or undefined when it (or its dataset) does not exist; a refusal
+   * (403) says which permission the service account lacks. */
+  private async tableMetadata(): Promise<Record<string, unknown> | undefined> {
+    try {
+      const [meta] = await this.table.getMetadata();
+      return meta as Record<string, unknown>;
+    } catch (e) {
+      const err = e as ApiErrorLike;
+      if (err.code === 404) return undefined;
+      if (err.code === 403) {
+        throw new StoreConfigError(
+          `BigQuery refused to describe table ${this.fqTable} (403): the service account needs bigquery.tables.get on it (${err.message ?? ''})`,
+          { cause: e },
+        );
+      }
+      throw e;
     }
   }
 

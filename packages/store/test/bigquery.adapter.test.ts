@@ -73,6 +73,15 @@ describe('BigQueryStore table', () => {
     );
   });
 
+  it('when auto-creation is off, then init() asks only for the table (the worker is granted the table, not the dataset)', async () => {
+    const opts = options();
+    await new BigQueryStore(opts).init(); // an operator's Terraform made it
+    const before = fake.requests.length;
+    await new BigQueryStore({ ...opts, autoCreate: false }).init();
+    const calls = fake.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+    expect(calls).toEqual([`GET /projects/${project}/datasets/${opts.dataset}/tables/events`]);
+  });
+
   it('when the existing table lacks a NULLABLE column, then init() adds it', async () => {
     const opts = options();
     const wanted = bigQuerySchemaFields();

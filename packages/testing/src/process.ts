@@ -25,12 +25,13 @@ export function startService(
 }
 
 /** Starts any command as a real process. With `group`, it leads a process group of its own, so
- * `killGroup()` kills it and its children at once (as a crash of `npm start` would). */
+ * `killGroup()` kills it and its children at once (as a crash of `npm start` would). With `user`
+ * (when this process is root), it runs as that uid and gid, as an image's USER would. */
 export function startCommand(
   command: string,
   args: string[],
   env: Record<string, string>,
-  opts: { cwd?: string; group?: boolean } = {},
+  opts: { cwd?: string; group?: boolean; user?: { uid: number; gid: number } } = {},
 ): ServiceProcess {
   const child = spawn(command, args, {
     env: {
@@ -41,6 +42,7 @@ export function startCommand(
     },
     cwd: opts.cwd,
     detached: opts.group ?? false,
+    ...(opts.user ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

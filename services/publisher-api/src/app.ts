@@ -73,7 +73,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
     operationalRoutes({
       registry,
       logger,
-      checks: [{ name: 'bus', check: () => bus.check() }],
+      checks: [{ name: 'bus', check: () => bus.check('publish') }],
       metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
     }),
     apiDocsRoutes(publisherApiDocument(), 'eventpipe publisher API'),

@@ -87,7 +87,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         registry: deps.registry,
         logger: deps.logger,
         checks: [
-          { name: 'bus', check: () => deps.bus.check() },
+          { name: 'bus', check: () => deps.bus.check('subscribe') },
           { name: 'store', check: () => deps.store.check() },
           {
             name: 'subscription',

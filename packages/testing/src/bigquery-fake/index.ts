@@ -24,6 +24,8 @@ export { parseBigQueryTimestamp } from './values';
  * `` `project.dataset.table` `` → the dataset's DuckDB table; `@name` → `$name`;
  * `UNIX_MICROS(x)` → `epoch_us(x)`; `TIMESTAMP_TRUNC(col, MINUTE|HOUR|DAY)` →
  * `date_trunc('minute'|'hour'|'day', col)`; `x IN UNNEST(@array)` → `x IN (SELECT unnest($array))`;
+ * `BYTE_LENGTH(x)` → `strlen(x)`; `TO_JSON_STRING(column)` → `CAST(column AS VARCHAR)`;
+ * `SELECT * EXCEPT (...)` → `SELECT * EXCLUDE (...)`; `STARTS_WITH`, `COALESCE`, `SUM(...) OVER`,
  * `ROW_NUMBER() OVER (...)`, `COUNT(*)`, `QUALIFY`,
  * subqueries and `ORDER BY` / `LIMIT` behave the same in both. `maximumBytesBilled` is recorded
  * (see `queries`), not enforced: the fake cannot estimate bytes.

@@ -1,0 +1,215 @@
+import { eventDataTexts, parseInputEvents } from '@eventpipe/schema';
+import { queryConfigSchema } from '@eventpipe/query-api';
+import type { EventStore, InsertItem } from '@eventpipe/store';
+import { BigQueryStore, openStore } from '@eventpipe/store/adapters';
+import { workerConfigSchema } from '@eventpipe/subscriber-worker';
+import { BigQueryFake, uniqueName } from '@eventpipe/testing';
+import { grantsByMember, loadModule, terraformDir, type Module } from './terraform-hcl';
+
+/**
+ * Each call a service makes to Google, and the Terraform grant that allows it. The BigQuery calls
+ * are recorded: the store is opened as each service's main.ts opens it (production rules, so no
+ * auto-create) against the REST fake, and used as the service uses it. Each call is then matched
+ * to the permission Google checks for it and to a role the service account holds on that resource
+ * or one above it. A call no grant allows fails here before it fails on Cloud Run (the worker's
+ * start-up `datasets.get` did); a grant no call needs fails too.
+ */
+
+type Scope = 'project' | 'dataset' | 'table' | 'topic' | 'dlq-topic' | 'subscription' | string;
+interface Need {
+  call: string;
+  permission: string;
+  on: Scope;
+}
+
+// What each role holds, of the permissions these services use (Google's IAM role reference).
+const ROLE_PERMISSIONS: Record<string, string[]> = {
+  'roles/bigquery.dataEditor': [
+    'bigquery.tables.get',
+    'bigquery.tables.getData',
+    'bigquery.tables.updateData',
+    'bigquery.tables.create',
+    'bigquery.tables.update',
+  ],
+  'roles/bigquery.dataViewer': ['bigquery.tables.get', 'bigquery.tables.getData'],
+  'roles/bigquery.jobUser': ['bigquery.jobs.create'],
+  'roles/pubsub.publisher': ['pubsub.topics.publish'],
+  'roles/pubsub.subscriber': ['pubsub.subscriptions.consume'],
+  'roles/secretmanager.secretAccessor': ['secretmanager.versions.access'],
+};
+
+// Where a Terraform grant sits, as a scope; a grant on a scope covers the scopes under it.
+const SCOPE_OF_GRANT: Record<string, Scope> = {
+  project: 'project',
+  '${google_bigquery_dataset.events.dataset_id}': 'dataset',
+  '${google_bigquery_table.events.table_id}': 'table',
+  '${google_pubsub_topic.events.name}': 'topic',
+  '${google_pubsub_topic.dead_letter.name}': 'dlq-topic',
+  '${google_pubsub_subscription.worker.name}': 'subscription',
+  '${google_secret_manager_secret.api_keys.id}': 'secret:api_keys',
+  '${google_secret_manager_secret.cursor_secret.id}': 'secret:cursor_secret',
+};
+const PARENTS: Record<string, Scope[]> = { table: ['dataset', 'project'], dataset: ['project'] };
+
+/** The permission BigQuery checks for each REST call the fake saw. */
+function bigQueryNeeds(requests: { method: string; path: string }[]): Need[] {
+  return requests.flatMap(({ method, path }): Need[] => {
+    const call = `${method} ${path.replace(/^\/projects\/[^/]+/, '')}`;
+    if (method === 'GET' && /\/datasets\/[^/]+$/.test(path))
+      return [{ call, permission: 'bigquery.datasets.get', on: 'dataset' }];
+    if (method === 'POST' && /\/datasets$/.test(path))
+      return [{ call, permission: 'bigquery.datasets.create', on: 'project' }];
+    if (method === 'POST' && /\/tables$/.test(path))
+      return [{ call, permission: 'bigquery.tables.create', on: 'dataset' }];
+    if (method === 'GET' && /\/tables\/[^/]+$/.test(path))
+      return [{ call, permission: 'bigquery.tables.get', on: 'table' }];
+    if (method === 'PATCH' && /\/tables\/[^/]+$/.test(path))
+      return [{ call, permission: 'bigquery.tables.update', on: 'table' }];
+    if (method === 'POST' && /\/insertAll$/.test(path))
+      return [{ call, permission: 'bigquery.tables.updateData', on: 'table' }];
+    if (method === 'POST' && /\/queries$/.test(path))
+      return [
+        { call, permission: 'bigquery.jobs.create', on: 'project' },
+        { call, permission: 'bigquery.tables.getData', on: 'table' },
+      ];
+    // Reading the results of one's own query job needs no further permission.
+    if (method === 'GET' && /\/queries\/[^/]+$/.test(path)) return [];
+    throw new Error(`no permission known for ${method} ${path}: add it to this table`);
+  });
+}
+
+function allowed(module: Module, account: string, need: Need): string | undefined {
+  const grants =
+    grantsByMember(tf).get(`serviceAccount:\${google_service_account.${account}.email}`) ?? [];
+  return grants.find((g) => {
+    const [, role, on] = /^(\S+) on (\S+) /.exec(g)!;
+    const scope = SCOPE_OF_GRANT[on!];
+    return (
+      ROLE_PERMISSIONS[role!]?.includes(need.permission) &&
+      (scope === need.on || (PARENTS[need.on] ?? []).includes(scope!))
+    );
+  });
+}
+
+const project = 'eventpipe-grants';
+const day = () => new Date(Date.now() - 3_600_000).toISOString();
+function itemsOf(events: Record<string, unknown>[], prefix: string): InsertItem[] {
+  const text = JSON.stringify(events);
+  const r = parseInputEvents(JSON.parse(text), { dataTexts: eventDataTexts(text) });
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.events.map((event, i) => ({
+    event,
+    meta: { receivedAt: day(), publishedAt: day(), messageId: `${prefix}${i}` },
+  }));
+}
+
+let fake: BigQueryFake;
+let tf: Module;
+const needs: Record<'worker' | 'query' | 'publisher', Need[]> = {
+  worker: [],
+  query: [],
+  publisher: [],
+};
+beforeAll(async () => {
+  tf = await loadModule(terraformDir);
+  fake = await BigQueryFake.start();
+  const env = {
+    NODE_ENV: 'production',
+    STORE: 'bigquery',
+    GOOGLE_CLOUD_PROJECT: project,
+    BIGQUERY_DATASET: uniqueName('grants').replaceAll('-', '_'),
+    BIGQUERY_EMULATOR_HOST: fake.endpoint,
+  };
+  // The table as Terraform makes it (the operator's apply, not the service).
+  const operator = await openStore(workerConfigSchema.parse({ ...env, NODE_ENV: 'development' }));
+  await operator.close();
+
+  const record = async (run: () => Promise<void>) => {
+    const before = fake.requests.length;
+    await run();
+    return bigQueryNeeds(fake.requests.slice(before));
+  };
+  let store: EventStore | undefined;
+  needs.worker = await record(async () => {
+    store = await openStore(workerConfigSchema.parse(env), { production: true });
+    const time = day();
+    await store.insert(itemsOf([{ id: 'a', source: '/s', type: 't', time, data: 1 }], 'm'));
+    // A resend with other content: the conflict lookup reads the table.
+    const conflict = await store.insert(
+      itemsOf([{ id: 'a', source: '/s', type: 't', time, data: 2 }], 'n'),
+    );
+    expect(conflict.conflicts).toHaveLength(1);
+    await store.check();
+    await store.close();
+  });
+  expect(store).toBeInstanceOf(BigQueryStore);
+  needs.query = await record(async () => {
+    const reader = await openStore(queryConfigSchema.parse(env), {
+      readOnly: true,
+      production: true,
+    });
+    await reader.list({ limit: 10 });
+    await reader.get('a', '/s');
+    await reader.stats({
+      from: new Date(Date.now() - 86_400_000).toISOString(),
+      to: new Date().toISOString(),
+      interval: 'hour',
+    });
+    await reader.check();
+    await reader.close();
+  });
+  // Pub/Sub: the calls of the bus adapter per role (the emulator has no IAM to record them).
+  // testIamPermissions, which readiness uses on Google Cloud, needs no permission.
+  needs.publisher = [{ call: 'topics.publish', permission: 'pubsub.topics.publish', on: 'topic' }];
+  needs.worker.push(
+    { call: 'subscriptions.pull', permission: 'pubsub.subscriptions.consume', on: 'subscription' },
+    {
+      call: 'subscriptions.acknowledge',
+      permission: 'pubsub.subscriptions.consume',
+      on: 'subscription',
+    },
+    { call: 'topics.publish (dead letter)', permission: 'pubsub.topics.publish', on: 'dlq-topic' },
+  );
+  // Cloud Run reads the secrets a service mounts as that service's account.
+  for (const account of ['publisher', 'query'] as const) {
+    const service = JSON.stringify(tf.resources.google_cloud_run_v2_service![account]);
+    for (const secret of Object.keys(tf.resources.google_secret_manager_secret!)) {
+      if (service.includes(`google_secret_manager_secret.${secret}.secret_id`))
+        needs[account].push({
+          call: `secret ${secret}`,
+          permission: 'secretmanager.versions.access',
+          on: `secret:${secret}`,
+        });
+    }
+  }
+});
+afterAll(() => fake.stop());
+
+describe('IAM grants (infra/terraform) against the calls each service makes', () => {
+  it('when the worker starts without auto-create, then it asks for the table and never for the dataset', () => {
+    expect(needs.worker.map((n) => n.permission)).toContain('bigquery.tables.get');
+    expect(needs.worker.map((n) => n.permission)).not.toContain('bigquery.datasets.get');
+    expect(needs.query.map((n) => n.permission)).not.toContain('bigquery.datasets.get');
+  });
+
+  it.each(['worker', 'query', 'publisher'] as const)(
+    'when %s makes each of its calls, then a Terraform grant allows it',
+    (account) => {
+      expect(needs[account].length).toBeGreaterThan(0);
+      const refused = needs[account]
+        .filter((n) => !allowed(tf, account, n))
+        .map((n) => `${n.call}: ${n.permission} on ${n.on}`);
+      expect(refused).toEqual([]);
+    },
+  );
+
+  it.each(['worker', 'query', 'publisher'] as const)(
+    'when %s holds a grant, then some call needs it (nothing more than the calls)',
+    (account) => {
+      const grants =
+        grantsByMember(tf).get(`serviceAccount:\${google_service_account.${account}.email}`) ?? [];
+      const used = new Set(needs[account].map((n) => allowed(tf, account, n)));
+      expect(grants.filter((g) => !used.has(g))).toEqual([]);
+    },
+  );
+});
