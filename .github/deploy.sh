@@ -29,7 +29,14 @@ field() {
   node -e '
     let s = "";
     process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const status = JSON.parse(s).status ?? {};
+      let status;
+      try {
+        status = JSON.parse(s).status ?? {};
+      } catch {
+        // Not a description (nothing, or one value): take its first line as the answer.
+        console.log(s.trim().split("\n")[0] ?? "");
+        return;
+      }
       const traffic = status.traffic ?? [];
       const what = process.argv[1];
       if (what === "serving") {
@@ -46,7 +53,12 @@ field() {
 declare -A previous
 for image in "${ORDER[@]}"; do
   previous[$image]=$(describe "$image" | field serving)
-  echo "deploy: $(svc "$image") serves ${previous[$image]:-nothing} now"
+  if [ -z "${previous[$image]}" ]; then
+    # Nothing has moved yet: without a rollback target, nothing is deployed.
+    echo "deploy: ${env}: cannot tell which revision $(svc "$image") serves; nothing deployed" >&2
+    exit 1
+  fi
+  echo "deploy: $(svc "$image") serves ${previous[$image]} now"
 done
 
 rolled_back=0
@@ -54,21 +66,31 @@ rollback() {
   [ "$rolled_back" = 1 ] && return
   rolled_back=1
   echo "deploy: rolling back ${env}" >&2
-  local image
+  local image complete=1
   for image in "${ORDER[@]}"; do
-    if [ -n "${previous[$image]}" ]; then
-      gcloud run services update-traffic "$(svc "$image")" --region "$GCP_REGION" \
-        --to-revisions="${previous[$image]}=100" --quiet ||
-        echo "deploy: could not roll $(svc "$image") back to ${previous[$image]}" >&2
-    fi
+    gcloud run services update-traffic "$(svc "$image")" --region "$GCP_REGION" \
+      --to-revisions="${previous[$image]}=100" --quiet || {
+      complete=0
+      echo "deploy: could not roll $(svc "$image") back to ${previous[$image]}" >&2
+    }
   done
+  # A failed candidate keeps no URL (nor the instances a tagged revision keeps warm).
+  for image in publisher-api query-api; do
+    gcloud run services update-traffic "$(svc "$image")" --region "$GCP_REGION" \
+      --remove-tags="$CANDIDATE" --quiet >/dev/null 2>&1 || true
+  done
+  [ "$complete" = 1 ] || echo "deploy: ${env}: the rollback is INCOMPLETE; see above" >&2
 }
 fail() {
+  trap - ERR TERM INT
   echo "deploy: ${env}: $*" >&2
   rollback
   echo "deploy: ${env} rolled back to the revisions serving before; ${TAG} is not serving" >&2
   exit 1
 }
+# From here on, any failing command, or a cancelled job, rolls back.
+trap 'fail "a command failed (line $LINENO)"' ERR
+trap 'fail "cancelled"' TERM INT
 
 image_of() { echo "${REGISTRY}/$1:${TAG}"; }
 

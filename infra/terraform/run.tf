@@ -5,6 +5,9 @@
 
 resource "google_cloud_run_v2_service" "publisher" {
   name     = "eventpipe-publisher-${local.suffix}"
+  # A first apply that failed (IAM still propagating) is retried by applying again, which
+  # replaces the failed service: the provider's default protection would refuse.
+  deletion_protection = false
   location = var.region
   ingress  = "INGRESS_TRAFFIC_ALL"
   labels   = local.labels
@@ -68,12 +71,16 @@ resource "google_cloud_run_v2_service" "publisher" {
     google_pubsub_topic_iam_member.publisher_publishes,
   ]
   lifecycle {
-    ignore_changes = [template[0].containers[0].image, client, client_version]
+    # CD rolls images and names revisions (gcloud run deploy): an apply must not undo either.
+    ignore_changes = [template[0].containers[0].image, template[0].revision, client, client_version]
   }
 }
 
 resource "google_cloud_run_v2_service" "worker" {
   name     = "eventpipe-worker-${local.suffix}"
+  # A first apply that failed (IAM still propagating) is retried by applying again, which
+  # replaces the failed service: the provider's default protection would refuse.
+  deletion_protection = false
   location = var.region
   # Pulls from Pub/Sub: no request traffic, so CPU stays allocated and one instance stays up.
   ingress = "INGRESS_TRAFFIC_INTERNAL_ONLY"
@@ -143,12 +150,16 @@ resource "google_cloud_run_v2_service" "worker" {
     google_project_iam_member.worker_runs_jobs,
   ]
   lifecycle {
-    ignore_changes = [template[0].containers[0].image, client, client_version]
+    # CD rolls images and names revisions (gcloud run deploy): an apply must not undo either.
+    ignore_changes = [template[0].containers[0].image, template[0].revision, client, client_version]
   }
 }
 
 resource "google_cloud_run_v2_service" "query" {
   name     = "eventpipe-query-${local.suffix}"
+  # A first apply that failed (IAM still propagating) is retried by applying again, which
+  # replaces the failed service: the provider's default protection would refuse.
+  deletion_protection = false
   location = var.region
   ingress  = "INGRESS_TRAFFIC_ALL"
   labels   = local.labels
@@ -235,7 +246,8 @@ resource "google_cloud_run_v2_service" "query" {
     google_project_iam_member.query_runs_jobs,
   ]
   lifecycle {
-    ignore_changes = [template[0].containers[0].image, client, client_version]
+    # CD rolls images and names revisions (gcloud run deploy): an apply must not undo either.
+    ignore_changes = [template[0].containers[0].image, template[0].revision, client, client_version]
   }
 }
 

@@ -41,6 +41,7 @@ interface State {
     }
   >;
   failingImages?: string[];
+  failDescribeAt?: number;
 }
 
 let dir: string;
@@ -216,6 +217,19 @@ describe('.github/deploy.sh (against a recording gcloud)', () => {
     expect(serving('eventpipe-publisher-staging')).toBe('eventpipe-publisher-staging-00003');
   });
 
+  it('when a gcloud call fails once the worker has moved, then everything is rolled back and the candidate tag removed', async () => {
+    const state = readState();
+    state.failDescribeAt = 4; // three to note what serves, then the publisher candidate's URL
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    const r = await deploy();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('rolled back');
+    for (const name of Object.keys(SERVICES) as ServiceName[])
+      expect([name, serving(name)]).toEqual([name, `${name}-00001`]);
+    const tags = readState().services['eventpipe-publisher-staging']!.traffic.filter((t) => t.tag);
+    expect(tags).toEqual([]);
+  });
+
   it('when the new worker revision does not start, then the APIs are not touched and nothing moves', async () => {
     const state = readState();
     state.failingImages = [`${REGISTRY}/subscriber-worker:new`];
@@ -281,7 +295,9 @@ describe('.github/workflows/cd.yml', () => {
     expect(notify.if).toContain('always()');
     expect(notify.permissions).toEqual({ issues: 'write' });
     const issue = notify.steps.find((s) => s.run?.includes('gh issue create'))!;
-    expect(issue.if).toBe("contains(needs.*.result, 'failure')");
+    expect(issue.if).toBe(
+      "contains(needs.*.result, 'failure') || contains(needs.*.result, 'cancelled')",
+    );
     expect(
       notify.steps.some(
         (s) => s.run?.includes('DEPLOY_WEBHOOK_URL') || s.run?.includes('$WEBHOOK'),
