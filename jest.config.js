@@ -11,9 +11,11 @@ module.exports = {
   moduleNameMapper: {
     '^@eventpipe/schema/json$': '<rootDir>/packages/schema/src/json-text.ts',
     '^@eventpipe/(bus|store|platform)/(adapters|core)$': '<rootDir>/packages/$1/src/$2.ts',
-    '^@eventpipe/(schema|platform|bus|store|testing|client)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@eventpipe/(schema|platform|bus|store|testing|client|registry)$':
+      '<rootDir>/packages/$1/src/index.ts',
     '^@eventpipe/(publisher-api|subscriber-worker|query-api|all-in-one|replay|audit)$':
       '<rootDir>/services/$1/src/index.ts',
+    '^@eventpipe/schemas-cli$': '<rootDir>/services/schemas/src/index.ts',
   },
   globalSetup: '<rootDir>/packages/testing/jest/global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/jest/global-teardown.ts',

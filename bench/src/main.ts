@@ -14,6 +14,7 @@ import {
 } from './harness';
 import { ingestBatch } from './benches/ingest-batch';
 import { ingestSingle } from './benches/ingest-single';
+import { ingestSchema } from './benches/ingest-schema';
 import { drain } from './benches/drain';
 import { queryPage, queryStats } from './benches/query';
 import { exportBench } from './benches/export';
@@ -23,6 +24,7 @@ import { renderTable, updatePerformanceDoc } from './report';
 const BENCHES: Bench[] = [
   ingestBatch,
   ingestSingle,
+  ingestSchema,
   drain,
   queryPage,
   queryStats,

@@ -22,6 +22,21 @@ resource "google_pubsub_topic_iam_member" "publisher_publishes" {
   member = "serviceAccount:${google_service_account.publisher.email}"
 }
 
+# publisher: reads the schema registry to check data at the edge (a query job on the schemas
+# table).
+resource "google_bigquery_table_iam_member" "publisher_reads_schemas" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  table_id   = google_bigquery_table.schemas.table_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.publisher.email}"
+}
+
+resource "google_project_iam_member" "publisher_runs_jobs" {
+  project = var.project
+  role    = "roles/bigquery.jobUser"
+  member  = "serviceAccount:${google_service_account.publisher.email}"
+}
+
 # worker: pull its subscription, publish poison to the dead-letter topic, read and write the table
 # (start-up describes it: tables.get; insertAll: tables.updateData; the conflicting-duplicate
 # lookup reads it: tables.getData) and run that lookup as a query job (jobs.create, project-wide:
@@ -45,6 +60,13 @@ resource "google_bigquery_table_iam_member" "worker_writes" {
   member     = "serviceAccount:${google_service_account.worker.email}"
 }
 
+resource "google_bigquery_table_iam_member" "worker_reads_schemas" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  table_id   = google_bigquery_table.schemas.table_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.worker.email}"
+}
+
 resource "google_project_iam_member" "worker_runs_jobs" {
   project = var.project
   role    = "roles/bigquery.jobUser"
@@ -55,6 +77,29 @@ resource "google_project_iam_member" "worker_runs_jobs" {
 resource "google_bigquery_dataset_iam_member" "query_reads" {
   dataset_id = google_bigquery_dataset.events.dataset_id
   role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.query.email}"
+}
+
+# ... registers schema versions (rows of the schemas table) and creates or replaces the typed
+# views. Creating a table (a view is one) needs bigquery.tables.create on the dataset: a custom
+# role holds only that and what replacing a view needs, not dataEditor's data rights.
+resource "google_bigquery_table_iam_member" "query_registers_schemas" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  table_id   = google_bigquery_table.schemas.table_id
+  role       = "roles/bigquery.dataEditor"
+  member     = "serviceAccount:${google_service_account.query.email}"
+}
+
+resource "google_project_iam_custom_role" "view_writer" {
+  role_id     = "eventpipeViewWriter_${replace(local.suffix, "-", "_")}"
+  title       = "eventpipe typed views (${var.environment})"
+  description = "Create and replace the typed views of the schema registry (docs/SCHEMAS.md)"
+  permissions = ["bigquery.tables.create", "bigquery.tables.get", "bigquery.tables.update"]
+}
+
+resource "google_bigquery_dataset_iam_member" "query_writes_views" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  role       = google_project_iam_custom_role.view_writer.name
   member     = "serviceAccount:${google_service_account.query.email}"
 }
 

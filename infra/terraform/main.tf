@@ -1,5 +1,7 @@
 locals {
-  suffix   = var.environment
+  suffix = var.environment
+  # Cloud Run's URL of the query API, known before it exists: the base of every dataschema URI.
+  query_url = "https://eventpipe-query-${local.suffix}-${data.google_project.this.number}.${var.region}.run.app"
   registry = "${var.region}-docker.pkg.dev/${var.project}/${data.google_artifact_registry_repository.images.repository_id}"
   labels   = { app = "eventpipe", environment = var.environment }
 }
@@ -70,6 +72,16 @@ resource "google_bigquery_table" "events" {
     type  = "DAY"
     field = "time"
   }
+  deletion_protection = true
+  labels              = local.labels
+}
+
+# The schema registry's versions (docs/SCHEMAS.md). The typed views beside it (events_<type>)
+# are created by the query API when a version is registered.
+resource "google_bigquery_table" "schemas" {
+  dataset_id          = google_bigquery_dataset.events.dataset_id
+  table_id            = "schemas"
+  schema              = file("${path.module}/schema/schemas.json")
   deletion_protection = true
   labels              = local.labels
 }

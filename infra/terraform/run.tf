@@ -30,6 +30,23 @@ resource "google_cloud_run_v2_service" "publisher" {
         name  = "PUBSUB_TOPIC"
         value = google_pubsub_topic.events.name
       }
+      # The schema registry is read from the dataset's schemas table (docs/SCHEMAS.md).
+      env {
+        name  = "STORE"
+        value = "bigquery"
+      }
+      env {
+        name  = "BIGQUERY_DATASET"
+        value = google_bigquery_dataset.events.dataset_id
+      }
+      env {
+        name  = "BIGQUERY_LOCATION"
+        value = var.region
+      }
+      env {
+        name  = "SCHEMA_URI_BASE"
+        value = local.query_url
+      }
       env {
         name  = "API_KEYS_FILE"
         value = "/secrets/api-keys/keys.json"
@@ -69,6 +86,8 @@ resource "google_cloud_run_v2_service" "publisher" {
     google_secret_manager_secret_version.api_keys,
     google_secret_manager_secret_iam_member.publisher_reads_keys,
     google_pubsub_topic_iam_member.publisher_publishes,
+    google_bigquery_table_iam_member.publisher_reads_schemas,
+    google_project_iam_member.publisher_runs_jobs,
   ]
   lifecycle {
     # CD rolls images and names revisions (gcloud run deploy): an apply must not undo either.
@@ -106,6 +125,10 @@ resource "google_cloud_run_v2_service" "worker" {
       env {
         name  = "GOOGLE_CLOUD_PROJECT"
         value = var.project
+      }
+      env {
+        name  = "SCHEMA_URI_BASE"
+        value = local.query_url
       }
       env {
         name  = "PUBSUB_SUBSCRIPTION"
@@ -147,6 +170,7 @@ resource "google_cloud_run_v2_service" "worker" {
     google_pubsub_subscription_iam_member.worker_subscribes,
     google_pubsub_topic_iam_member.worker_dead_letters,
     google_bigquery_table_iam_member.worker_writes,
+    google_bigquery_table_iam_member.worker_reads_schemas,
     google_project_iam_member.worker_runs_jobs,
   ]
   lifecycle {
@@ -208,6 +232,10 @@ resource "google_cloud_run_v2_service" "query" {
         value = "1"
       }
       env {
+        name  = "SCHEMA_URI_BASE"
+        value = local.query_url
+      }
+      env {
         name = "CURSOR_SECRET"
         value_source {
           secret_key_ref {
@@ -243,6 +271,8 @@ resource "google_cloud_run_v2_service" "query" {
     google_secret_manager_secret_iam_member.query_reads_keys,
     google_secret_manager_secret_iam_member.query_reads_cursor_secret,
     google_bigquery_dataset_iam_member.query_reads,
+    google_bigquery_table_iam_member.query_registers_schemas,
+    google_bigquery_dataset_iam_member.query_writes_views,
     google_project_iam_member.query_runs_jobs,
   ]
   lifecycle {

@@ -179,6 +179,9 @@ describeWithPrometheus('a real Prometheus scraping the stack', () => {
     ]);
     stack = startService(join(root, 'services', 'all-in-one', 'dist', 'main.js'), {
       DUCKDB_PATH: join(dir, 'events.duckdb'),
+      // Its own journal: a journal in ./data left by another process would be replayed here.
+      MEMORY_BUS_JOURNAL: join(dir, 'memory-bus.journal'),
+      ACCEPTED_LOG: 'off',
       HOST: '127.0.0.1',
       PUBLISHER_PORT: String(pub),
       QUERY_PORT: String(query),

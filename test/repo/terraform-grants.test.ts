@@ -1,7 +1,9 @@
 import { eventDataTexts, parseInputEvents } from '@eventpipe/schema';
 import { queryConfigSchema } from '@eventpipe/query-api';
 import type { EventStore, InsertItem } from '@eventpipe/store';
-import { BigQueryStore, openStore } from '@eventpipe/store/adapters';
+import { BigQueryStore, openSchemaStore, openStore } from '@eventpipe/store/adapters';
+import { publisherConfigSchema } from '@eventpipe/publisher-api';
+import { startRegistry } from '@eventpipe/registry';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 import { BigQueryFake, uniqueName } from '@eventpipe/testing';
 import { grantsByMember, loadModule, terraformDir, type Module } from './terraform-hcl';
@@ -24,6 +26,7 @@ interface Need {
 
 // What each role holds, of the permissions these services use (Google's IAM role reference).
 const ROLE_PERMISSIONS: Record<string, string[]> = {
+  // The custom role's permissions are read from the Terraform (beforeAll).
   'roles/bigquery.dataEditor': [
     'bigquery.tables.get',
     'bigquery.tables.getData',
@@ -42,19 +45,23 @@ const ROLE_PERMISSIONS: Record<string, string[]> = {
 const SCOPE_OF_GRANT: Record<string, Scope> = {
   project: 'project',
   '${google_bigquery_dataset.events.dataset_id}': 'dataset',
-  '${google_bigquery_table.events.table_id}': 'table',
+  '${google_bigquery_table.events.table_id}': 'table:events',
+  '${google_bigquery_table.schemas.table_id}': 'table:schemas',
   '${google_pubsub_topic.events.name}': 'topic',
   '${google_pubsub_topic.dead_letter.name}': 'dlq-topic',
   '${google_pubsub_subscription.worker.name}': 'subscription',
   '${google_secret_manager_secret.api_keys.id}': 'secret:api_keys',
   '${google_secret_manager_secret.cursor_secret.id}': 'secret:cursor_secret',
 };
-const PARENTS: Record<string, Scope[]> = { table: ['dataset', 'project'], dataset: ['project'] };
+const parents = (scope: Scope): Scope[] =>
+  scope.startsWith('table:') ? ['dataset', 'project'] : scope === 'dataset' ? ['project'] : [];
 
-/** The permission BigQuery checks for each REST call the fake saw. */
-function bigQueryNeeds(requests: { method: string; path: string }[]): Need[] {
-  return requests.flatMap(({ method, path }): Need[] => {
+/** The permission BigQuery checks for each REST call the fake saw; tables are scopes of their
+ * own (`table:<name>`), under the dataset. */
+function bigQueryNeeds(requests: { method: string; path: string; body: unknown }[]): Need[] {
+  return requests.flatMap(({ method, path, body }): Need[] => {
     const call = `${method} ${path.replace(/^\/projects\/[^/]+/, '')}`;
+    const table = /\/tables\/([^/]+)/.exec(path)?.[1];
     if (method === 'GET' && /\/datasets\/[^/]+$/.test(path))
       return [{ call, permission: 'bigquery.datasets.get', on: 'dataset' }];
     if (method === 'POST' && /\/datasets$/.test(path))
@@ -62,16 +69,20 @@ function bigQueryNeeds(requests: { method: string; path: string }[]): Need[] {
     if (method === 'POST' && /\/tables$/.test(path))
       return [{ call, permission: 'bigquery.tables.create', on: 'dataset' }];
     if (method === 'GET' && /\/tables\/[^/]+$/.test(path))
-      return [{ call, permission: 'bigquery.tables.get', on: 'table' }];
-    if (method === 'PATCH' && /\/tables\/[^/]+$/.test(path))
-      return [{ call, permission: 'bigquery.tables.update', on: 'table' }];
+      return [{ call, permission: 'bigquery.tables.get', on: `table:${table}` }];
+    if ((method === 'PATCH' || method === 'PUT') && /\/tables\/[^/]+$/.test(path))
+      return [{ call, permission: 'bigquery.tables.update', on: `table:${table}` }];
     if (method === 'POST' && /\/insertAll$/.test(path))
-      return [{ call, permission: 'bigquery.tables.updateData', on: 'table' }];
-    if (method === 'POST' && /\/queries$/.test(path))
+      return [{ call, permission: 'bigquery.tables.updateData', on: `table:${table}` }];
+    if (method === 'POST' && /\/queries$/.test(path)) {
+      // A query job, and reading every table its SQL names.
+      const sql = String((body as { query?: string }).query ?? '');
+      const read = [...sql.matchAll(/`[^`.]+\.[^`.]+\.([^`.]+)`/g)].map((m) => m[1]!);
       return [
         { call, permission: 'bigquery.jobs.create', on: 'project' },
-        { call, permission: 'bigquery.tables.getData', on: 'table' },
+        ...read.map((t) => ({ call, permission: 'bigquery.tables.getData', on: `table:${t}` })),
       ];
+    }
     // Reading the results of one's own query job needs no further permission.
     if (method === 'GET' && /\/queries\/[^/]+$/.test(path)) return [];
     throw new Error(`no permission known for ${method} ${path}: add it to this table`);
@@ -86,7 +97,7 @@ function allowed(module: Module, account: string, need: Need): string | undefine
     const scope = SCOPE_OF_GRANT[on!];
     return (
       ROLE_PERMISSIONS[role!]?.includes(need.permission) &&
-      (scope === need.on || (PARENTS[need.on] ?? []).includes(scope!))
+      (scope === need.on || parents(need.on).includes(scope!))
     );
   });
 }
@@ -110,8 +121,15 @@ const needs: Record<'worker' | 'query' | 'publisher', Need[]> = {
   query: [],
   publisher: [],
 };
+const registryConfig = { SCHEMA_REFRESH_SECONDS: 60, SCHEMA_URI_BASE: 'https://q.example' };
+const quiet = { info: () => undefined, warn: () => undefined };
+
 beforeAll(async () => {
   tf = await loadModule(terraformDir);
+  // The custom role's permissions, as Terraform defines them.
+  for (const [name, [role]] of Object.entries(tf.resources.google_project_iam_custom_role ?? {}))
+    ROLE_PERMISSIONS[`\${google_project_iam_custom_role.${name}.name}`] = role!
+      .permissions as string[];
   fake = await BigQueryFake.start();
   const env = {
     NODE_ENV: 'production',
@@ -140,6 +158,8 @@ beforeAll(async () => {
     );
     expect(conflict.conflicts).toHaveLength(1);
     await store.check();
+    // The worker reads the schema registry.
+    (await startRegistry(store.schemas, registryConfig, quiet)).stop();
     await store.close();
   });
   expect(store).toBeInstanceOf(BigQueryStore);
@@ -156,11 +176,31 @@ beforeAll(async () => {
       interval: 'hour',
     });
     await reader.check();
+    // The query API serves and registers schemas: reads the registry, adds a version, replaces
+    // the type's typed view, and drafts a schema from stored events.
+    const registry = await startRegistry(reader.schemas, registryConfig, quiet);
+    const created = await registry.register('t', {
+      schema: { type: 'object', properties: { n: { type: 'integer' } } },
+    });
+    expect(created.outcome).toBe('created');
+    await registry.register('t', {
+      schema: { type: 'object', properties: { n: { type: 'integer' }, m: { type: 'string' } } },
+    });
+    registry.stop();
+    await reader.schemas.sampleData('t', 10);
     await reader.close();
+  });
+  // The publisher reads the registry alone, from the schemas table.
+  const publisherNeeds = await record(async () => {
+    const schemas = openSchemaStore(publisherConfigSchema.parse(env), { production: true });
+    (await startRegistry(schemas!, registryConfig, quiet)).stop();
   });
   // Pub/Sub: the calls of the bus adapter per role (the emulator has no IAM to record them).
   // testIamPermissions, which readiness uses on Google Cloud, needs no permission.
-  needs.publisher = [{ call: 'topics.publish', permission: 'pubsub.topics.publish', on: 'topic' }];
+  needs.publisher = [
+    ...publisherNeeds,
+    { call: 'topics.publish', permission: 'pubsub.topics.publish', on: 'topic' },
+  ];
   needs.worker.push(
     { call: 'subscriptions.pull', permission: 'pubsub.subscriptions.consume', on: 'subscription' },
     {

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
-import { bigQuerySchemaFields } from '@eventpipe/store/adapters';
+import { bigQuerySchemaFields, bigQuerySchemasFields } from '@eventpipe/store/adapters';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 import {
   first,
@@ -34,6 +34,14 @@ describe('Terraform (infra/terraform)', () => {
     expect(first(table, 'time_partitioning')).toMatchObject({ type: 'DAY', field: 'time' });
     expect(table.clustering).toEqual(['type', 'source']);
     expect(table.require_partition_filter).toBe(true);
+    // The schema registry's table: its file equals what the BigQuery adapter creates.
+    const schemasFile = JSON.parse(
+      readFileSync(join(dir, 'schema', 'schemas.json'), 'utf8'),
+    ) as unknown;
+    expect(schemasFile).toEqual(bigQuerySchemasFields());
+    expect(one('google_bigquery_table', 'schemas').schema).toBe(
+      '${file("${path.module}/schema/schemas.json")}',
+    );
   });
 
   it('when Pub/Sub is created, then the policies are those of docs/RELIABILITY.md', () => {
@@ -58,16 +66,21 @@ describe('Terraform (infra/terraform)', () => {
     const grants = grantsByMember(env);
     const sa = (s: string) => `serviceAccount:\${google_service_account.${s}.email}`;
     expect(grants.get(sa('publisher'))!.sort()).toEqual([
+      'roles/bigquery.dataViewer on ${google_bigquery_table.schemas.table_id} (publisher_reads_schemas)',
+      'roles/bigquery.jobUser on project (publisher_runs_jobs)',
       'roles/pubsub.publisher on ${google_pubsub_topic.events.name} (publisher_publishes)',
       'roles/secretmanager.secretAccessor on ${google_secret_manager_secret.api_keys.id} (publisher_reads_keys)',
     ]);
     expect(grants.get(sa('worker'))!.sort()).toEqual([
       'roles/bigquery.dataEditor on ${google_bigquery_table.events.table_id} (worker_writes)',
+      'roles/bigquery.dataViewer on ${google_bigquery_table.schemas.table_id} (worker_reads_schemas)',
       'roles/bigquery.jobUser on project (worker_runs_jobs)',
       'roles/pubsub.publisher on ${google_pubsub_topic.dead_letter.name} (worker_dead_letters)',
       'roles/pubsub.subscriber on ${google_pubsub_subscription.worker.name} (worker_subscribes)',
     ]);
     expect(grants.get(sa('query'))!.sort()).toEqual([
+      '${google_project_iam_custom_role.view_writer.name} on ${google_bigquery_dataset.events.dataset_id} (query_writes_views)',
+      'roles/bigquery.dataEditor on ${google_bigquery_table.schemas.table_id} (query_registers_schemas)',
       'roles/bigquery.dataViewer on ${google_bigquery_dataset.events.dataset_id} (query_reads)',
       'roles/bigquery.jobUser on project (query_runs_jobs)',
       'roles/secretmanager.secretAccessor on ${google_secret_manager_secret.api_keys.id} (query_reads_keys)',

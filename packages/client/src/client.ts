@@ -89,6 +89,29 @@ export class EventpipeError extends Error {
 
 type Query = Record<string, string | number | undefined>;
 
+export type SchemaMode = 'enforce' | 'warn' | 'off';
+export type SchemaCompatibility = 'BACKWARD' | 'FORWARD' | 'FULL' | 'NONE';
+/** One registered version of a type's data schema. */
+export interface SchemaVersionInfo {
+  type: string;
+  version: number;
+  /** What events checked against it carry as dataschema. */
+  uri: string;
+  mode: SchemaMode;
+  compatibility: SchemaCompatibility;
+  createdAt: string;
+  schema: Record<string, unknown>;
+}
+export interface SchemaTypeInfo {
+  type: string;
+  mode: SchemaMode;
+  compatibility: SchemaCompatibility;
+  latestVersion?: number;
+  uri?: string;
+  /** The typed view of the type in the store. */
+  view: string;
+}
+
 /**
  * A typed client of both APIs over fetch. Its types are the API contract's (@eventpipe/schema),
  * the same schemas that validate requests and generate the OpenAPI documents.
@@ -145,6 +168,40 @@ export class EventpipeClient {
   async get(id: string, options: { source?: string } = {}): Promise<StoredEvent> {
     const res = await this.request('query', `/v1/events/${encodeURIComponent(id)}`, options);
     return parseJson(await res.text()) as StoredEvent;
+  }
+
+  /** Registers the next version of the schema of `type` (PUT /v1/schemas/{type}); needs the
+   * scope schemas:write. `created` is false when nothing changed. */
+  async putSchema(
+    type: string,
+    body: { schema: unknown; mode?: SchemaMode; compatibility?: SchemaCompatibility },
+  ): Promise<SchemaVersionInfo & { created: boolean; view: string }> {
+    const res = await this.request(
+      'query',
+      `/v1/schemas/${encodeURIComponent(type)}`,
+      {},
+      {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+    );
+    return {
+      ...((await res.json()) as SchemaVersionInfo & { view: string }),
+      created: res.status === 201,
+    };
+  }
+
+  /** Every type with a schema (GET /v1/schemas). */
+  async listSchemas(): Promise<SchemaTypeInfo[]> {
+    const res = await this.request('query', '/v1/schemas', {});
+    return ((await res.json()) as { data: SchemaTypeInfo[] }).data;
+  }
+
+  /** A type's settings and every version (GET /v1/schemas/{type}). */
+  async getSchema(type: string): Promise<SchemaTypeInfo & { versions: SchemaVersionInfo[] }> {
+    const res = await this.request('query', `/v1/schemas/${encodeURIComponent(type)}`, {});
+    return (await res.json()) as SchemaTypeInfo & { versions: SchemaVersionInfo[] };
   }
 
   /** Counts per time bucket. */

@@ -7,6 +7,10 @@ export type {
   StatsOptions,
   ExportOptions,
   Problem,
+  SchemaMode,
+  SchemaCompatibility,
+  SchemaVersionInfo,
+  SchemaTypeInfo,
 } from './client';
 export type { StoredEvent, EventPage, StatsResponse, PublishAccepted } from '@eventpipe/schema';
 // Exact JSON: numbers a JavaScript number would change stay JsonNumbers, written back as sent.

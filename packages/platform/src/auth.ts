@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { isGrantPattern, type Grant } from '@eventpipe/schema';
 import { AppError } from './errors';
 
-export const SCOPES = ['events:write', 'events:read', 'metrics:read'] as const;
+export const SCOPES = ['events:write', 'events:read', 'metrics:read', 'schemas:write'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const grantPattern = (what: string) =>

@@ -73,14 +73,20 @@ function docAssets(): Map<string, Asset> {
  * GET /openapi.json (the document), GET /docs (Swagger UI on it, whose "try it out" calls this
  * same service) and GET /docs/{asset} (the page's files).
  */
-export function apiDocsRoutes(document: OpenApiDocument, title: string): express.Router {
+export function apiDocsRoutes(
+  document: OpenApiDocument | (() => OpenApiDocument),
+  title: string,
+): express.Router {
   const router = express.Router();
-  const body = JSON.stringify(document);
+  // A function: the document changes at run time (the registered event types), built per request.
+  const body = typeof document === 'function' ? undefined : JSON.stringify(document);
   const html = page(title);
 
   router.get('/openapi.json', (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.type('application/json').send(body);
+    res
+      .type('application/json')
+      .send(body ?? JSON.stringify((document as () => OpenApiDocument)()));
   });
   router.get('/docs', (req, res) => {
     // /docs/ would resolve the page's relative URLs under /docs/docs/: send it to /docs.

@@ -117,7 +117,7 @@ export class OpenApiBuilder {
     });
   }
 
-  operation(method: 'get' | 'post', expressPath: string, op: OperationSpec): this {
+  operation(method: 'get' | 'post' | 'put', expressPath: string, op: OperationSpec): this {
     const path = openApiPath(expressPath);
     const successHeaders = { ...REQUEST_ID, ...(op.rateLimited ? RATE_HEADERS : {}) };
     const responses: Record<string, Json> = {};

@@ -31,6 +31,9 @@ export const ATTR = {
   receivedAt: 'eventpipe-received-at',
   /** The name of the API key the publisher accepted the event with. */
   producer: 'eventpipe-producer',
+  /** The URI of the schema version the publisher checked the event's data against, when the
+   * event did not name one itself (docs/SCHEMAS.md): stored as its dataschema. */
+  dataschema: 'eventpipe-dataschema',
   /** Dead-letter attributes, added by the worker. */
   dlqReason: 'eventpipe-dlq-reason',
   dlqDetail: 'eventpipe-dlq-detail',
@@ -52,6 +55,7 @@ export const DEAD_LETTER_REASONS = [
   'invalid-encoding',
   'invalid-json',
   'schema-invalid',
+  'data-schema-invalid',
   'not-a-cloudevent',
   'unsupported-format',
   'conflicting-duplicate',
@@ -67,6 +71,7 @@ export function busMessageOf(
   requestId?: string,
   traceparent?: string,
   producer?: string,
+  dataschema?: string,
 ): { data: Buffer; attributes: Record<string, string> } {
   const attributes: Record<string, string> = {
     [ATTR.contentType]: CLOUDEVENTS_JSON,
@@ -78,6 +83,7 @@ export function busMessageOf(
   if (requestId) attributes[ATTR.requestId] = requestId;
   if (traceparent) attributes[ATTR.traceparent] = traceparent;
   if (producer) attributes[ATTR.producer] = producer;
+  if (dataschema) attributes[ATTR.dataschema] = dataschema;
   return { data: Buffer.from(eventJson(event)), attributes };
 }
 
@@ -90,7 +96,15 @@ export interface BusMessageIn {
 
 type Refusal = { ok: false; reason: DeadLetterReason; detail: string };
 export type Decoded =
-  { ok: true; event: Envelope; receivedAt: string; producer: string | null } | Refusal;
+  | {
+      ok: true;
+      event: Envelope;
+      receivedAt: string;
+      producer: string | null;
+      /** The schema version the publisher checked the data against (ATTR.dataschema). */
+      dataschema: string | null;
+    }
+  | Refusal;
 type Read = { ok: true; event: Envelope } | Refusal;
 
 const refuse = (reason: DeadLetterReason, detail: string): Refusal => ({
@@ -151,6 +165,7 @@ export function decodeBusMessage(message: BusMessageIn): Decoded {
     ...decoded,
     receivedAt: received ?? nowTime(message.publishTime),
     producer: producerOf(message.attributes[ATTR.producer]),
+    dataschema: message.attributes[ATTR.dataschema] || null,
   };
 }
 

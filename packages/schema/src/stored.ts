@@ -22,6 +22,9 @@ export interface PipelineMeta {
  * out: no key). */
 export type DeliveryMeta = Omit<PipelineMeta, 'storedAt' | 'producer'> & {
   producer?: string | null;
+  /** The schema version the data was checked against, stored as dataschema when the event names
+   * none. Not part of the content digest: what the producer sent is. */
+  dataschema?: string | null;
 };
 
 /** What the query API returns: the CloudEvent (JSON format) plus the pipeline metadata. The
@@ -117,7 +120,7 @@ export function toStoredRow(env: Envelope, meta: DeliveryMeta, storedAt: string)
     time: env.time !== undefined ? canonicalTime(env.time)! : meta.receivedAt,
     subject: env.subject ?? null,
     datacontenttype: env.datacontenttype ?? null,
-    dataschema: env.dataschema ?? null,
+    dataschema: env.dataschema ?? meta.dataschema ?? null,
     data: env.data ?? null,
     data_base64: env.data_base64 ?? null,
     extensions: JSON.stringify(env.extensions),

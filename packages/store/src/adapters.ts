@@ -7,6 +7,13 @@ export { duckdbCreateTable } from './duckdb-schema';
 export { BigQueryStore } from './bigquery.adapter';
 export { insertIdOf, chunks, INSERT_MAX_ROWS, INSERT_MAX_BYTES } from './bigquery-insert';
 export type { BigQueryStoreOptions } from './bigquery.adapter';
+export {
+  BigQuerySchemaStore,
+  BIGQUERY_SCHEMAS_TABLE,
+  bigQuerySchemasFields,
+} from './bigquery-schemas';
+export { bigQueryString } from './typed-view';
+export { DuckDbSchemaStore, DUCKDB_SCHEMAS_TABLE } from './duckdb-schemas';
 export { bigQuerySchemaFields, schemaDifference } from './bigquery-schema';
 export { bigQueryJson } from './bigquery-json';
-export { openStore } from './factory';
+export { openStore, openSchemaStore } from './factory';

@@ -44,6 +44,7 @@ import {
   type Field,
 } from './bigquery-schema';
 import { rowFromRecord, selectEventColumns } from './columns';
+import { BigQuerySchemaStore } from './bigquery-schemas';
 
 export interface BigQueryStoreOptions {
   projectId: string;
@@ -131,6 +132,8 @@ export class BigQueryStore implements EventStore {
   private readonly table: Table;
   private readonly fqTable: string;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The schema registry's `schemas` table and the typed views, in the same dataset. */
+  readonly schemas: BigQuerySchemaStore;
 
   constructor(private readonly opts: BigQueryStoreOptions) {
     for (const [what, v] of [
@@ -158,6 +161,15 @@ export class BigQueryStore implements EventStore {
     this.fqTable = `\`${opts.projectId}.${opts.dataset}.${opts.table}\``;
     this.rangePolicy = opts.range;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.schemas = new BigQuerySchemaStore({
+      projectId: opts.projectId,
+      dataset: this.dataset,
+      eventsTable: opts.table,
+      range: opts.range,
+      query: (sql, params, types) => this.query(sql, params, types),
+      retry: opts.retry,
+      sleep: this.sleep,
+    });
   }
 
   /**
@@ -171,6 +183,7 @@ export class BigQueryStore implements EventStore {
       const [datasetExists] = await this.dataset.exists();
       if (!datasetExists)
         await this.dataset.create({ location: this.opts.location }).catch(ignoreAlreadyExists);
+      await this.schemas.createTable();
     }
     const wanted = bigQuerySchemaFields();
     const meta = await this.tableMetadata();

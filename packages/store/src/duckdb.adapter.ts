@@ -36,6 +36,8 @@ import {
 } from './event-store.port';
 import { TIME_COLUMNS, rowFromRecord, selectEventColumns } from './columns';
 import { DUCKDB_TYPES, duckdbCreateTable } from './duckdb-schema';
+import { DUCKDB_SCHEMAS_TABLE, DuckDbSchemaStore } from './duckdb-schemas';
+import type { SchemaStore } from '@eventpipe/registry';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for a throw-away database. */
@@ -116,6 +118,8 @@ export class DuckDbStore implements EventStore {
   private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
   private opened = 0;
   private writeChain: Promise<unknown> = Promise.resolve();
+  /** The schema registry's table and the typed views, in the same file. */
+  readonly schemas: SchemaStore;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -126,6 +130,18 @@ export class DuckDbStore implements EventStore {
     this.staging = `${this.table}_staging`;
     if (!/^[a-z_][a-z0-9_]*$/.test(this.table))
       throw new StoreConfigError(`bad table name ${this.table}`);
+    this.schemas = new DuckDbSchemaStore(
+      this.table,
+      (fn) => this.serially(() => fn(this.writer)),
+      (fn) => this.withReader(fn),
+    );
+  }
+
+  /** Runs `fn` after every write before it, as inserts are. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeChain.then(fn);
+    this.writeChain = run.catch(() => undefined);
+    return run;
   }
 
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
@@ -153,7 +169,10 @@ export class DuckDbStore implements EventStore {
   }
 
   async init(): Promise<void> {
-    if (!this.opts.readOnly) await this.writer.run(duckdbCreateTable(this.table));
+    if (!this.opts.readOnly) {
+      await this.writer.run(duckdbCreateTable(this.table));
+      await this.writer.run(DUCKDB_SCHEMAS_TABLE);
+    }
     const columns = async () =>
       (
         await this.writer.runAndReadAll(
@@ -200,9 +219,7 @@ export class DuckDbStore implements EventStore {
 
   insert(items: InsertItem[]): Promise<InsertResult> {
     // One writer at a time: DuckDB serializes writes anyway, and a chain keeps batches in order.
-    const run = this.writeChain.then(() => this.insertNow(items));
-    this.writeChain = run.catch(() => undefined);
-    return run;
+    return this.serially(() => this.insertNow(items));
   }
 
   private async insertNow(items: InsertItem[]): Promise<InsertResult> {

@@ -1,3 +1,4 @@
+import type { SchemaStore } from '@eventpipe/registry';
 import { formatMicros, grantTerms, nowTime, parseRfc3339 } from '@eventpipe/schema';
 import type {
   DeliveryMeta,
@@ -168,6 +169,8 @@ export interface EventStore {
   readonly rangePolicy?: RangePolicy;
   /** Creates the table when missing; refuses a table whose columns differ. */
   init(): Promise<void>;
+  /** The schema registry's versions and typed views, kept beside the events. */
+  readonly schemas: SchemaStore;
   /** Idempotent on `(source, id)`: storing the same event twice stores it once, and another
    * event under a stored `(source, id)` is a conflict, never stored (see InsertResult). */
   insert(items: InsertItem[]): Promise<InsertResult>;

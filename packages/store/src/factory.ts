@@ -1,4 +1,5 @@
-import { BigQueryStore } from './bigquery.adapter';
+import type { SchemaStore } from '@eventpipe/registry';
+import { BigQueryStore, type BigQueryStoreOptions } from './bigquery.adapter';
 import type { StoreEnv } from './config';
 import { DuckDbStore } from './duckdb.adapter';
 import { StoreConfigError, type EventStore } from './event-store.port';
@@ -20,6 +21,15 @@ export async function openStore(
     await store.init();
     return store;
   }
+  const store = new BigQueryStore(bigQueryOptions(env, opts));
+  await store.init();
+  return store;
+}
+
+function bigQueryOptions(
+  env: StoreEnv,
+  opts: { readOnly?: boolean; production?: boolean },
+): BigQueryStoreOptions {
   const projectId =
     env.GOOGLE_CLOUD_PROJECT ?? (env.BIGQUERY_EMULATOR_HOST ? 'eventpipe-local' : undefined);
   if (!projectId)
@@ -31,7 +41,7 @@ export async function openStore(
       'BIGQUERY_DEFAULT_RANGE_DAYS must not exceed BIGQUERY_MAX_RANGE_DAYS',
     );
   }
-  const store = new BigQueryStore({
+  return {
     projectId,
     dataset: env.BIGQUERY_DATASET,
     table: env.BIGQUERY_TABLE,
@@ -46,7 +56,19 @@ export async function openStore(
       maxRangeMs: env.BIGQUERY_MAX_RANGE_DAYS * DAY_MS,
     },
     retry: { maxAttempts: env.BIGQUERY_INSERT_MAX_ATTEMPTS, initialDelayMs: 200, maxDelayMs: 5000 },
-  });
-  await store.init();
-  return store;
+  };
+}
+
+/**
+ * The schema registry's table alone, for a service that checks data but keeps no events (the
+ * publisher API). With BigQuery: the `schemas` table of the configured dataset, read-only. With
+ * DuckDB: undefined, as a process alone cannot share the file the worker writes (one process
+ * per file); in `npm start` the three services share one store instead.
+ */
+export function openSchemaStore(
+  env: StoreEnv,
+  opts: { production?: boolean } = {},
+): SchemaStore | undefined {
+  if (env.STORE === 'duckdb') return undefined;
+  return new BigQueryStore(bigQueryOptions(env, { ...opts, readOnly: true })).schemas;
 }

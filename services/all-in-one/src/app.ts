@@ -3,6 +3,7 @@ import type { EventBus } from '@eventpipe/bus';
 import { createRegistry, type AccessOptions, type ApiKey, type Logger } from '@eventpipe/platform';
 import { createPublisherApp, type AcceptedLog } from '@eventpipe/publisher-api';
 import { createQueryApp } from '@eventpipe/query-api';
+import { backgroundRegistry, type SchemaRegistry } from '@eventpipe/registry';
 import type { EventStore } from '@eventpipe/store';
 import { Worker, type BatchOptions, type StoreRetry } from '@eventpipe/subscriber-worker';
 
@@ -26,6 +27,9 @@ export interface StackDeps {
   storeRetry?: StoreRetry;
   shutdownTimeoutMs: number;
   acceptedLog?: AcceptedLog;
+  /** The schema registry the three share (started). Unset: one over the store, loading in the
+   * background. */
+  schemas?: SchemaRegistry;
 }
 
 export interface Stack {
@@ -36,6 +40,7 @@ export interface Stack {
 
 /** The three services wired to one bus and one store, each with its own metrics registry. */
 export function createStack(deps: StackDeps): Stack {
+  const schemas = deps.schemas ?? backgroundRegistry(deps.store.schemas);
   return {
     publisher: createPublisherApp({
       acceptedLog: deps.acceptedLog,
@@ -45,6 +50,7 @@ export function createStack(deps: StackDeps): Stack {
       bus: deps.bus,
       logger: deps.loggers.publisher,
       registry: createRegistry('publisher-api'),
+      schemas,
     }),
     query: createQueryApp({
       apiKeys: deps.apiKeys,
@@ -52,6 +58,7 @@ export function createStack(deps: StackDeps): Stack {
       store: deps.store,
       logger: deps.loggers.query,
       registry: createRegistry('query-api'),
+      schemas,
       cursorSecret: deps.cursorSecret,
       maxConcurrentExports: deps.maxConcurrentExports,
       pageMaxBytes: deps.pageMaxBytes,
@@ -66,6 +73,7 @@ export function createStack(deps: StackDeps): Stack {
       flowControl: deps.flowControl,
       storeRetry: deps.storeRetry,
       shutdownTimeoutMs: deps.shutdownTimeoutMs,
+      schemas,
     }),
   };
 }

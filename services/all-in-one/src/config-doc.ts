@@ -5,6 +5,7 @@ import { auditConfigSchema } from '@eventpipe/audit';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { queryConfigSchema } from '@eventpipe/query-api';
 import { replayConfigSchema } from '@eventpipe/replay';
+import { schemasCliConfigSchema } from '@eventpipe/schemas-cli';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 import { stackConfigSchema } from './config';
 
@@ -45,6 +46,12 @@ export function configurationDoc(): string {
         intro:
           'Compares what the publisher accepted with what the query API returns (docs/OPERATIONS.md). Flags override the variables.',
         readers: [{ name: 'audit', schema: auditConfigSchema }],
+      },
+      {
+        title: 'npm run schemas',
+        intro:
+          'Registers, lists and applies data schemas through the query API, and generates TypeScript types (docs/SCHEMAS.md). Flags override the variables.',
+        readers: [{ name: 'schemas', schema: schemasCliConfigSchema }],
       },
     ],
     PREAMBLE,

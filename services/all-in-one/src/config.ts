@@ -3,6 +3,7 @@ import { busEnvShape } from '@eventpipe/bus';
 import { authEnvShape, envPort, serviceEnvShape } from '@eventpipe/platform';
 import { publisherEnvShape } from '@eventpipe/publisher-api';
 import { queryEnvShape } from '@eventpipe/query-api';
+import { registryEnvShape, schemasDirShape } from '@eventpipe/registry';
 import { storeEnvShape } from '@eventpipe/store';
 import { workerEnvShape } from '@eventpipe/subscriber-worker';
 
@@ -22,6 +23,8 @@ export const stackConfigSchema = z.object({
   ...workerEnvShape,
   ...queryEnvShape,
   ...authEnvShape,
+  ...registryEnvShape,
+  ...schemasDirShape,
   ACCEPTED_LOG: z
     .string()
     .default('./data/accepted.ndjson')

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryBus, createBus } from '@eventpipe/bus/adapters';
 import { createLogger, resolveApiKeys, runHttpService } from '@eventpipe/platform';
 import { acceptedLogOf } from '@eventpipe/publisher-api';
+import { startRegistry } from '@eventpipe/registry';
 import { openStore } from '@eventpipe/store/adapters';
 import { workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
@@ -26,6 +27,7 @@ runHttpService(
       );
     }
     const store = await openStore(config, { production });
+    const schemas = await startRegistry(store.schemas, config, logger);
     const loggers = {
       publisher: serviceLogger('publisher-api'),
       worker: serviceLogger('subscriber-worker'),
@@ -33,6 +35,7 @@ runHttpService(
     };
     const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, loggers.publisher);
     const stack = createStack({
+      schemas,
       acceptedLog,
       bus,
       store,
@@ -93,6 +96,7 @@ runHttpService(
         // Intake first, so nothing new is accepted; then drain the worker; then reads.
         await publisher!.close(2000);
         await stack.worker.stop();
+        schemas.stop();
         await Promise.all([query!.close(1000), worker!.close(500)]);
         await acceptedLog?.close();
         await bus.close();

@@ -42,6 +42,9 @@ describe('npm start (the one-process mode)', () => {
     const proc = track(
       startService(main('all-in-one'), {
         DUCKDB_PATH: dbPath,
+        // Its own journal and accepted record: never ./data, which other processes share.
+        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
+        ACCEPTED_LOG: 'off',
         PUBLISHER_PORT: '0',
         QUERY_PORT: '0',
         WORKER_PORT: '0',
@@ -106,6 +109,9 @@ describe('npm start (the one-process mode)', () => {
         startService(main('all-in-one'), {
           NODE_ENV: nodeEnv,
           DUCKDB_PATH: tempDuckDbPath(),
+          // Its own journal and accepted record: never ./data, which other processes share.
+          MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
+          ACCEPTED_LOG: 'off',
           PUBLISHER_PORT: '0',
           QUERY_PORT: '0',
           WORKER_PORT: '0',
@@ -134,6 +140,9 @@ describe('npm start (the one-process mode)', () => {
           NODE_ENV: 'prod',
           AUTH_MODE: 'none',
           DUCKDB_PATH: dbPath,
+          // Its own journal and accepted record: never ./data, which other processes share.
+          MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
+          ACCEPTED_LOG: 'off',
           ...ports,
         }),
       );
@@ -169,6 +178,9 @@ describe('npm start (the one-process mode)', () => {
       startService(main('all-in-one'), {
         API_KEYS: `[${entry}]`,
         DUCKDB_PATH: tempDuckDbPath(),
+        // Its own journal and accepted record: never ./data, which other processes share.
+        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
+        ACCEPTED_LOG: 'off',
         PUBLISHER_PORT: '0',
         QUERY_PORT: '0',
         WORKER_PORT: '0',
@@ -228,6 +240,9 @@ describeWithEmulator('each service alone, as compose and Cloud Run run them', (h
         PORT: '0',
         HOST: '127.0.0.1',
         DUCKDB_PATH: dbPath,
+        // Its own journal and accepted record: never ./data, which other processes share.
+        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
+        ACCEPTED_LOG: 'off',
         BATCH_MAX_WAIT_MS: '100',
       }),
     );

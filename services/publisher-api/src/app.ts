@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
 import type { EventBus } from '@eventpipe/bus';
+import { withEventTypes, type SchemaRegistry } from '@eventpipe/registry';
 import {
   apiDocsRoutes,
   authFailureLimit,
@@ -38,12 +39,15 @@ export interface PublisherDeps {
   access?: AccessOptions;
   /** Where accepted events are recorded for `npm run audit`; none by default. */
   acceptedLog?: AcceptedLog;
+  /** The schema registry (started): data is checked against its type's schema. */
+  schemas?: SchemaRegistry;
 }
 
 /** The publisher API: POST /v1/events plus the operational routes. No I/O at import. */
 export function createPublisherApp(deps: PublisherDeps): Express {
   const { bus, logger, registry } = deps;
   const metrics = publisherMetrics(registry);
+  const document = publisherApiDocument();
   const app = createBaseApp(logger, registry, {
     corsOrigins: deps.access?.corsOrigins,
     trustProxy: deps.access?.trustProxy,
@@ -55,6 +59,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
     acceptedLog: deps.acceptedLog,
     maxInFlightEvents: deps.maxInFlightEvents ?? 10_000,
     retryAfterSeconds: deps.retryAfterSeconds ?? 5,
+    schemas: deps.schemas,
   });
   const mode = (req: Request) => req.res!.locals.mode as RequestMode;
   /** Runs a step that reads the request; a refusal there counts the request's event as rejected. */
@@ -76,7 +81,10 @@ export function createPublisherApp(deps: PublisherDeps): Express {
       checks: [{ name: 'bus', check: () => bus.check('publish') }],
       metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
     }),
-    apiDocsRoutes(publisherApiDocument(), 'eventpipe publisher API'),
+    apiDocsRoutes(
+      deps.schemas ? () => withEventTypes(document, deps.schemas!) : document,
+      'eventpipe publisher API',
+    ),
   );
 
   app.post(

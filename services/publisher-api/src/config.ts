@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { busEnvShape } from '@eventpipe/bus';
 import { authEnvShape, envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
+import { registryEnvShape } from '@eventpipe/registry';
+import { storeEnvShape } from '@eventpipe/store';
 
 /** Publisher variables, shared with the one-process mode. */
 export const publisherEnvShape = {
@@ -29,5 +31,9 @@ export const publisherConfigSchema = z.object({
     .enum(['pubsub'])
     .default('pubsub')
     .describe('A publisher running alone publishes to Pub/Sub'),
+  // The schema registry is read from the store's schemas table (docs/SCHEMAS.md): with
+  // STORE=bigquery the publisher checks data itself; with duckdb the worker does.
+  ...storeEnvShape,
+  ...registryEnvShape,
 });
 export type PublisherConfig = z.output<typeof publisherConfigSchema>;

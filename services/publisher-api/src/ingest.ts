@@ -1,4 +1,5 @@
 import type { EventBus } from '@eventpipe/bus';
+import type { SchemaRegistry } from '@eventpipe/registry';
 import { AppError, errors, type Logger } from '@eventpipe/platform';
 import {
   LIMITS,
@@ -20,6 +21,9 @@ export interface IngestDeps {
   maxInFlightEvents: number;
   /** Seconds a client is told to wait (Retry-After) when the bus fails. */
   retryAfterSeconds: number;
+  /** The schema registry (started): each event's data is checked against its type's schema.
+   * Unset: data is not checked here (the worker still checks, docs/SCHEMAS.md). */
+  schemas?: SchemaRegistry;
 }
 
 /** One request's events, read and validated (read-events.ts), with what travels beside them. */
@@ -38,8 +42,8 @@ export interface IngestInput {
 }
 
 /**
- * The ingest use case: check the key may write each source → check sizes → publish with
- * backpressure → record what was accepted.
+ * The ingest use case: check the key may write each source → check each event's data against
+ * its type's schema → check sizes → publish with backpressure → record what was accepted.
  * Resolves with the ids once the bus has every event (the 202); throws the problem otherwise,
  * having published nothing of the request (or, after a bus failure, nothing reported accepted).
  */
@@ -66,8 +70,17 @@ export function ingestUseCase(deps: IngestDeps) {
       });
     }
 
-    const messages = events.map((e) =>
-      busMessageOf(e, receivedAt, input.requestId, input.traceparent, input.producer?.name),
+    const checkedAs = checkData(deps, input);
+
+    const messages = events.map((e, i) =>
+      busMessageOf(
+        e,
+        receivedAt,
+        input.requestId,
+        input.traceparent,
+        input.producer?.name,
+        checkedAs[i],
+      ),
     );
 
     // Sizes: each event as it travels, under the limit, or nothing is published.
@@ -124,4 +137,54 @@ export function ingestUseCase(deps: IngestDeps) {
     deps.metrics.events.inc({ outcome: 'accepted' }, events.length);
     return events.map((e) => e.id);
   };
+}
+
+/**
+ * Each event's data against its type's schema (docs/SCHEMAS.md). An event of a type in enforce
+ * mode that does not match refuses the request (400 data-schema-invalid, each violation as the
+ * event's index and a pointer into it; nothing is published); in warn mode it is counted and
+ * logged. Returns, per event, the URI of the version its data matched, when the event names
+ * none: it travels beside the event and is stored as its dataschema.
+ */
+function checkData(deps: IngestDeps, input: IngestInput): (string | undefined)[] {
+  const schemas = deps.schemas;
+  if (!schemas) return [];
+  const refused: { index: number; pointer: string; detail: string }[] = [];
+  const checkedAs = input.events.map((e, index) => {
+    const result = schemas.check({
+      type: e.type,
+      dataschema: e.dataschema,
+      data: e.data === undefined ? undefined : (JSON.parse(e.data) as unknown),
+      hasBinaryData: e.data_base64 !== undefined,
+    });
+    if (result.outcome === 'valid')
+      return e.dataschema === undefined ? result.dataschema : undefined;
+    if (result.outcome === 'invalid') {
+      if (result.mode === 'enforce') {
+        for (const v of result.violations) {
+          refused.push({
+            index,
+            pointer: `${input.batch ? `/${index}` : ''}${v.pointer}`,
+            detail: v.message,
+          });
+        }
+      } else {
+        deps.metrics.schemaViolations.inc({ type: e.type });
+        deps.logger.warn(
+          { type: e.type, id: e.id, violations: result.violations },
+          'data does not match its schema (mode warn: accepted)',
+        );
+      }
+    }
+    return undefined;
+  });
+  if (refused.length) {
+    deps.metrics.events.inc({ outcome: 'rejected' }, input.events.length);
+    const events = new Set(refused.map((r) => r.index)).size;
+    throw new AppError('data-schema-invalid', {
+      detail: `${events} event(s) do not match the schema of their type; nothing was published`,
+      errors: refused,
+    });
+  }
+  return checkedAs;
 }

@@ -1,5 +1,7 @@
 import { createBus } from '@eventpipe/bus/adapters';
 import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platform';
+import { startRegistry } from '@eventpipe/registry';
+import { openSchemaStore } from '@eventpipe/store/adapters';
 import { acceptedLogOf } from './accepted-log';
 import { createPublisherApp } from './app';
 import { publisherConfigSchema } from './config';
@@ -14,7 +16,15 @@ runHttpService(
     const bus = createBus(config, { production });
     await bus.init();
     const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, logger);
+    const schemaStore = openSchemaStore(config, { production });
+    const schemas = schemaStore && (await startRegistry(schemaStore, config, logger));
+    if (!schemas) {
+      logger.warn(
+        'STORE=duckdb: a publisher alone cannot read the schema registry (the worker holds the file); data is checked by the worker, which dead-letters what does not match (docs/SCHEMAS.md)',
+      );
+    }
     const app = createPublisherApp({
+      schemas,
       acceptedLog,
       bus,
       logger,
@@ -32,6 +42,7 @@ runHttpService(
       servers: [{ app, port: config.PORT, listening: 'publisher-api listening' }],
       stop: async ([server]) => {
         await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+        schemas?.stop();
         await acceptedLog?.close();
         await bus.close();
       },

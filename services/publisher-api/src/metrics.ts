@@ -2,6 +2,12 @@ import { Counter, Gauge, Histogram, type Registry } from '@eventpipe/platform';
 
 export function publisherMetrics(registry: Registry) {
   return {
+    schemaViolations: new Counter({
+      name: 'eventpipe_schema_violations_total',
+      help: "Events whose data did not match their type's schema in warn mode (accepted anyway), by type.",
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
     events: new Counter({
       name: 'eventpipe_publisher_events_total',
       help: 'Events received, by outcome: accepted (published), rejected (4xx), throttled (429), failed (bus error).',

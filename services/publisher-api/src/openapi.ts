@@ -81,6 +81,7 @@ export function publisherApiDocument(): OpenApiDocument {
       'invalid-encoding',
       'json-too-deep',
       'forbidden-key',
+      'data-schema-invalid',
       'source-not-allowed',
       'request-aborted',
       'bad-request',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Express, Request, Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import {
   apiDocsRoutes,
   authFailureLimit,
@@ -21,6 +21,7 @@ import {
   storedEventJson,
   type StoredRow,
 } from '@eventpipe/schema';
+import { backgroundRegistry, withEventTypes, type SchemaRegistry } from '@eventpipe/registry';
 import type { EventStore } from '@eventpipe/store';
 import { countEventsUseCase } from './count-events';
 import { CursorCodec } from './cursor';
@@ -30,9 +31,13 @@ import { listEventsUseCases, type Reader } from './list-events';
 import { queryMetrics, timedRead } from './metrics';
 import { queryApiDocument } from './openapi';
 import { ReadGate, responseDone } from './read-gate';
+import { SCHEMA_BODY_MAX_BYTES, schemaUseCases } from './schemas';
 
 export interface QueryDeps {
   store: EventStore;
+  /** The schema registry (started): /v1/schemas reads and registers through it. Unset: one
+   * over the store, loading in the background. */
+  schemas?: SchemaRegistry;
   logger: Logger;
   registry: Registry;
   /** HMAC key of page cursors (at least 16 bytes). */
@@ -55,6 +60,8 @@ export interface QueryDeps {
 export function createQueryApp(deps: QueryDeps): Express {
   const { store, logger, registry } = deps;
   const metrics = queryMetrics(registry);
+  const schemaRegistry = deps.schemas ?? backgroundRegistry(store.schemas);
+  const baseDocument = queryApiDocument();
   const read = timedRead(metrics, store);
   const gate = new ReadGate(deps.pageMaxConcurrent ?? 8);
   const lists = listEventsUseCases({
@@ -84,7 +91,7 @@ export function createQueryApp(deps: QueryDeps): Express {
       checks: [{ name: 'store', check: () => store.check() }],
       metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
     }),
-    apiDocsRoutes(queryApiDocument(), 'eventpipe query API'),
+    apiDocsRoutes(() => withEventTypes(baseDocument, schemaRegistry), 'eventpipe query API'),
   );
   const access = [
     guarded(requireScope(deps.apiKeys ?? [], 'events:read')),
@@ -139,6 +146,37 @@ export function createQueryApp(deps: QueryDeps): Express {
     const stats = await countEvents(req.query, readerOf(res));
     res.setHeader('Cache-Control', 'no-store');
     res.json(stats);
+  });
+
+  const schemas = schemaUseCases({ registry: schemaRegistry, store: store.schemas });
+  const writeSchemas = [
+    guarded(requireScope(deps.apiKeys ?? [], 'schemas:write')),
+    perConsumerLimit('write', deps.access?.rateLimitPerMinute ?? 0),
+    express.json({ limit: SCHEMA_BODY_MAX_BYTES, type: () => true }),
+  ];
+  app.put('/v1/schemas/:type', ...writeSchemas, async (req, res) => {
+    const { created, body } = await schemas.put(String(req.params.type), req.body);
+    res.setHeader('Location', body.uri);
+    res.status(created ? 201 : 200).json(body);
+  });
+  app.get('/v1/schemas', ...access, (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(schemas.list(req.query, readerOf(res)));
+  });
+  app.get('/v1/schemas/:type', ...access, (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(schemas.get(String(req.params.type), req.query, readerOf(res)));
+  });
+  app.get('/v1/schemas/:type/versions/:n', ...access, (req, res) => {
+    // A version never changes once registered.
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    res.json(
+      schemas.version(String(req.params.type), String(req.params.n), req.query, readerOf(res)),
+    );
+  });
+  app.get('/v1/schemas/:type/inferred', ...access, async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await schemas.inferred(String(req.params.type), req.query, readerOf(res)));
   });
 
   return finishApp(app, logger);

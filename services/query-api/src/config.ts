@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authEnvShape, envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
+import { registryEnvShape, schemasDirShape } from '@eventpipe/registry';
 import { storeEnvShape } from '@eventpipe/store';
 
 /** CURSOR_SECRET: any string of at least 16 bytes; random per process when unset. */
@@ -43,5 +44,7 @@ export const queryConfigSchema = z.object({
   ...storeEnvShape,
   ...queryEnvShape,
   ...authEnvShape,
+  ...registryEnvShape,
+  ...schemasDirShape,
 });
 export type QueryConfig = z.output<typeof queryConfigSchema>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platform';
+import { startRegistry } from '@eventpipe/registry';
 import { openStore } from '@eventpipe/store/adapters';
 import { createQueryApp } from './app';
 import { queryConfigSchema } from './config';
@@ -19,8 +20,10 @@ runHttpService(
         'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
       );
     }
+    const schemas = await startRegistry(store.schemas, config, logger);
     const app = createQueryApp({
       store,
+      schemas,
       logger,
       registry: createRegistry('query-api'),
       apiKeys: auth.keys,
@@ -41,6 +44,7 @@ runHttpService(
       ],
       stop: async ([server]) => {
         await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
+        schemas.stop();
         await store.close();
       },
     };

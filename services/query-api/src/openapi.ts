@@ -17,6 +17,9 @@ import {
   storedEventSchema,
 } from '@eventpipe/schema';
 
+import { COMPATIBILITIES, SCHEMA_MODES } from '@eventpipe/registry';
+import { INFER_SAMPLE_EVENTS } from './schemas';
+
 const VERSION = '1.0.0';
 
 /** The query API's OpenAPI 3.1 document, from the contract's zod schemas. */
@@ -179,6 +182,201 @@ export function queryApiDocument(): OpenApiDocument {
     },
     problems: ['validation-failed', 'range-too-large', 'unavailable'],
   });
+  describeSchemaRoutes(api);
   describeOperationalRoutes(api, ['store']);
   return api.build();
+}
+
+const TYPE_PARAM = {
+  name: 'type',
+  description: 'The CloudEvents type (URL-encoded).',
+  schema: { type: 'string', minLength: 1 },
+};
+const versionSchema = {
+  type: 'object',
+  required: ['type', 'version', 'uri', 'mode', 'compatibility', 'createdAt', 'schema'],
+  properties: {
+    type: { type: 'string' },
+    version: { type: 'integer', minimum: 1 },
+    uri: {
+      type: 'string',
+      description:
+        'What accepted events carry as dataschema: <SCHEMA_URI_BASE>/v1/schemas/<type>/versions/<n>.',
+    },
+    mode: { type: 'string', enum: [...SCHEMA_MODES] },
+    compatibility: { type: 'string', enum: [...COMPATIBILITIES] },
+    createdAt: { type: 'string', format: 'date-time' },
+    schema: { type: 'object', description: 'The JSON Schema (draft 2020-12) of the data.' },
+    view: { type: 'string', description: 'The typed view of the type (PUT answers only).' },
+  },
+};
+
+/** /v1/schemas: the registry of data schemas (docs/SCHEMAS.md). */
+function describeSchemaRoutes(api: OpenApiBuilder): void {
+  api.operation('put', '/v1/schemas/:type', {
+    operationId: 'putSchema',
+    summary: 'Register the next version of the schema of a type',
+    description:
+      "Registers a JSON Schema (draft 2020-12) for the data of one event type as its next version, checked for compatibility with the newest version by the type's compatibility (BACKWARD by default). mode and compatibility default to the type's current settings (enforce and BACKWARD for a new type). The same schema and settings again: 200 with the newest version, nothing new. The typed view events_<type slug> is created or replaced. Every instance uses a new version within SCHEMA_REFRESH_SECONDS.",
+    tags: ['schemas'],
+    scope: 'schemas:write',
+    rateLimited: true,
+    pathParams: [TYPE_PARAM],
+    requestBody: {
+      description:
+        '{"schema": <JSON Schema>, "mode"?: "enforce"|"warn"|"off", "compatibility"?: "BACKWARD"|"FORWARD"|"FULL"|"NONE"}',
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            required: ['schema'],
+            additionalProperties: false,
+            properties: {
+              schema: { type: 'object' },
+              mode: { type: 'string', enum: [...SCHEMA_MODES] },
+              compatibility: { type: 'string', enum: [...COMPATIBILITIES] },
+            },
+          },
+        },
+      },
+    },
+    responses: {
+      '200': {
+        description: 'Nothing changed: the newest version',
+        content: { 'application/json': { schema: versionSchema } },
+      },
+      '201': {
+        description: 'The new version',
+        headers: { Location: { description: 'The version URI.', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: versionSchema } },
+      },
+    },
+    problems: [
+      'validation-failed',
+      'malformed-json',
+      'bad-request',
+      'invalid-schema',
+      'schema-incompatible',
+      'payload-too-large',
+      'unavailable',
+    ],
+  });
+  api.operation('get', '/v1/schemas', {
+    operationId: 'listSchemas',
+    summary: 'Every type with a schema',
+    tags: ['schemas'],
+    scope: 'events:read',
+    rateLimited: true,
+    responses: {
+      '200': {
+        description: 'The types, each with its settings and newest version',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['data'],
+              properties: {
+                data: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['type', 'mode', 'compatibility', 'latestVersion', 'uri', 'view'],
+                    properties: {
+                      type: { type: 'string' },
+                      mode: { type: 'string', enum: [...SCHEMA_MODES] },
+                      compatibility: { type: 'string', enum: [...COMPATIBILITIES] },
+                      latestVersion: { type: 'integer' },
+                      uri: { type: 'string' },
+                      view: { type: 'string' },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    problems: ['validation-failed', 'unavailable'],
+  });
+  api.operation('get', '/v1/schemas/:type', {
+    operationId: 'getSchema',
+    summary: "A type's schema settings and every version",
+    tags: ['schemas'],
+    scope: 'events:read',
+    rateLimited: true,
+    pathParams: [TYPE_PARAM],
+    responses: {
+      '200': {
+        description: 'The settings and versions, oldest first',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['type', 'mode', 'compatibility', 'view', 'versions'],
+              properties: {
+                type: { type: 'string' },
+                mode: { type: 'string', enum: [...SCHEMA_MODES] },
+                compatibility: { type: 'string', enum: [...COMPATIBILITIES] },
+                view: { type: 'string' },
+                versions: { type: 'array', items: versionSchema },
+              },
+            },
+          },
+        },
+      },
+    },
+    problems: ['validation-failed', 'not-found', 'unavailable'],
+  });
+  api.operation('get', '/v1/schemas/:type/versions/:n', {
+    operationId: 'getSchemaVersion',
+    summary: 'One version of the schema of a type (what dataschema points to)',
+    tags: ['schemas'],
+    scope: 'events:read',
+    rateLimited: true,
+    pathParams: [
+      TYPE_PARAM,
+      {
+        name: 'n',
+        description: 'The version number (1, 2, …).',
+        schema: { type: 'string', pattern: '^[1-9][0-9]*$' },
+      },
+    ],
+    responses: {
+      '200': {
+        description: 'The version; it never changes',
+        content: { 'application/json': { schema: versionSchema } },
+      },
+    },
+    problems: ['validation-failed', 'not-found', 'unavailable'],
+  });
+  api.operation('get', '/v1/schemas/:type/inferred', {
+    operationId: 'inferSchema',
+    summary: 'A schema drafted from stored events of a type',
+    description: `Drafts a JSON Schema from the data of the newest ${INFER_SAMPLE_EVENTS} stored events of the type: the types seen, properties present in every event as required, and string formats (date-time, date, email, uri, uuid) that every value had. A starting point to edit and register; a key limited to some sources gets 403.`,
+    tags: ['schemas'],
+    scope: 'events:read',
+    rateLimited: true,
+    pathParams: [TYPE_PARAM],
+    responses: {
+      '200': {
+        description: 'The draft',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['type', 'sampledEvents', 'schema'],
+              properties: {
+                type: { type: 'string' },
+                sampledEvents: { type: 'integer' },
+                schema: { type: 'object' },
+              },
+            },
+          },
+        },
+      },
+    },
+    problems: ['validation-failed', 'unavailable'],
+  });
 }

@@ -1,3 +1,4 @@
+import { SchemaRegistry } from '@eventpipe/registry';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createRegistry } from '@eventpipe/platform';
@@ -249,14 +250,19 @@ describe('query API', () => {
 describe('GET /v1/events on a store that bounds reads in time (BigQuery, REST fake)', () => {
   let fake: BigQueryFake;
   let app: Express;
+  let schemas: SchemaRegistry;
   beforeAll(async () => {
     fake = await BigQueryFake.start();
     const store = testBigQueryStore(fake.endpoint, {
       range: { defaultRangeMs: 7 * 86_400_000, maxRangeMs: 31 * 86_400_000 },
     });
     await store.init();
+    // The schema registry loaded before the tests count the store's queries.
+    schemas = new SchemaRegistry(store.schemas, { refreshMs: 60_000, uriBase: 'http://q' });
+    await schemas.reload();
     app = createQueryApp({
       store,
+      schemas,
       logger: memoryLogger().logger,
       registry: createRegistry('query-api'),
       cursorSecret: secret,
@@ -299,6 +305,7 @@ describe('GET /v1/events on a store that bounds reads in time (BigQuery, REST fa
     await store.insert(r.events.map((event) => ({ event, meta })));
     const exportApp = createQueryApp({
       store,
+      schemas,
       logger: memoryLogger().logger,
       registry: createRegistry('query-api'),
       cursorSecret: secret,

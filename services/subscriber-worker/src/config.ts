@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { registryEnvShape } from '@eventpipe/registry';
 import { busEnvShape } from '@eventpipe/bus';
 import { envInt, envPort, serviceEnvShape } from '@eventpipe/platform';
 import { storeEnvShape } from '@eventpipe/store';
@@ -48,6 +49,7 @@ export const workerConfigSchema = z.object({
   BUS: z.enum(['pubsub']).default('pubsub').describe('A worker running alone pulls from Pub/Sub'),
   ...storeEnvShape,
   ...workerEnvShape,
+  ...registryEnvShape,
 });
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 

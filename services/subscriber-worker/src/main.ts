@@ -1,5 +1,6 @@
 import { createBus } from '@eventpipe/bus/adapters';
 import { createRegistry, runHttpService } from '@eventpipe/platform';
+import { startRegistry } from '@eventpipe/registry';
 import { openStore } from '@eventpipe/store/adapters';
 import { workerConfigSchema, workerOptions } from './config';
 import { Worker } from './worker';
@@ -12,7 +13,9 @@ runHttpService(
     const bus = createBus(config, { production });
     await bus.init();
     const store = await openStore(config, { production });
+    const schemas = await startRegistry(store.schemas, config, logger);
     const worker = new Worker({
+      schemas,
       bus,
       store,
       logger,
@@ -33,6 +36,7 @@ runHttpService(
       started: () => worker.start(),
       stop: async ([server]) => {
         await worker.stop();
+        schemas.stop();
         await server!.close(500);
         await store.close();
         await bus.close();

@@ -26,6 +26,12 @@ export function workerMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    schemaViolations: new Counter({
+      name: 'eventpipe_schema_violations_total',
+      help: "Events whose data did not match their type's schema in warn mode (stored anyway), by type; in the worker only those that reached the topic without passing the publisher (the publisher counts its own).",
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
     storeRetries: new Counter({
       name: 'eventpipe_worker_store_retries_total',
       help: 'Failed inserts retried in place while the batch is held.',

@@ -17,7 +17,9 @@ import {
   nowTime,
   parseRfc3339,
   type DeadLetterReason,
+  type Envelope,
 } from '@eventpipe/schema';
+import type { SchemaRegistry } from '@eventpipe/registry';
 import type { EventStore, InsertItem, InsertResult } from '@eventpipe/store';
 import { Batcher, type BatchOptions } from './batcher';
 import { attemptLabel, workerMetrics } from './metrics';
@@ -30,6 +32,9 @@ export interface WorkerDeps {
   batch: BatchOptions;
   /** Flow control: the most messages and bytes received and not yet settled. */
   flowControl: { maxMessages: number; maxBytes: number };
+  /** The schema registry (started): data of a type with a schema is checked here too, for
+   * messages published to the topic by others than the publisher API. Unset: not checked. */
+  schemas?: SchemaRegistry;
   /** How long stop() lets outstanding messages settle. */
   shutdownTimeoutMs: number;
   /** A failed insert is retried in place, holding the batch (Pub/Sub keeps extending the
@@ -148,6 +153,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
         void this.deadLetter(message, decoded.reason, decoded.detail);
         return;
       }
+      const dataschema = this.checkData(message, decoded.event, decoded.dataschema);
+      if (dataschema === false) return;
       this.batcher.add(
         {
           message,
@@ -158,12 +165,52 @@ export class Worker extends EventEmitter<WorkerEvents> {
               publishedAt: nowTime(message.publishTime),
               messageId: message.id,
               producer: decoded.producer,
+              dataschema,
             },
           },
         },
         message.data.length,
       );
     });
+  }
+
+  /**
+   * The event's data against its type's schema: the version it (or the publisher, in the
+   * dataschema attribute) names, else the newest. Enforced and invalid: dead-lettered
+   * `data-schema-invalid`, and false. Otherwise the dataschema to store when the event names none.
+   */
+  private checkData(
+    message: IncomingMessage,
+    event: Envelope,
+    checkedAs: string | null,
+  ): string | null | false {
+    const schemas = this.deps.schemas;
+    if (!schemas) return checkedAs;
+    const result = schemas.check({
+      type: event.type,
+      dataschema: event.dataschema ?? checkedAs ?? undefined,
+      data: event.data === undefined ? undefined : (JSON.parse(event.data) as unknown),
+      hasBinaryData: event.data_base64 !== undefined,
+    });
+    if (result.outcome === 'valid') return result.dataschema;
+    if (result.outcome === 'unchecked') return checkedAs;
+    const detail = result.violations
+      .slice(0, 5)
+      .map((v) => `${v.pointer} ${v.message}`)
+      .join('; ');
+    if (result.mode === 'enforce') {
+      void this.deadLetter(message, 'data-schema-invalid', `type ${event.type}: ${detail}`);
+      return false;
+    }
+    // warn: stored. The publisher counted what passed it; count what did not.
+    if (message.attributes[ATTR.receivedAt] === undefined) {
+      this.metrics.schemaViolations.inc({ type: event.type });
+      this.deps.logger.warn(
+        { type: event.type, id: event.id, violations: result.violations },
+        'data does not match its schema (mode warn: stored)',
+      );
+    }
+    return checkedAs;
   }
 
   /** Inserts, retrying in place with backoff within the retry window; throws when it gives up. */

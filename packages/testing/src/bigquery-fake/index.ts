@@ -16,6 +16,7 @@ export { parseBigQueryTimestamp } from './values';
  * |---|---|
  * | datasets.get / datasets.insert | yes |
  * | tables.get / tables.insert / tables.patch | schema (STRING, INT64, FLOAT64, BOOL, TIMESTAMP, JSON; NULLABLE or REQUIRED), timePartitioning and clustering kept; patch only adds NULLABLE columns |
+ * | tables.insert / tables.patch / tables.update of a view | `view.query` in GoogleSQL of the typed-view form below only (anything else is refused); a DuckDB view of the same name; tables.get says `type: 'VIEW'` with its columns; a query of the view needs the partition filter its table requires; insertAll into it is refused |
  * | tabledata.insertAll | `insertId` dedup within a window (default 60 s), per-row errors, skipInvalidRows, ignoreUnknownValues |
  * | tabledata.insertAll into JSON | the value must parse, and every number in it must be one BigQuery's JSON type stores exactly (an INT64 or UINT64 integer, or a number a FLOAT64 prints back as written); any other is a row error, as BigQuery refuses it |
  * | jobs.query, jobs.getQueryResults | GoogleSQL SELECT through the translation below; named parameters (STRING, INT64, BOOL, TIMESTAMP, ARRAY<STRING>); rows as `f`/`v`, TIMESTAMP as int64 microseconds when `formatOptions.useInt64Timestamp` |
@@ -28,7 +29,21 @@ export { parseBigQueryTimestamp } from './values';
  * `SELECT * EXCEPT (...)` → `SELECT * EXCLUDE (...)`; `STARTS_WITH`, `COALESCE`, `SUM(...) OVER`,
  * `ROW_NUMBER() OVER (...)`, `COUNT(*)`, `QUALIFY`,
  * subqueries and `ORDER BY` / `LIMIT` behave the same in both. `maximumBytesBilled` is recorded
- * (see `queries`), not enforced: the fake cannot estimate bytes.
+ * (see `queries`), not enforced: the fake cannot estimate bytes. Results carry BigQuery types:
+ * a DuckDB list is a REPEATED field (a NULL array is sent as the empty one, and an array holding a
+ * NULL is an error, as in BigQuery).
+ *
+ * A view's query (views.ts) is `SELECT <items> FROM \`project.dataset.table\` WHERE type = '<literal>'`,
+ * each item a column or one of, with `path` a `'$."property"'` literal (GoogleSQL literals:
+ * backslash escapes `\\ \' \"` only; a doubled quote is BigQuery's syntax error):
+ * `JSON_VALUE(data, path)` (STRING of a scalar; NULL for a JSON null, an object or an array),
+ * `SAFE_CAST(JSON_VALUE(data, path) AS INT64|FLOAT64|BOOL)` (NULL where BigQuery's cast fails:
+ * INT64 from decimal digits only, FLOAT64 from a decimal number, BOOL from true/false in any
+ * case; the fake gives NULL for the strings 'inf', 'nan' and hexadecimal, which BigQuery reads),
+ * `JSON_QUERY(data, path)` (JSON; a JSON null stays JSON null), `JSON_VALUE_ARRAY(data, path)`
+ * (ARRAY<STRING> of an array of scalars, a JSON null element as NULL; NULL otherwise) and
+ * `ARRAY(SELECT SAFE_CAST(x AS INT64|FLOAT64|BOOL) FROM UNNEST(JSON_VALUE_ARRAY(data, path)) AS x)`.
+ * Literals are allowed in view definitions only; a query of a view still needs parameters.
  */
 
 export interface BigQueryFakeOptions {
@@ -186,6 +201,7 @@ export class BigQueryFake {
     if ((m = /^\/projects\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)$/.exec(path))) {
       if (method === 'GET') return this.tables.getTable(m[1]!, m[2]!, m[3]!);
       if (method === 'PATCH') return this.tables.patchTable(m[1]!, m[2]!, m[3]!, body);
+      if (method === 'PUT') return this.tables.updateTable(m[1]!, m[2]!, m[3]!, body);
     }
     if (
       (m = /^\/projects\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/insertAll$/.exec(path)) &&

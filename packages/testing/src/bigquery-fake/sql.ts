@@ -1,13 +1,19 @@
 import {
-  DuckDBTypeId,
   listValue,
   timestampValue,
   type DuckDBConnection,
-  type DuckDBType,
+  type DuckDBListValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { Tables } from './tables';
-import { ApiError, parseBigQueryTimestamp, quote, unsupported } from './values';
+import {
+  ApiError,
+  bqField,
+  parseBigQueryTimestamp,
+  quote,
+  unsupported,
+  type BqField,
+} from './values';
 
 const QUERY_KEYS = new Set([
   'query',
@@ -80,11 +86,9 @@ export async function runQuery(
   const int64Timestamps =
     (body.formatOptions as { useInt64Timestamp?: boolean } | undefined)?.useInt64Timestamp === true;
   const types = reader.columnTypes();
-  const fields = reader
-    .columnNames()
-    .map((name, i) => ({ name, type: bqType(types[i]!), mode: 'NULLABLE' }));
+  const fields = reader.columnNames().map((name, i) => bqField(name, types[i]!));
   const rows = reader.getRows().map((row) => ({
-    f: row.map((v, i) => ({ v: encodeCell(v, fields[i]!.type, int64Timestamps) })),
+    f: row.map((v, i) => ({ v: encodeCell(v, fields[i]!, int64Timestamps) })),
   }));
   return { fields, rows };
 }
@@ -102,7 +106,8 @@ function translate(tables: Tables, sql: string): string {
       throw unsupported(`function ${m[1]}`);
   }
   let out = sql.replace(/`([^`.]+)\.([^`.]+)\.([^`.]+)`/g, (_, p: string, d: string, t: string) => {
-    const meta = tables.tableMeta(p, d, t);
+    // A view reads its table: a partition filter that table requires is required of the query.
+    const meta = tables.baseTableMeta(p, d, t);
     const field = meta.timePartitioning?.field;
     // Like BigQuery: a table that requires a partition filter refuses a query without one.
     if (
@@ -197,31 +202,27 @@ function bindParams(body: Record<string, unknown>): Record<string, DuckDBValue> 
   return out;
 }
 
-function bqType(t: DuckDBType): string {
-  if (t.alias === 'JSON') return 'JSON';
-  switch (t.typeId) {
-    case DuckDBTypeId.VARCHAR:
-      return 'STRING';
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.UBIGINT:
-      return 'INT64';
-    case DuckDBTypeId.DOUBLE:
-    case DuckDBTypeId.FLOAT:
-      return 'FLOAT64';
-    case DuckDBTypeId.BOOLEAN:
-      return 'BOOL';
-    case DuckDBTypeId.TIMESTAMP:
-      return 'TIMESTAMP';
-    default:
-      throw unsupported(`result column type ${String(t)}`);
+/** A cell as the REST API sends it: a string (or null), or for a REPEATED field the list of its
+ * elements as `{ v }`. BigQuery sends a NULL array as the empty one and refuses to return an
+ * array holding a NULL. */
+function encodeCell(v: unknown, field: BqField, int64Timestamps: boolean): unknown {
+  if (field.mode === 'REPEATED') {
+    if (v === null || v === undefined) return [];
+    return (v as DuckDBListValue).items.map((item) => {
+      if (item === null || item === undefined) {
+        throw new ApiError(
+          400,
+          'invalidQuery',
+          `Array cannot have a null element; error in writing field ${field.name}`,
+        );
+      }
+      return { v: encodeScalar(item, field.type, int64Timestamps) };
+    });
   }
+  return encodeScalar(v, field.type, int64Timestamps);
 }
 
-function encodeCell(v: unknown, type: string, int64Timestamps: boolean): string | null {
+function encodeScalar(v: unknown, type: string, int64Timestamps: boolean): string | null {
   if (v === null || v === undefined) return null;
   if (type === 'TIMESTAMP') {
     const micros = (v as { micros: bigint }).micros;

@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { ApiError, cellValue, notFound, quote, unsupported, type Field } from './values';
+import { ApiError, bqField, cellValue, notFound, quote, unsupported, type Field } from './values';
+import { translateView, type ViewSource } from './views';
 
 export interface TableMeta {
   tableReference: { projectId: string; datasetId: string; tableId: string };
@@ -9,6 +10,9 @@ export interface TableMeta {
   requirePartitionFilter?: boolean;
   description?: string;
   creationTime: string;
+  /** Set on a view: its GoogleSQL, and the table it reads (whose partition filter it inherits). */
+  view?: { query: string; useLegacySql: false };
+  viewOf?: ViewSource;
 }
 
 /** A per-row refusal injected with `BigQueryFake.rejectRows`. */
@@ -45,7 +49,9 @@ const TABLE_KEYS = new Set([
   'description',
   'labels',
   'friendlyName',
+  'view',
 ]);
+const VIEW_KEYS = new Set(['tableReference', 'view', 'description', 'labels', 'friendlyName']);
 
 /** Datasets and tables: their metadata here, their rows in DuckDB (a schema per dataset). */
 export class Tables {
@@ -92,12 +98,71 @@ export class Tables {
   }
 
   getTable(p: string, d: string, t: string) {
+    const { viewOf, ...meta } = this.tableMeta(p, d, t);
     return {
       kind: 'bigquery#table',
       id: `${p}:${d}.${t}`,
-      type: 'TABLE',
-      ...this.tableMeta(p, d, t),
+      type: viewOf ? 'VIEW' : 'TABLE',
+      ...meta,
     };
+  }
+
+  /** The table a query reads through `p.d.t`: the table itself, or the one a view reads. */
+  baseTableMeta(p: string, d: string, t: string): TableMeta {
+    const meta = this.tableMeta(p, d, t);
+    if (!meta.viewOf) return meta;
+    const { projectId, datasetId, tableId } = meta.viewOf;
+    return this.tableMeta(projectId, datasetId, tableId);
+  }
+
+  /**
+   * tables.insert / patch / update of a view: its GoogleSQL translated (views.ts) into a DuckDB
+   * view of the same name, whose columns give the view's schema.
+   */
+  private async putView(p: string, d: string, t: string, body: Record<string, unknown>) {
+    for (const k of Object.keys(body)) if (!VIEW_KEYS.has(k)) throw unsupported(`view option ${k}`);
+    const view = body.view as { query?: unknown; useLegacySql?: unknown } | undefined;
+    for (const k of Object.keys(view ?? {})) {
+      if (k !== 'query' && k !== 'useLegacySql') throw unsupported(`view option view.${k}`);
+    }
+    if (typeof view?.query !== 'string')
+      throw new ApiError(400, 'invalid', 'view.query is required');
+    if (view.useLegacySql !== false)
+      throw unsupported('legacy SQL views (set useLegacySql: false)');
+    const { select, source } = translateView(view.query);
+    const base = this.tableMeta(source.projectId, source.datasetId, source.tableId);
+    if (base.viewOf) throw unsupported('views over views');
+    try {
+      await this.conn.run(`CREATE OR REPLACE VIEW ${quote(`${p}.${d}`)}.${quote(t)} AS ${select}`);
+    } catch (e) {
+      throw new ApiError(
+        400,
+        'invalidQuery',
+        `fake could not create the view: ${(e as Error).message.split('\n')[0]}`,
+      );
+    }
+    const reader = await this.conn.runAndReadAll(
+      `SELECT * FROM ${quote(`${p}.${d}`)}.${quote(t)} LIMIT 0`,
+    );
+    const types = reader.columnTypes();
+    const fields = reader.columnNames().map((name, i) => bqField(name, types[i]!));
+    const old = this.tables.get(`${p}.${d}.${t}`);
+    this.tables.set(`${p}.${d}.${t}`, {
+      tableReference: { projectId: p, datasetId: d, tableId: t },
+      schema: { fields },
+      description: (body.description as string | undefined) ?? old?.description,
+      creationTime: old?.creationTime ?? String(Date.now()),
+      view: { query: view.query, useLegacySql: false },
+      viewOf: source,
+    });
+    return this.getTable(p, d, t);
+  }
+
+  /** tables.update (PUT): only of a view, whose query it replaces. */
+  async updateTable(p: string, d: string, t: string, body: Record<string, unknown>) {
+    const meta = this.tableMeta(p, d, t);
+    if (!meta.viewOf) throw unsupported('tables.update of a table (only of a view)');
+    return this.putView(p, d, t, body);
   }
 
   private columnDdl(f: Field): string {
@@ -114,6 +179,11 @@ export class Tables {
       if (!TABLE_KEYS.has(k)) throw unsupported(`table option ${k}`);
     const t = (body.tableReference as { tableId?: string } | undefined)?.tableId;
     if (!t) throw new ApiError(400, 'invalid', 'tableReference.tableId is required');
+    if (body.view !== undefined) {
+      if (this.tables.has(`${p}.${d}.${t}`))
+        throw new ApiError(409, 'duplicate', `Already Exists: Table ${p}:${d}.${t}`);
+      return this.putView(p, d, t, body);
+    }
     const fields = (body.schema as { fields?: Field[] } | undefined)?.fields ?? [];
     if (!fields.length) throw unsupported('tables without a schema');
     const key = `${p}.${d}.${t}`;
@@ -144,6 +214,17 @@ export class Tables {
 
   async patchTable(p: string, d: string, t: string, body: Record<string, unknown>) {
     const meta = this.tableMeta(p, d, t);
+    if (meta.viewOf) {
+      if (body.view === undefined) throw unsupported('patching a view other than its view.query');
+      return this.putView(p, d, t, { ...body });
+    }
+    if (body.view !== undefined) {
+      throw new ApiError(
+        400,
+        'invalid',
+        `Table ${p}:${d}.${t} is not a view: cannot set view.query`,
+      );
+    }
     for (const k of Object.keys(body)) {
       if (k !== 'schema' && k !== 'tableReference') throw unsupported(`patching ${k}`);
     }
@@ -185,6 +266,7 @@ export class Tables {
     faults: InsertFaults,
   ) {
     const meta = this.tableMeta(p, d, t);
+    if (meta.viewOf) throw new ApiError(400, 'invalid', `Cannot insert into view ${p}:${d}.${t}`);
     for (const k of Object.keys(body)) {
       if (!['rows', 'skipInvalidRows', 'ignoreUnknownValues', 'kind'].includes(k))
         throw unsupported(`insertAll option ${k}`);

@@ -1,4 +1,10 @@
-import { timestampValue, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBListType,
+  DuckDBTypeId,
+  timestampValue,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 
 /** A schema field as the REST API sends it. */
 export interface Field {
@@ -149,4 +155,46 @@ function sameRational(a: string, b: string): boolean {
 /** A DuckDB identifier, quoted. */
 export function quote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+/** A result (or view) column as BigQuery describes it. */
+export interface BqField {
+  name: string;
+  type: string;
+  mode: 'NULLABLE' | 'REPEATED';
+}
+
+/** A DuckDB result column → its BigQuery field: a LIST of a scalar is that scalar REPEATED. */
+export function bqField(name: string, t: DuckDBType): BqField {
+  if (t.typeId === DuckDBTypeId.LIST) {
+    const child = (t as DuckDBListType).valueType;
+    if (child.typeId === DuckDBTypeId.LIST)
+      throw unsupported(`result column ${name}: arrays of arrays`);
+    return { name, type: bqScalarType(name, child), mode: 'REPEATED' };
+  }
+  return { name, type: bqScalarType(name, t), mode: 'NULLABLE' };
+}
+
+function bqScalarType(name: string, t: DuckDBType): string {
+  if (t.alias === 'JSON') return 'JSON';
+  switch (t.typeId) {
+    case DuckDBTypeId.VARCHAR:
+      return 'STRING';
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.UBIGINT:
+      return 'INT64';
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+      return 'FLOAT64';
+    case DuckDBTypeId.BOOLEAN:
+      return 'BOOL';
+    case DuckDBTypeId.TIMESTAMP:
+      return 'TIMESTAMP';
+    default:
+      throw unsupported(`result column type ${String(t)} (column ${name})`);
+  }
 }

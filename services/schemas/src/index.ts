@@ -1,0 +1,2 @@
+export { bodyOfFile, typeName, typesSource, applyDir, putFile } from './app';
+export { schemasCliConfigSchema } from './config';
