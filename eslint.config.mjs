@@ -88,6 +88,11 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off', 'no-restricted-imports': 'off' },
   },
   {
+    // Pages a service serves to browsers (the query API's /explorer): plain scripts.
+    files: ['services/*/explorer/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+  },
+  {
     // CommonJS config files (jest) load each other with require().
     files: ['*.config.js'],
     languageOptions: { sourceType: 'commonjs' },

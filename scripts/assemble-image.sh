@@ -17,6 +17,8 @@ mkdir -p "$out"
 cp package.json package-lock.json "$out/"
 find packages services bench -maxdepth 2 -name package.json -exec cp --parents {} "$out" \;
 for d in packages/*/dist "services/${service}/dist"; do cp -r --parents "$d" "$out"; done
+# Files a service serves besides its code (the query API's /explorer page).
+if [ -d "services/${service}/explorer" ]; then cp -r --parents "services/${service}/explorer" "$out"; fi
 find "$out" -name '*.tsbuildinfo' -delete
 (cd "$out" && npm ci --omit=dev --no-audit --no-fund --workspace="@eventpipe/${service}" >&2)
 echo "require('./services/${service}/dist/main.js');" > "$out/main.js"

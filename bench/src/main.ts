@@ -15,6 +15,7 @@ import {
 import { ingestBatch } from './benches/ingest-batch';
 import { ingestSingle } from './benches/ingest-single';
 import { ingestSchema } from './benches/ingest-schema';
+import { streamLatency } from './benches/stream-latency';
 import { drain } from './benches/drain';
 import { queryPage, queryStats } from './benches/query';
 import { exportBench } from './benches/export';
@@ -29,6 +30,7 @@ const BENCHES: Bench[] = [
   queryPage,
   queryStats,
   exportBench,
+  streamLatency,
   workerMemory,
 ];
 const benchDir = join(__dirname, '..');

@@ -168,6 +168,9 @@ describeWithEmulator(
         },
         { what: 'the event stored and served', timeoutMs: 60_000 },
       );
+      // The files the query API serves besides its code are in its image.
+      expect((await fetch(`${queryUrl}/explorer`)).status).toBe(200);
+      expect((await fetch(`${queryUrl}/explorer/uPlot.iife.min.js`)).status).toBe(200);
       // The response text, not a parse of it: data comes back as it was written.
       expect(stored).toContain('"data":{"n":1.50,"big":12345678901234567890}');
       for (const p of [publisher, query, worker]) expect(await stops(p)).toBe(0);

@@ -38,6 +38,15 @@ export interface ListOptions extends EventFilter {
   cursor?: string;
 }
 export type StatsOptions = StatsParams;
+export interface StreamOptions extends Omit<EventFilter, 'to'> {
+  to?: string;
+  /** Resume after this message id (a previous item's `id`); unset: from now. */
+  after?: string;
+  /** Stops the stream. */
+  signal?: AbortSignal;
+  /** Wait before reconnecting after the stream ended or broke (default 1000 ms). */
+  reconnectDelayMs?: number;
+}
 export interface ExportOptions extends EventFilter {
   /** Start from this nextCursor of a page listed before (same filters). */
   cursor?: string;
@@ -260,6 +269,46 @@ export class EventpipeClient {
     }
   }
 
+  /**
+   * Stored events as they arrive (GET /v1/events/stream), from `after` (a message id) or from
+   * now: an async iterator that reconnects by itself after a dropped connection or a 429/503,
+   * resuming after the last event it yielded (Last-Event-ID), so nothing is skipped or repeated.
+   * Each item is the event and its resume id. Stop with `signal` (or by leaving the loop).
+   */
+  async *stream(options: StreamOptions = {}): AsyncGenerator<{ id: string; event: StoredEvent }> {
+    const { after, signal, reconnectDelayMs = 1000, ...filter } = options;
+    let last = after;
+    for (;;) {
+      if (signal?.aborted) return;
+      try {
+        const res = await this.request(
+          'query',
+          '/v1/events/stream',
+          { ...filter },
+          {
+            headers: { Accept: 'text/event-stream', ...(last ? { 'Last-Event-ID': last } : {}) },
+            signal,
+          },
+        );
+        for await (const message of sseMessages(res)) {
+          if (message.data === undefined || message.id === undefined) continue;
+          last = message.id;
+          yield { id: message.id, event: parseJson(message.data) as StoredEvent };
+        }
+        // The server ended the stream (a slow reader, a restart): resume.
+      } catch (e) {
+        if (signal?.aborted) return;
+        const busy = e instanceof EventpipeError && (e.status === 429 || e.status === 503);
+        const broken = (e as { name?: unknown })?.name === 'TypeError';
+        if (!busy && !broken) throw e;
+        const seconds = busy ? Math.min((e as EventpipeError).retryAfterSeconds ?? 1, 60) : 0;
+        await sleep(Math.max(seconds * 1000, reconnectDelayMs), signal);
+        continue;
+      }
+      await sleep(reconnectDelayMs, signal);
+    }
+  }
+
   /** Every matching event as CSV text (header row first), chunk by chunk as it arrives. */
   async *exportCsv(filter: EventFilter = {}): AsyncGenerator<string> {
     const res = await this.request(
@@ -277,7 +326,12 @@ export class EventpipeClient {
     api: 'publisher' | 'query',
     path: string,
     query: Query,
-    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+    init: {
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Response> {
     const base = api === 'publisher' ? this.options.publisherUrl : this.options.queryUrl;
     if (!base) throw new Error(`the ${api} API's URL (${api}Url) is not set`);
@@ -336,3 +390,48 @@ async function* lines(res: Response): AsyncGenerator<string> {
 
 /** The export's body ended inside a row: resumable. */
 class BrokenStream extends Error {}
+
+/** Waits, or resolves early when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Server-Sent Events of a response body (WHATWG HTML, "Parsing an event stream"): each
+ * message's id, event name and data (data lines joined with a line feed). */
+export async function* sseMessages(
+  res: Response,
+): AsyncGenerator<{ id?: string; event?: string; data?: string }> {
+  let id: string | undefined;
+  let event: string | undefined;
+  let data: string[] = [];
+  let buffer = '';
+  for await (const chunk of text(res)) {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
+      // A CR at the end may be the first half of a CRLF: wait for the next chunk.
+      if (nl === buffer.length - 1 && buffer[nl] === '\r') break;
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
+      if (line === '') {
+        if (data.length) yield { id, event, data: data.join('\n') };
+        event = undefined;
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'data') data.push(value);
+      else if (field === 'event') event = value;
+      else if (field === 'id' && !value.includes('\0')) id = value;
+    }
+  }
+}

@@ -1,10 +1,11 @@
-export { EventpipeClient, EventpipeError } from './client';
+export { EventpipeClient, EventpipeError, sseMessages } from './client';
 export type {
   ClientOptions,
   EventInput,
   EventFilter,
   ListOptions,
   StatsOptions,
+  StreamOptions,
   ExportOptions,
   Problem,
   SchemaMode,

@@ -35,6 +35,7 @@ export const PROBLEMS = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   'too-many-in-flight': { status: 429, title: 'Too many events in flight' },
   'too-many-exports': { status: 429, title: 'Too many exports at once' },
+  'too-many-streams': { status: 429, title: 'Too many event streams at once' },
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -8,3 +8,4 @@ export * from './registry';
 export * from './config';
 export * from './schemas-dir';
 export * from './openapi';
+export * from './duplicate-keys';

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { EVENT_COLUMNS } from '@eventpipe/schema';
 import { checkCompatibility } from './compatibility';
 import { viewColumns } from './columns';
+import { viewName } from './model';
 import type {
   Compatibility,
   CompatibilityBreak,
@@ -11,6 +12,7 @@ import type {
   SchemaVersion,
 } from './model';
 import type { SchemaStore } from './schema-store.port';
+import { duplicateKeyPointer } from './duplicate-keys';
 import { applySchemasDir } from './schemas-dir';
 import { checkSchemaDocument, compileDataValidator } from './validate';
 
@@ -35,7 +37,11 @@ export type RegisterResult =
   /** The same schema and settings as the newest version: nothing new is made. */
   | { outcome: 'unchanged'; version: SchemaVersion }
   | { outcome: 'invalid'; messages: string[] }
-  | { outcome: 'incompatible'; against: number; breaks: CompatibilityBreak[] };
+  | { outcome: 'incompatible'; against: number; breaks: CompatibilityBreak[] }
+  /** Another type already has this type's view name (`events_<slug>`). */
+  | { outcome: 'view-taken'; view: string; by: string }
+  /** Registrations elsewhere kept taking the next version number: retry. */
+  | { outcome: 'busy' };
 
 /** What the registry says of one event's data. */
 export type CheckResult =
@@ -54,6 +60,8 @@ export interface CheckedEvent {
   dataschema?: string;
   /** The event's data as a value (absent: the event has none; binary data is not JSON). */
   data?: unknown;
+  /** The data's JSON text as sent: checked for a member name given twice in one object. */
+  dataText?: string;
   hasBinaryData?: boolean;
 }
 
@@ -86,6 +94,7 @@ export class SchemaRegistry {
   private validators = new Map<string, (data: unknown) => DataViolation[]>();
   private timer: NodeJS.Timeout | undefined;
   private loaded = false;
+  private readonly registering = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: SchemaStore,
@@ -145,13 +154,31 @@ export class SchemaRegistry {
     }
   }
 
-  /** Registers the next version of `type`, against the newest as its compatibility says. */
-  async register(type: string, input: RegisterInput): Promise<RegisterResult> {
+  /** Registers the next version of `type`, against the newest as its compatibility says.
+   * Registrations of one type through this instance run one at a time; across instances the
+   * store's (type, version) key decides, and the loser reloads and checks again. */
+  register(type: string, input: RegisterInput): Promise<RegisterResult> {
+    const before = this.registering.get(type) ?? Promise.resolve();
+    const run = before.then(() => this.registerNow(type, input));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.registering.set(type, settled);
+    void settled.then(() => {
+      if (this.registering.get(type) === settled) this.registering.delete(type);
+    });
+    return run;
+  }
+
+  private async registerNow(type: string, input: RegisterInput): Promise<RegisterResult> {
     const messages = checkSchemaDocument(input.schema);
     if (messages.length) return { outcome: 'invalid', messages };
     const schema = input.schema as JsonSchema;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 8; attempt++) {
       await this.reload();
+      const clash = this.types().find((t) => t !== type && viewName(t) === viewName(type));
+      if (clash) return { outcome: 'view-taken', view: viewName(type), by: clash };
       const latest = this.latest(type);
       const mode = input.mode ?? latest?.mode ?? 'enforce';
       const compatibility = input.compatibility ?? latest?.compatibility ?? 'BACKWARD';
@@ -180,7 +207,7 @@ export class SchemaRegistry {
       await this.reload();
       return { outcome: 'created', version };
     }
-    throw new Error(`could not register a version of ${type}: other registrations kept winning`);
+    return { outcome: 'busy' };
   }
 
   /** Checks one event's data against the version it names (dataschema) or the newest. */
@@ -218,6 +245,21 @@ export class SchemaRegistry {
           {
             pointer: '/data_base64',
             message: 'is binary; the schema of this type needs JSON data',
+          },
+        ],
+      };
+    }
+    const duplicate =
+      event.dataText !== undefined ? duplicateKeyPointer(event.dataText) : undefined;
+    if (duplicate !== undefined) {
+      return {
+        outcome: 'invalid',
+        mode,
+        version: target.version,
+        violations: [
+          {
+            pointer: `/data${duplicate}`,
+            message: 'is given twice in one object (readers disagree on which value counts)',
           },
         ],
       };

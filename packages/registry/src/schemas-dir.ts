@@ -47,6 +47,16 @@ export async function applySchemasDir(registry: SchemaRegistry, dir: string): Pr
         `SCHEMAS_DIR ${join(dir, file)}: not a valid JSON Schema: ${r.messages.join('; ')}`,
       );
     }
+    if (r.outcome === 'view-taken') {
+      throw new Error(
+        `SCHEMAS_DIR ${join(dir, file)}: type ${type}'s view ${r.view} is already the view of type ${r.by}`,
+      );
+    }
+    if (r.outcome === 'busy') {
+      throw new Error(
+        `SCHEMAS_DIR ${join(dir, file)}: other registrations of ${type} kept winning`,
+      );
+    }
     if (r.outcome === 'incompatible') {
       throw new Error(
         `SCHEMAS_DIR ${join(dir, file)}: breaks compatibility with version ${r.against} of ${type}: ` +

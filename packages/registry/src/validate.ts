@@ -1,6 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { JSON_SCHEMA_2020_12, pointerToken, type DataViolation, type JsonSchema } from './model';
+import safeRegex from 'safe-regex2';
 
 /** At most this many violations are reported for one `data` value. */
 export const MAX_DATA_VIOLATIONS = 20;
@@ -168,6 +169,12 @@ export function checkSchemaDocument(schema: unknown): string[] {
           : `a ${typeof schema}`;
     return [`(root): a schema must be a JSON object, not ${what}`];
   }
+  // Depth first, iteratively: a deeply nested document must be a 400, not a stack overflow in
+  // the checks below (or in the validator later).
+  const depth = maxDepth(schema);
+  if (depth > MAX_SCHEMA_DEPTH) {
+    return [`(root): the schema nests ${depth} levels; at most ${MAX_SCHEMA_DEPTH} are allowed`];
+  }
   const nonJson = notJson(schema, '', new Set());
   if (nonJson) return [nonJson];
 
@@ -186,6 +193,21 @@ export function checkSchemaDocument(schema: unknown): string[] {
         );
       }
     }
+    // A pattern whose matching time can grow exponentially with the input (nested quantifiers,
+    // as in ^(a+)+$) would let one event stall the service: refused.
+    const patterns: [string, unknown][] = [
+      ['pattern', sub.pattern],
+      ...Object.keys(isPlainObject(sub.patternProperties) ? sub.patternProperties : {}).map(
+        (k): [string, unknown] => [`patternProperties/${pointerToken(k)}`, k],
+      ),
+    ];
+    for (const [where, pattern] of patterns) {
+      if (typeof pattern === 'string' && !safeRegex(pattern)) {
+        problems.push(
+          `${pointer}/${where}: the pattern "${pattern}" can take exponential time to match (nested or overlapping repetition); write it without a repeated group that itself repeats`,
+        );
+      }
+    }
     if (typeof sub.format === 'string' && !knownFormats().has(sub.format)) {
       problems.push(
         `${pointer}/format: unknown format "${sub.format}" (known: ${[...knownFormats()].join(', ')})`,
@@ -199,12 +221,39 @@ export function checkSchemaDocument(schema: unknown): string[] {
     const messages = (meta.errors ?? []).map(schemaErrorMessage);
     return [...new Set(messages)].slice(0, MAX_SCHEMA_PROBLEMS);
   }
+  let validate: ValidateFunction;
   try {
-    createAjv({ validateSchema: false }).compile(schema);
+    validate = createAjv({ validateSchema: false }).compile(schema);
   } catch (error) {
     return [`(root): the schema does not compile: ${(error as Error).message}`];
   }
+  // A schema that refers to itself without consuming the data ({"allOf":[{"$ref":"#"}]}) loops
+  // for ever on any value: tried on a few values here, so it is refused instead of failing
+  // every event of its type.
+  for (const probe of [null, {}, [], '', 0, true, { a: { b: [1] } }]) {
+    try {
+      validate(probe);
+    } catch (error) {
+      return [
+        `(root): the schema cannot be checked (${(error as Error).message}): does it refer to itself without going deeper into the data?`,
+      ];
+    }
+  }
   return [];
+}
+
+/** Deepest nesting of objects and arrays in a JSON value, counted without recursion. */
+function maxDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, d);
+    if (deepest > MAX_SCHEMA_DEPTH) return deepest;
+    for (const child of Object.values(v as object)) stack.push([child, d + 1]);
+  }
+  return deepest;
 }
 
 /** A value in a message: strings as written, anything else as JSON. */
@@ -262,6 +311,8 @@ function violation(error: ErrorObject): DataViolation {
 }
 
 const VALIDATOR_CACHE_SIZE = 256;
+/** Deepest nesting a schema document may have (as JSON: objects and arrays). */
+export const MAX_SCHEMA_DEPTH = 64;
 const validatorCache = new Map<string, ValidateFunction>();
 
 function compiled(schema: JsonSchema): ValidateFunction {
@@ -295,7 +346,15 @@ function compiled(schema: JsonSchema): ValidateFunction {
 export function compileDataValidator(schema: JsonSchema): (data: unknown) => DataViolation[] {
   const validate = compiled(schema);
   return (data) => {
-    if (validate(data)) return [];
+    let valid: boolean;
+    try {
+      valid = validate(data) as boolean;
+    } catch (error) {
+      // Registration refuses schemas that fail so; should one still throw (stack depth on deep
+      // data), the event is not valid rather than a 500.
+      return [{ pointer: '/data', message: `could not be checked: ${(error as Error).message}` }];
+    }
+    if (valid) return [];
     const seen = new Set<string>();
     const out: DataViolation[] = [];
     for (const error of validate.errors ?? []) {

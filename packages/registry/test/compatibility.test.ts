@@ -285,9 +285,9 @@ describe('checkCompatibility: BACKWARD rules', () => {
       { type: 'integer', minimum: 5 },
     ],
     [
-      'multipleOf divisor',
-      { type: 'number', multipleOf: 0.3 },
-      { type: 'number', multipleOf: 0.1 },
+      'multipleOf an integer divisor',
+      { type: 'number', multipleOf: 6 },
+      { type: 'number', multipleOf: 3 },
     ],
     ['integers and multipleOf 1', { type: 'integer' }, { type: 'integer', multipleOf: 1 }],
     ['maxLength raised', { type: 'string', maxLength: 3 }, { type: 'string', maxLength: 4 }],
@@ -689,4 +689,20 @@ describe('COMPATIBILITY_RULES', () => {
       expect(COMPATIBILITY_RULES).toHaveProperty([rule]);
     }
   });
+});
+
+describe('checkCompatibility: what the validator does, not what arithmetic says', () => {
+  it.each<[string, JsonSchema, JsonSchema, unknown]>([
+    ['a decimal multipleOf step', { multipleOf: 0.01 }, { multipleOf: 0.001 }, 0.35],
+    ['another decimal step', { multipleOf: 0.3 }, { multipleOf: 0.1 }, 0.3],
+    ['a number format added', { type: 'integer' }, { type: 'integer', format: 'int32' }, 3e9],
+  ])(
+    'when %s would refuse a value the previous version allowed, then BACKWARD refuses it',
+    (_, previous, next, value) => {
+      // The value proves the break: valid under previous, invalid under next.
+      expect(compileDataValidator(previous)(value)).toEqual([]);
+      expect(compileDataValidator(next)(value)).not.toEqual([]);
+      expect(checkCompatibility(previous, next, 'BACKWARD')).not.toEqual([]);
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import { duplicateKeyPointer } from '../src/duplicate-keys';
 import fc from 'fast-check';
 import { JSON_SCHEMA_2020_12 } from '../src/model';
 import { MAX_DATA_VIOLATIONS, checkSchemaDocument, compileDataValidator } from '../src/validate';
@@ -137,9 +138,8 @@ describe('checkSchemaDocument', () => {
   it('when the document is not plain JSON, then it is refused with the pointer', () => {
     const cyclic: Record<string, unknown> = { type: 'object' };
     cyclic.properties = { self: cyclic };
-    expect(checkSchemaDocument(cyclic)).toEqual([
-      expect.stringMatching(/^\/properties\/self: .*cyclic/),
-    ]);
+    // Its nesting never ends: refused for its depth before anything walks it recursively.
+    expect(checkSchemaDocument(cyclic)).toEqual([expect.stringMatching(/nests 65 levels/)]);
     expect(checkSchemaDocument({ maximum: Number.NaN })).toEqual([
       expect.stringMatching(/^\/maximum: NaN is not a JSON number/),
     ]);
@@ -281,5 +281,47 @@ describe('compileDataValidator', () => {
         return v.length <= MAX_DATA_VIOLATIONS && v.every((x) => x.pointer.startsWith('/data'));
       }),
     );
+  });
+});
+
+describe('checkSchemaDocument: schemas that would hurt the service', () => {
+  it('when a pattern can take exponential time, then it is refused naming it', () => {
+    expect(
+      checkSchemaDocument({
+        type: 'object',
+        properties: { s: { type: 'string', pattern: '^(a+)+$' } },
+      }),
+    ).toEqual([expect.stringMatching(/^\/properties\/s\/pattern: .*exponential/)]);
+    expect(checkSchemaDocument({ type: 'string', pattern: '^sku-[0-9]+$' })).toEqual([]);
+  });
+
+  it('when a schema refers to itself without going deeper, then it is refused, not a 500 later', () => {
+    expect(checkSchemaDocument({ type: 'object', allOf: [{ $ref: '#' }] })).toEqual([
+      expect.stringMatching(/cannot be checked/),
+    ]);
+    // Recursion that goes deeper into the data is fine.
+    expect(checkSchemaDocument({ type: 'object', properties: { child: { $ref: '#' } } })).toEqual(
+      [],
+    );
+  });
+
+  it('when a schema nests 2000 levels, then it is a problem, not a stack overflow', () => {
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 2000; i++) deep = { properties: { a: deep } };
+    expect(checkSchemaDocument(deep)).toEqual([expect.stringMatching(/at most 64/)]);
+  });
+});
+
+describe('duplicateKeyPointer', () => {
+  it.each([
+    ['{"a":"x","a":1}', '/a'],
+    ['{"a":{"b":1,"c":{"d":[1,{"e":1,"e":2}]}}}', '/a/c/d/1/e'],
+    ['[{"a":1},{"a":2}]', undefined],
+    ['{"a":"\\"a\\"","b":{"a":1}}', undefined],
+    ['{"\\u0061":1,"a":2}', '/a'],
+    ['{"x/y":1,"x/y":2}', '/x~1y'],
+    ['1', undefined],
+  ])('when the JSON is %s, then the first name given twice is at %s', (text, pointer) => {
+    expect(duplicateKeyPointer(text)).toBe(pointer);
   });
 });

@@ -109,6 +109,21 @@ export const listParamsSchema = z
   });
 export type ListParams = z.input<typeof listParamsSchema>;
 
+/** GET /v1/events/stream: the list filters, and where to resume. */
+export const streamParamsSchema = z
+  .strictObject({
+    ...filterShape,
+    after: single('after')
+      .max(2048, { error: 'after is too long' })
+      .meta({
+        description:
+          'Resume after this event: the `id:` of the last message received (what `Last-Event-ID` carries; the header wins when both are sent).',
+      })
+      .optional(),
+  })
+  .refine(orderedRange, rangeIssue);
+export type StreamParams = z.input<typeof streamParamsSchema>;
+
 export const getParamsSchema = z.strictObject({
   source: text(
     'source',

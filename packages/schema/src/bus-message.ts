@@ -34,6 +34,10 @@ export const ATTR = {
   /** The URI of the schema version the publisher checked the event's data against, when the
    * event did not name one itself (docs/SCHEMAS.md): stored as its dataschema. */
   dataschema: 'eventpipe-dataschema',
+  /** Set by a publisher that checked the event's data against the schema registry (whatever
+   * the outcome it allowed): the worker does not check it again, so a schema or mode changed
+   * since can never turn an accepted event into a dead letter. */
+  schemasChecked: 'eventpipe-schemas-checked',
   /** Dead-letter attributes, added by the worker. */
   dlqReason: 'eventpipe-dlq-reason',
   dlqDetail: 'eventpipe-dlq-detail',
@@ -72,6 +76,7 @@ export function busMessageOf(
   traceparent?: string,
   producer?: string,
   dataschema?: string,
+  schemasChecked = false,
 ): { data: Buffer; attributes: Record<string, string> } {
   const attributes: Record<string, string> = {
     [ATTR.contentType]: CLOUDEVENTS_JSON,
@@ -84,6 +89,7 @@ export function busMessageOf(
   if (traceparent) attributes[ATTR.traceparent] = traceparent;
   if (producer) attributes[ATTR.producer] = producer;
   if (dataschema) attributes[ATTR.dataschema] = dataschema;
+  if (schemasChecked) attributes[ATTR.schemasChecked] = '1';
   return { data: Buffer.from(eventJson(event)), attributes };
 }
 

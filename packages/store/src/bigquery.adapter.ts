@@ -28,7 +28,9 @@ import {
   type StatsGroup,
   type StatsInterval,
   type StatsQuery,
+  type StoredQuery,
 } from './event-store.port';
+import { bigQueryStoredSql } from './bigquery-stored';
 import { bigQueryJson } from './bigquery-json';
 import {
   RETRYABLE_REASONS,
@@ -434,6 +436,14 @@ export class BigQueryStore implements EventStore {
     // Every row carries how many the page had before the byte bound: more means it cut.
     if (records.length) rows.truncated = Number(records[0]!.candidates) > records.length;
     return rows;
+  }
+
+  listStored(q: StoredQuery): Promise<StoredRow[]> {
+    const params: Record<string, unknown> = {};
+    const types: Record<string, string | string[]> = {};
+    const clauses = this.where(q.filter, params, types);
+    const parts = { table: this.fqTable, clauses, select: SELECT_LIST, dedup: DEDUP };
+    return this.readEvents(bigQueryStoredSql(parts, q, params, types), params, types);
   }
 
   async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {

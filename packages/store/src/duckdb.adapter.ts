@@ -33,7 +33,9 @@ import {
   type StatsInterval,
   type StatsBucket,
   type StatsQuery,
+  type StoredQuery,
 } from './event-store.port';
+import { duckdbStoredStatement } from './duckdb-stored';
 import { TIME_COLUMNS, rowFromRecord, selectEventColumns } from './columns';
 import { DUCKDB_TYPES, duckdbCreateTable } from './duckdb-schema';
 import { DUCKDB_SCHEMAS_TABLE, DuckDbSchemaStore } from './duckdb-schemas';
@@ -355,6 +357,17 @@ export class DuckDbStore implements EventStore {
     if (q.maxBytes !== undefined && records.length)
       rows.truncated = Number(records[0]!.candidates) > records.length;
     return rows;
+  }
+
+  /** The SQL and parameters listStored() runs. */
+  storedStatement(q: StoredQuery): DuckDbStatement {
+    const params: Record<string, DuckDBValue> = {};
+    return duckdbStoredStatement(this.table, this.where(q.filter, params), params, q);
+  }
+
+  listStored(q: StoredQuery): Promise<StoredRow[]> {
+    const { sql, params } = this.storedStatement(q);
+    return this.read(sql, params);
   }
 
   async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {

@@ -140,6 +140,70 @@ export function grantColumns(
  * metadata and the JSON around them. Each store computes it in SQL. */
 export const ROW_OVERHEAD_BYTES = 1024;
 
+/** A row's position in store order: when it was stored (canonical RFC 3339, microseconds), then source, then id. */
+export interface StoredKey {
+  storedAt: string;
+  source: string;
+  id: string;
+}
+
+export interface StoredQuery {
+  /** Rows strictly after this position (store order); unset: from the start of `filter`'s range. */
+  after?: StoredKey;
+  /** Rows stored at or before this instant (canonical RFC 3339): what has settled. */
+  until: string;
+  /** The same filters as list (type, source, subject, producer, grant, from, to on event time). On BigQuery `from` bounds the partitions read. */
+  filter: EventFilter;
+  limit: number;
+}
+
+/** A stored row's position in store order. */
+export const storedKeyOf = (row: StoredRow): StoredKey => ({
+  storedAt: row.stored_at,
+  source: row.source,
+  id: row.id,
+});
+
+/** Store order of two positions: negative when `a` comes first, 0 when equal. Canonical times
+ * (formatMicros: four-digit year, six fraction digits, 'Z') compare as strings; any other form
+ * by its microseconds. Strings compare by code point, as both stores order them. */
+export function compareStoredKeys(a: StoredKey, b: StoredKey): number {
+  return (
+    compareTimes(a.storedAt, b.storedAt) ||
+    compareCodePoints(a.source, b.source) ||
+    compareCodePoints(a.id, b.id)
+  );
+}
+
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function compareTimes(a: string, b: string): number {
+  if (a === b) return 0;
+  if (CANONICAL.test(a) && CANONICAL.test(b)) return a < b ? -1 : 1;
+  const x = parseRfc3339(a);
+  const y = parseRfc3339(b);
+  if (x === undefined || y === undefined)
+    throw new RangeError(`not an RFC 3339 time: ${x === undefined ? a : b}`);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** UTF-16 strings in code point order (UTF-8 byte order): a surrogate sorts above U+E000–U+FFFF. */
+function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i += 1) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x += x >= 0xe000 ? -0x800 : 0x2000;
+      y += y >= 0xe000 ? -0x800 : 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
 /** What list() returns: the rows, and whether the store ended them at `maxBytes` (more rows
  * match; continue after the last). */
 export type ListResult = StoredRow[] & { truncated?: boolean };
@@ -177,6 +241,10 @@ export interface EventStore {
   /** Newest first by (time, source, id); at most `limit` rows after `after` (fewer, marked
    * `truncated`, when `maxBytes` ended them). */
   list(query: ListQuery): Promise<ListResult>;
+  /** Rows matching `filter` (grant included, as list applies it) stored after `after` and at or
+   * before `until`, in store order: (stored_at, source, id) ascending; at most `limit`. What the
+   * query API tails: resuming after the last row read repeats and skips none. */
+  listStored(query: StoredQuery): Promise<StoredRow[]>;
   /** Every stored event with this id (one per source), or only the one from `source`; only
    * those inside `grant` when given. */
   get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]>;

@@ -15,6 +15,8 @@ export type {
   StatsInterval,
   StatsGroup,
   RangePolicy,
+  StoredKey,
+  StoredQuery,
 } from './event-store.port';
 export {
   STATS_INTERVALS,
@@ -22,6 +24,8 @@ export {
   StoreConfigError,
   defaultFrom,
   ROW_OVERHEAD_BYTES,
+  storedKeyOf,
+  compareStoredKeys,
 } from './event-store.port';
 export { storeEnvShape } from './config';
 export type { StoreEnv } from './config';

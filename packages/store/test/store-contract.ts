@@ -1,9 +1,18 @@
-import type { EventStore, InsertItem, PageKey } from '@eventpipe/store';
+import {
+  compareStoredKeys,
+  storedKeyOf,
+  type EventStore,
+  type InsertItem,
+  type PageKey,
+  type StoredKey,
+  type StoredQuery,
+} from '@eventpipe/store';
 import {
   contentDigest,
   eventDataTexts,
   formatMicros,
   fromStoredRow,
+  nowTime,
   parseInputEvents,
 } from '@eventpipe/schema';
 
@@ -306,6 +315,135 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       await store.insert(items([ev('1', at(1), { type: "a' OR '1'='1" })]));
       expect(await store.list({ limit: 10, type: "x' OR '1'='1" })).toEqual([]);
       expect(await store.list({ limit: 10, type: "a' OR '1'='1" })).toHaveLength(1);
+    });
+
+    describe('listStored', () => {
+      /** Lets the clock move on, so the next insert is stored at a later instant. */
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 3));
+      const stored = async (q: Partial<StoredQuery> = {}) =>
+        (await store.listStored({ until: nowTime(), filter: {}, limit: 100, ...q })).map(
+          (e) => `${e.source}#${e.id}`,
+        );
+
+      it('when batches are stored one after another, then rows come in store order, not event time', async () => {
+        await store.insert(items([ev('b', at(5)), ev('a', at(6))]));
+        await tick();
+        await store.insert(items([ev('c', at(1)), { ...ev('0', at(2)), source: '/r' }]));
+        const rows = await store.listStored({ until: nowTime(), filter: {}, limit: 10 });
+        expect(rows.map((e) => `${e.source}#${e.id}`)).toEqual(['/s#a', '/s#b', '/r#0', '/s#c']);
+        expect(rows[0]!.stored_at < rows[2]!.stored_at).toBe(true);
+        const keys = rows.map(storedKeyOf);
+        for (let i = 1; i < keys.length; i += 1)
+          expect(compareStoredKeys(keys[i - 1]!, keys[i]!)).toBeLessThan(0);
+        expect(await stored({ limit: 3 })).toEqual(['/s#a', '/s#b', '/r#0']);
+      });
+
+      it('when one batch holds several rows, then they share stored_at and come by source, then id', async () => {
+        await store.insert(
+          items([
+            ev('b', at(1)),
+            { ...ev('z', at(2)), source: '/r' },
+            ev('a', at(3)),
+            { ...ev('a', at(0)), source: '/t' },
+            ev('B', at(4)),
+          ]),
+        );
+        const rows = await store.listStored({ until: nowTime(), filter: {}, limit: 10 });
+        expect(new Set(rows.map((e) => e.stored_at)).size).toBe(1);
+        expect(rows.map((e) => `${e.source}#${e.id}`)).toEqual([
+          '/r#z',
+          '/s#B',
+          '/s#a',
+          '/s#b',
+          '/t#a',
+        ]);
+      });
+
+      it('when walked with limit 7 after the last row read, then each of 50 rows comes once, in order', async () => {
+        for (let b = 0; b < 5; b += 1) {
+          await store.insert(
+            items(
+              Array.from({ length: 10 }, (_, i) => ({
+                ...ev(`e${(i * 7 + b) % 10}-${b}`, at(i)),
+                source: `/s${i % 3}`,
+              })),
+            ),
+          );
+          await tick();
+        }
+        const all = await store.listStored({ until: nowTime(), filter: {}, limit: 100 });
+        expect(all).toHaveLength(50);
+        const keys = all.map(storedKeyOf);
+        expect([...keys].sort(compareStoredKeys)).toEqual(keys);
+        const seen: StoredKey[] = [];
+        let after: StoredKey | undefined;
+        let pages = 0;
+        for (;;) {
+          const page = await store.listStored({ after, until: nowTime(), filter: {}, limit: 7 });
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(7);
+          seen.push(...page.map(storedKeyOf));
+          after = storedKeyOf(page.at(-1)!);
+          pages += 1;
+        }
+        expect(pages).toBe(8);
+        expect(seen).toEqual(keys);
+        // after is exclusive: resuming at a row starts with the one after it.
+        const resumed = await store.listStored({
+          after: keys[20],
+          until: nowTime(),
+          filter: {},
+          limit: 3,
+        });
+        expect(resumed.map(storedKeyOf)).toEqual(keys.slice(21, 24));
+      });
+
+      it('when rows are stored after until, then they are left out', async () => {
+        await store.insert(items([ev('1', at(1)), ev('2', at(2))]));
+        const settled = nowTime();
+        await tick();
+        await store.insert(items([ev('3', at(0))]));
+        expect(await stored({ until: settled })).toEqual(['/s#1', '/s#2']);
+        const [first] = await store.listStored({ until: settled, filter: {}, limit: 1 });
+        // until is inclusive: a row stored at that very instant is in.
+        expect(await stored({ until: first!.stored_at })).toEqual(['/s#1', '/s#2']);
+        expect(await stored()).toEqual(['/s#1', '/s#2', '/s#3']);
+      });
+
+      it('when a filter or a grant is given, then only the rows it admits come', async () => {
+        await store.insert(
+          items([
+            ev('1', at(1), { type: 'a', subject: 'x' }),
+            ev('2', at(2), { type: 'b', subject: 'x' }),
+            ev('3', at(3), { type: 'a', subject: 'y', source: '/t' }),
+            ev('4', at(4), { type: 'a', subject: 'x', source: '/u/1' }),
+          ]),
+        );
+        const only = (filter: StoredQuery['filter']) => stored({ filter });
+        expect(await only({ type: 'a' })).toEqual(['/s#1', '/t#3', '/u/1#4']);
+        expect(await only({ type: 'a', subject: 'x', source: '/s' })).toEqual(['/s#1']);
+        expect(await only({ from: at(2), to: at(4) })).toEqual(['/s#2', '/t#3']);
+        expect(await only({ grant: { sources: ['/s'] } })).toEqual(['/s#1', '/s#2']);
+        expect(await only({ grant: { sources: ['/u/*', '/t'] } })).toEqual(['/t#3', '/u/1#4']);
+        expect(await only({ grant: { sources: ['/s', '/t'], types: ['b'] } })).toEqual(['/s#2']);
+        expect(await only({ grant: { sources: ['/elsewhere'] } })).toEqual([]);
+        expect(await only({ type: "a' OR '1'='1" })).toEqual([]);
+      });
+
+      it('when a batch is delivered again or sent again, then its rows are listed once', async () => {
+        const batch = items([ev('1', at(1)), ev('2', at(2))]);
+        await store.insert(batch);
+        await tick();
+        await store.insert(batch); // redelivered
+        await tick();
+        await store.insert(itemsOfText(JSON.stringify([ev('2', at(2))]), 'again')); // sent again
+        const rows = await store.listStored({ until: nowTime(), filter: {}, limit: 10 });
+        expect(rows.map((e) => `${e.source}#${e.id}`)).toEqual(['/s#1', '/s#2']);
+        expect(rows[0]!.stored_at).toBe(rows[1]!.stored_at);
+        expect(await stored({ after: storedKeyOf(rows[1]!), until: nowTime(), limit: 10 })).toEqual(
+          [],
+        );
+      });
     });
 
     it('when asked, then check() resolves', async () => {

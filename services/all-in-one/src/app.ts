@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import type { EventBus } from '@eventpipe/bus';
 import { createRegistry, type AccessOptions, type ApiKey, type Logger } from '@eventpipe/platform';
 import { createPublisherApp, type AcceptedLog } from '@eventpipe/publisher-api';
-import { createQueryApp } from '@eventpipe/query-api';
+import { createQueryApp, type StreamOptions } from '@eventpipe/query-api';
 import { backgroundRegistry, type SchemaRegistry } from '@eventpipe/registry';
 import type { EventStore } from '@eventpipe/store';
 import { Worker, type BatchOptions, type StoreRetry } from '@eventpipe/subscriber-worker';
@@ -19,6 +19,8 @@ export interface StackDeps {
   /** PAGE_MAX_BYTES and PAGE_MAX_CONCURRENT of the query API. */
   pageMaxBytes?: number;
   pageMaxConcurrent?: number;
+  /** GET /v1/events/stream options of the query API. */
+  stream?: Partial<StreamOptions>;
   apiKeys?: ApiKey[];
   /** Access options of the two APIs (write and read rate limits differ). */
   access?: { write?: AccessOptions; read?: AccessOptions };
@@ -63,6 +65,7 @@ export function createStack(deps: StackDeps): Stack {
       maxConcurrentExports: deps.maxConcurrentExports,
       pageMaxBytes: deps.pageMaxBytes,
       pageMaxConcurrent: deps.pageMaxConcurrent,
+      stream: deps.stream,
     }),
     worker: new Worker({
       bus: deps.bus,

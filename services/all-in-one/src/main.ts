@@ -4,6 +4,7 @@ import { createLogger, resolveApiKeys, runHttpService } from '@eventpipe/platfor
 import { acceptedLogOf } from '@eventpipe/publisher-api';
 import { startRegistry } from '@eventpipe/registry';
 import { openStore } from '@eventpipe/store/adapters';
+import { streamOptionsOf } from '@eventpipe/query-api';
 import { workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
 import { stackConfigSchema } from './config';
@@ -46,6 +47,7 @@ runHttpService(
       maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
       pageMaxBytes: config.PAGE_MAX_BYTES,
       pageMaxConcurrent: config.PAGE_MAX_CONCURRENT,
+      stream: streamOptionsOf(config),
       apiKeys: auth.keys,
       access: {
         write: {

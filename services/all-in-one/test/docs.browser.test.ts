@@ -1,22 +1,15 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { MemoryBus } from '@eventpipe/bus/adapters';
 import type { RunningServer } from '@eventpipe/platform';
 import { waitFor } from '@eventpipe/testing';
+import { describeWithBrowser, launchChromium } from './browser-fixture';
 import { serveStack, type ServedStack } from './stack-fixture';
 
 // The /docs pages in a real headless Chromium (Debian's, driven by playwright-core): the
 // operations render from /openapi.json, "Try it out" on GET /v1/events returns the stored
 // event, and the page loads nothing from anywhere but the service itself.
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const required = process.env.EVENTPIPE_REQUIRE_BROWSER === '1';
-const available = existsSync(executablePath);
-if (!available && !required) {
-  process.stderr.write(`no Chromium at ${executablePath}: the /docs browser test is skipped\n`);
-}
-const describeWithBrowser = available || required ? describe : describe.skip;
 
-describeWithBrowser('the /docs pages in headless Chromium', () => {
+describeWithBrowser('/docs', 'the /docs pages in headless Chromium', () => {
   let browser: Browser;
   let served: ServedStack;
   let publisher: RunningServer;
@@ -24,7 +17,6 @@ describeWithBrowser('the /docs pages in headless Chromium', () => {
   let eventId: string;
 
   beforeAll(async () => {
-    if (!available) throw new Error(`EVENTPIPE_REQUIRE_BROWSER=1 but no ${executablePath}`);
     served = await serveStack(new MemoryBus());
     ({ publisher, query } = served);
     const res = await fetch(`${publisher.url}/v1/events`, {
@@ -37,21 +29,7 @@ describeWithBrowser('the /docs pages in headless Chromium', () => {
     await waitFor(async () => ((await served.store.get(eventId)).length ? true : undefined), {
       what: 'the event stored',
     });
-    // The flags keep Chromium from reaching for Google's hosts on a closed network; playwright
-    // gives it a new empty profile.
-    browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

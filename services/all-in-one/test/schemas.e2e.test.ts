@@ -288,6 +288,26 @@ describeWithEmulator('typed events: the schema registry end to end', (host) => {
       ).toBe(1);
     }, 60_000);
 
+    it('when a message the publisher accepted arrives after its type became stricter, then it is stored, not dead-lettered', async () => {
+      const topic = admin.topic(names.topic);
+      const accepted = (id: string, attributes: Record<string, string>) =>
+        topic.publishMessage({
+          data: Buffer.from(JSON.stringify(event(id, { orderId: 'not a number', amount: -1 }))),
+          attributes: {
+            'content-type': 'application/cloudevents+json',
+            'eventpipe-received-at': new Date().toISOString(),
+            ...attributes,
+          },
+        });
+      // Checked by a publisher with the registry (accepted under warn, or before the schema) ...
+      await accepted('late-checked', { 'eventpipe-schemas-checked': '1' });
+      // ... or by a publisher without one: accepted all the same.
+      await accepted('late-unchecked', {});
+      await waitFor(() => stored('late-checked'), { what: 'late-checked stored' });
+      await waitFor(() => stored('late-unchecked'), { what: 'late-unchecked stored' });
+      expect(deadLetters.filter((m) => m.data.includes('late-'))).toEqual([]);
+    });
+
     it('when a compatible version is PUT, then it is 201 version 2; an incompatible one is 409 naming the rule, and nothing is registered', async () => {
       const ok = await put({ schema: V2 });
       expect(ok.status).toBe(201);

@@ -80,6 +80,7 @@ export function ingestUseCase(deps: IngestDeps) {
         input.traceparent,
         input.producer?.name,
         checkedAs[i],
+        deps.schemas !== undefined,
       ),
     );
 
@@ -155,6 +156,7 @@ function checkData(deps: IngestDeps, input: IngestInput): (string | undefined)[]
       type: e.type,
       dataschema: e.dataschema,
       data: e.data === undefined ? undefined : (JSON.parse(e.data) as unknown),
+      dataText: e.data,
       hasBinaryData: e.data_base64 !== undefined,
     });
     if (result.outcome === 'valid')

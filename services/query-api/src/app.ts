@@ -26,12 +26,14 @@ import type { EventStore } from '@eventpipe/store';
 import { countEventsUseCase } from './count-events';
 import { CursorCodec } from './cursor';
 import { EVENT_FORMATS, LIST_FORMATS, negotiate, streamExport } from './export';
+import { explorerRoutes } from './explorer';
 import { getEventUseCase } from './get-event';
 import { listEventsUseCases, type Reader } from './list-events';
 import { queryMetrics, timedRead } from './metrics';
 import { queryApiDocument } from './openapi';
 import { ReadGate, responseDone } from './read-gate';
 import { SCHEMA_BODY_MAX_BYTES, schemaUseCases } from './schemas';
+import { STREAM_DEFAULTS, streamUseCase, type StreamOptions } from './stream';
 
 export interface QueryDeps {
   store: EventStore;
@@ -54,6 +56,8 @@ export interface QueryDeps {
   /** Page (and by-id) reads at once; more wait, and past four times as many waiting, 503
    * (default 8). */
   pageMaxConcurrent?: number;
+  /** GET /v1/events/stream: caps and timings (STREAM_* variables). */
+  stream?: Partial<StreamOptions>;
 }
 
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
@@ -64,15 +68,23 @@ export function createQueryApp(deps: QueryDeps): Express {
   const baseDocument = queryApiDocument();
   const read = timedRead(metrics, store);
   const gate = new ReadGate(deps.pageMaxConcurrent ?? 8);
+  const cursors = new CursorCodec(deps.cursorSecret);
   const lists = listEventsUseCases({
     store,
     metrics,
     read,
-    cursors: new CursorCodec(deps.cursorSecret),
+    cursors,
     maxConcurrentExports: deps.maxConcurrentExports ?? 8,
     pageMaxBytes: deps.pageMaxBytes ?? 8 * 1024 * 1024,
   });
   const getEvent = getEventUseCase({ store, metrics, read });
+  const serveStream = streamUseCase({
+    store,
+    cursors,
+    metrics,
+    logger,
+    options: { ...STREAM_DEFAULTS, ...deps.stream },
+  });
   const countEvents = countEventsUseCase({
     store,
     read,
@@ -92,6 +104,8 @@ export function createQueryApp(deps: QueryDeps): Express {
       metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
     }),
     apiDocsRoutes(() => withEventTypes(baseDocument, schemaRegistry), 'eventpipe query API'),
+    // The explorer page is public; its calls to /v1 carry the key typed into it.
+    explorerRoutes(),
   );
   const access = [
     guarded(requireScope(deps.apiKeys ?? [], 'events:read')),
@@ -133,6 +147,13 @@ export function createQueryApp(deps: QueryDeps): Express {
       const { page, nextCursor } = await lists.listEvents(req.query, readerOf(res));
       sendPage(req, res, format, page, nextCursor);
     });
+  });
+
+  // Before /v1/events/:id, which would take "stream" for an id.
+  app.get('/v1/events/stream', ...access, async (req, res) => {
+    // Its duration is the client's: labelled apart from the /v1/ latency SLO.
+    res.locals.routeLabel = 'stream /v1/events/stream';
+    await serveStream(req, res, readerOf(res));
   });
 
   app.get('/v1/events/:id', ...access, async (req, res) => {

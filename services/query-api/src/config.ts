@@ -29,6 +29,36 @@ export const queryEnvShape = {
     64 * 1024,
     256 * 1024 * 1024,
   ),
+  STREAM_MAX_CONCURRENT: envInt(
+    'Event streams (GET /v1/events/stream) open at once on this instance; more get 429 too-many-streams',
+    100,
+    1,
+    100_000,
+  ),
+  STREAM_POLL_MS: envInt(
+    'How often the one tail of this instance asks the store for newly stored events while any stream is open (milliseconds); on BigQuery each poll is a query job (docs/BIGQUERY.md)',
+    500,
+    100,
+    60_000,
+  ),
+  STREAM_SETTLE_MS: envInt(
+    'Events are streamed once stored at least this long ago (milliseconds), so an insert that committed late is never passed over; latency is about STREAM_SETTLE_MS + STREAM_POLL_MS',
+    1000,
+    0,
+    60_000,
+  ),
+  STREAM_BUFFER_BYTES: envInt(
+    'A stream reader that leaves this many bytes unread is disconnected with a comment saying why; it resumes with Last-Event-ID',
+    1024 * 1024,
+    64 * 1024,
+    256 * 1024 * 1024,
+  ),
+  STREAM_WINDOW_HOURS: envInt(
+    'On BigQuery, the live tail reads events whose time is at most this many hours old (the partitions each poll scans); older events are replayed on resume but not streamed live',
+    24,
+    1,
+    24 * 400,
+  ),
   PAGE_MAX_CONCURRENT: envInt(
     'Pages (and events by id) in flight at once, from the store query until the response has left; more wait their turn, and past four times as many waiting (or as many from one consumer) get 503 with Retry-After. With PAGE_MAX_BYTES this bounds the memory pages take',
     8,
@@ -48,3 +78,18 @@ export const queryConfigSchema = z.object({
   ...schemasDirShape,
 });
 export type QueryConfig = z.output<typeof queryConfigSchema>;
+
+/** The stream options from the variables. */
+export const streamOptionsOf = (c: {
+  STREAM_MAX_CONCURRENT: number;
+  STREAM_POLL_MS: number;
+  STREAM_SETTLE_MS: number;
+  STREAM_BUFFER_BYTES: number;
+  STREAM_WINDOW_HOURS: number;
+}) => ({
+  maxConcurrent: c.STREAM_MAX_CONCURRENT,
+  pollMs: c.STREAM_POLL_MS,
+  settleMs: c.STREAM_SETTLE_MS,
+  bufferBytes: c.STREAM_BUFFER_BYTES,
+  windowMs: c.STREAM_WINDOW_HOURS * 3600 * 1000,
+});

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '@eventpipe/platform';
 import { grantText } from '@eventpipe/schema';
-import type { EventFilter, PageKey } from '@eventpipe/store';
+import type { EventFilter, PageKey, StoredKey } from '@eventpipe/store';
 
 /**
  * Opaque keyset cursors: the last row's (time, source, id) plus a fingerprint of the filters,
@@ -49,6 +49,48 @@ export class CursorCodec {
       );
     }
     return { time: body.t, source: body.s, id: body.i };
+  }
+
+  /** A stream's resume token: a position in store order (stored time, source, id), bound to
+   * the stream's filters and reader like a cursor. */
+  encodePosition(key: StoredKey, filter: EventFilter, reader = ''): string {
+    const payload = Buffer.from(
+      JSON.stringify({
+        v: 2,
+        a: key.storedAt,
+        s: key.source,
+        i: key.id,
+        f: fingerprint(filter, reader),
+      }),
+    ).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  /** The position a resume token holds; `pointer` names where it came from (the
+   * Last-Event-ID header or the after parameter). */
+  decodePosition(token: string, filter: EventFilter, reader = '', pointer = 'after'): StoredKey {
+    const bad = (detail: string) =>
+      new AppError('invalid-cursor', { detail, errors: [{ pointer, detail }] });
+    const [payload, signature, extra] = token.split('.');
+    if (!payload || !signature || extra !== undefined) throw bad('resume token is malformed');
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw bad('resume token signature does not match; send the id of a message exactly');
+    }
+    let body: { v?: number; a?: string; s?: string; i?: string; f?: string };
+    try {
+      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof body;
+    } catch {
+      throw bad('resume token is malformed');
+    }
+    if (body.v !== 2) throw bad('not a stream resume token');
+    if (body.f !== fingerprint(filter, reader)) {
+      throw bad(
+        'resume token was issued for other filters (or another API key); resume with the same filters',
+      );
+    }
+    return { storedAt: body.a!, source: body.s!, id: body.i! };
   }
 
   private sign(payload: string): string {

@@ -3,7 +3,7 @@ import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platf
 import { startRegistry } from '@eventpipe/registry';
 import { openStore } from '@eventpipe/store/adapters';
 import { createQueryApp } from './app';
-import { queryConfigSchema } from './config';
+import { queryConfigSchema, streamOptionsOf } from './config';
 
 runHttpService(
   'query-api',
@@ -37,6 +37,7 @@ runHttpService(
       maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
       pageMaxBytes: config.PAGE_MAX_BYTES,
       pageMaxConcurrent: config.PAGE_MAX_CONCURRENT,
+      stream: streamOptionsOf(config),
     });
     return {
       servers: [

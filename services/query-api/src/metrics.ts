@@ -16,6 +16,11 @@ export function queryMetrics(registry: Registry) {
       labelNames: ['operation'] as const,
       registers: [registry],
     }),
+    streamsOpen: new Gauge({
+      name: 'eventpipe_query_streams_open',
+      help: 'Event streams (GET /v1/events/stream) open on this instance; at STREAM_MAX_CONCURRENT more get 429 too-many-streams.',
+      registers: [registry],
+    }),
     exportsInProgress: new Gauge({
       name: 'eventpipe_query_exports_in_progress',
       help: 'Streamed exports being served.',

@@ -15,9 +15,11 @@ import {
   statsParamsSchema,
   statsResponseSchema,
   storedEventSchema,
+  streamParamsSchema,
 } from '@eventpipe/schema';
 
 import { COMPATIBILITIES, SCHEMA_MODES } from '@eventpipe/registry';
+import { EXPLORER_ASSETS } from './explorer';
 import { INFER_SAMPLE_EVENTS } from './schemas';
 
 const VERSION = '1.0.0';
@@ -123,6 +125,44 @@ export function queryApiDocument(): OpenApiDocument {
       'unavailable',
     ],
   });
+  api.operation('get', '/v1/events/stream', {
+    operationId: 'streamEvents',
+    summary: 'Stored events as they arrive (Server-Sent Events), resumable',
+    description: [
+      "A live feed of stored events matching the same filters as GET /v1/events (and the key's grant): one SSE message per event, `id:` an opaque signed resume token, `event:` the CloudEvent type, `data:` the event as GET /v1/events/{id} returns it, on one line. A comment (`: heartbeat`) every 15 s.",
+      '',
+      'Resume with the `Last-Event-ID` header (what browsers send on reconnect) or `?after=`: every stored match after that event is sent first, then the stream continues live. Each event is sent once per stream, in store order (stored time, source, id). An event appears about STREAM_SETTLE_MS + STREAM_POLL_MS (1.5 s by default) after it was stored.',
+      '',
+      'A reader that leaves STREAM_BUFFER_BYTES unread is disconnected with a final comment saying so; it resumes with its last id. At STREAM_MAX_CONCURRENT open streams, 429 too-many-streams.',
+    ].join('\n'),
+    tags: ['events'],
+    scope: 'events:read',
+    rateLimited: true,
+    query: streamParamsSchema,
+    headerParams: [
+      {
+        name: 'Last-Event-ID',
+        description: 'The `id:` of the last message received: resume after it.',
+        schema: { type: 'string' },
+      },
+    ],
+    responses: {
+      '200': {
+        description: 'The stream',
+        headers: { 'Cache-Control': { description: '`no-store`', schema: { type: 'string' } } },
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              description:
+                'Server-Sent Events: `id: <resume token>`, `event: <type>`, `data: <StoredEvent JSON>`, a blank line; comments start with `:`.',
+            },
+          },
+        },
+      },
+    },
+    problems: ['validation-failed', 'invalid-cursor', 'too-many-streams', 'unavailable'],
+  });
   api.operation('get', '/v1/events/:id', {
     operationId: 'getEvent',
     summary: 'One event by id',
@@ -183,6 +223,44 @@ export function queryApiDocument(): OpenApiDocument {
     problems: ['validation-failed', 'range-too-large', 'unavailable'],
   });
   describeSchemaRoutes(api);
+  api
+    .operation('get', '/explorer', {
+      operationId: 'explorer',
+      summary: 'The explorer: filter, page, inspect and tail events in a browser',
+      description:
+        'A page served by this API (strict CSP, no third-party hosts): a filter bar, a results table with cursor paging, an event inspector, a chart of events per interval by type (GET /v1/stats), and Live, which tails GET /v1/events/stream. Its calls carry the API key typed into it (kept in sessionStorage).',
+      tags: ['operations'],
+      responses: {
+        '200': {
+          description: 'HTML page',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+        '301': { description: '`/explorer/` is sent to `/explorer`' },
+      },
+      problems: [],
+    })
+    .operation('get', '/explorer/:asset', {
+      operationId: 'explorerAsset',
+      summary: 'A file of the explorer page',
+      tags: ['operations'],
+      pathParams: [
+        {
+          name: 'asset',
+          description: 'File name',
+          schema: { type: 'string', enum: EXPLORER_ASSETS },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'The file',
+          content: {
+            'text/css': { schema: { type: 'string' } },
+            'text/javascript': { schema: { type: 'string' } },
+          },
+        },
+      },
+      problems: ['not-found'],
+    });
   describeOperationalRoutes(api, ['store']);
   return api.build();
 }

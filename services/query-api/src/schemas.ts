@@ -94,6 +94,16 @@ export function schemaUseCases(deps: { registry: SchemaRegistry; store: SchemaSt
               detail: `${b.rule}: ${b.message}`,
             })),
           });
+        case 'view-taken':
+          throw new AppError('schema-incompatible', {
+            detail: `type ${type} would have the view ${r.view}, which is the view of type ${r.by}; nothing was registered`,
+            errors: [{ pointer: 'type', detail: `view-name-taken: ${r.view} belongs to ${r.by}` }],
+          });
+        case 'busy':
+          throw errors.unavailable(
+            'other registrations of this type kept taking the next version; retry',
+            1,
+          );
         default:
           return {
             created: r.outcome === 'created',

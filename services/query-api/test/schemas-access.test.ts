@@ -89,4 +89,31 @@ describe('/v1/schemas with API keys', () => {
       .set('Authorization', `Bearer ${key('steward')}`);
     expect(none.status).toBe(404);
   });
+
+  it('when 12 different compatible versions are PUT at once, then each gets its own version number and none is a 5xx', async () => {
+    const puts = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        request(app)
+          .put('/v1/schemas/race.a')
+          .set('Authorization', `Bearer ${key('steward')}`)
+          .send({ schema: { type: 'object', properties: { [`p${i}`]: { type: 'string' } } } }),
+      ),
+    );
+    expect(puts.map((r) => r.status).filter((s) => s !== 201)).toEqual([]);
+    const versions = puts.map((r) => r.body.version as number).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it('when two types would share one typed view, then the second is 409 and nothing is registered', async () => {
+    expect((await put('col.one', 'steward')).status).toBe(201);
+    const clash = await put('Col-One', 'steward');
+    expect(clash.status).toBe(409);
+    expect(clash.body.errors[0].detail).toMatch(
+      /^view-name-taken: events_col_one belongs to col.one/,
+    );
+    const none = await request(app)
+      .get('/v1/schemas/Col-One')
+      .set('Authorization', `Bearer ${key('steward')}`);
+    expect(none.status).toBe(404);
+  });
 });

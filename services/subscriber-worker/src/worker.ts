@@ -176,7 +176,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * The event's data against its type's schema: the version it (or the publisher, in the
-   * dataschema attribute) names, else the newest. Enforced and invalid: dead-lettered
+   * dataschema attribute) names, else the newest. What the publisher checked is not checked
+   * again. Enforced, invalid and published straight to the topic: dead-lettered
    * `data-schema-invalid`, and false. Otherwise the dataschema to store when the event names none.
    */
   private checkData(
@@ -185,11 +186,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     checkedAs: string | null,
   ): string | null | false {
     const schemas = this.deps.schemas;
-    if (!schemas) return checkedAs;
+    // What the publisher accepted after checking it is stored as accepted: a version or mode
+    // registered since (or the data of a redelivery) never makes a 202 a dead letter.
+    if (!schemas || message.attributes[ATTR.schemasChecked] === '1') return checkedAs;
     const result = schemas.check({
       type: event.type,
       dataschema: event.dataschema ?? checkedAs ?? undefined,
       data: event.data === undefined ? undefined : (JSON.parse(event.data) as unknown),
+      dataText: event.data,
       hasBinaryData: event.data_base64 !== undefined,
     });
     if (result.outcome === 'valid') return result.dataschema;
@@ -198,18 +202,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
       .slice(0, 5)
       .map((v) => `${v.pointer} ${v.message}`)
       .join('; ');
-    if (result.mode === 'enforce') {
+    // A message that came through the publisher API was accepted (202) by it: stored whatever
+    // its data, counted below. Only what others published to the topic is refused here.
+    const accepted = message.attributes[ATTR.receivedAt] !== undefined;
+    if (result.mode === 'enforce' && !accepted) {
       void this.deadLetter(message, 'data-schema-invalid', `type ${event.type}: ${detail}`);
       return false;
     }
-    // warn: stored. The publisher counted what passed it; count what did not.
-    if (message.attributes[ATTR.receivedAt] === undefined) {
-      this.metrics.schemaViolations.inc({ type: event.type });
-      this.deps.logger.warn(
-        { type: event.type, id: event.id, violations: result.violations },
-        'data does not match its schema (mode warn: stored)',
-      );
-    }
+    // warn: stored, and counted (the publisher counts what it checked itself).
+    this.metrics.schemaViolations.inc({ type: event.type });
+    this.deps.logger.warn(
+      { type: event.type, id: event.id, violations: result.violations },
+      'data does not match its schema (mode warn: stored)',
+    );
     return checkedAs;
   }
 
