@@ -291,8 +291,9 @@ export class EventpipeClient {
           },
         );
         for await (const message of sseMessages(res)) {
+          // An id without data is the stream's position (at the start, with heartbeats).
+          if (message.id !== undefined) last = message.id;
           if (message.data === undefined || message.id === undefined) continue;
-          last = message.id;
           yield { id: message.id, event: parseJson(message.data) as StoredEvent };
         }
         // The server ended the stream (a slow reader, a restart): resume.
@@ -408,6 +409,7 @@ export async function* sseMessages(
   res: Response,
 ): AsyncGenerator<{ id?: string; event?: string; data?: string }> {
   let id: string | undefined;
+  let lastYieldedId: string | undefined;
   let event: string | undefined;
   let data: string[] = [];
   let buffer = '';
@@ -420,7 +422,10 @@ export async function* sseMessages(
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
       if (line === '') {
+        // A message without data still moves the last event id (WHATWG: it is set first).
         if (data.length) yield { id, event, data: data.join('\n') };
+        else if (id !== undefined && id !== lastYieldedId) yield { id };
+        lastYieldedId = id;
         event = undefined;
         data = [];
         continue;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { MemoryBus, createBus } from '@eventpipe/bus/adapters';
 import { createLogger, resolveApiKeys, runHttpService } from '@eventpipe/platform';
 import { acceptedLogOf } from '@eventpipe/publisher-api';
@@ -41,7 +43,9 @@ runHttpService(
       bus,
       store,
       loggers,
-      cursorSecret: config.CURSOR_SECRET ? Buffer.from(config.CURSOR_SECRET) : randomBytes(32),
+      cursorSecret: config.CURSOR_SECRET
+        ? Buffer.from(config.CURSOR_SECRET)
+        : keptSecret(join(dirname(config.DUCKDB_PATH), 'cursor-secret')),
       ...workerOptions(config),
       maxInFlightEvents: config.PUBLISH_MAX_IN_FLIGHT_EVENTS,
       maxConcurrentExports: config.EXPORT_MAX_CONCURRENT,
@@ -107,3 +111,25 @@ runHttpService(
     };
   },
 );
+
+/**
+ * Without CURSOR_SECRET, npm start signs cursors and stream resume tokens with a random key kept
+ * beside its DuckDB file (mode 600), made on the first start: a restart does not break the
+ * cursors and Last-Event-IDs clients hold.
+ */
+function keptSecret(path: string): Buffer {
+  try {
+    const kept = readFileSync(path);
+    if (kept.length >= 32) return kept;
+  } catch {
+    // not made yet
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const secret = randomBytes(32);
+  try {
+    writeFileSync(path, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch {
+    return readFileSync(path); // another process made it first
+  }
+}

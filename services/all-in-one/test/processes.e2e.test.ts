@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EventpipeClient, type EventInput } from '@eventpipe/client';
+import { EventpipeClient, sseMessages, type EventInput } from '@eventpipe/client';
 import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   BigQueryFake,
@@ -156,6 +156,46 @@ describe('npm start (the one-process mode)', () => {
       expect(await proc.exited).toBe(0);
     },
   );
+
+  it('when npm start restarts without CURSOR_SECRET, then a stream id from before still resumes (the key is kept beside the data)', async () => {
+    const dbPath = tempDuckDbPath();
+    const env = {
+      DUCKDB_PATH: dbPath,
+      MEMORY_BUS_JOURNAL: `${dbPath}.journal`,
+      ACCEPTED_LOG: 'off',
+      PUBLISHER_PORT: '0',
+      QUERY_PORT: '0',
+      WORKER_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+    const queryUrl = async (proc: ServiceProcess) => {
+      const line = await proc.waitForLine((l) => l.trimStart().startsWith('query API'), 'banner');
+      return /http:\/\/[\d.]+:\d+/.exec(line)![0];
+    };
+    const first = track(startService(main('all-in-one'), env));
+    const url = await queryUrl(first);
+    const abort = new AbortController();
+    const res = await fetch(`${url}/v1/events/stream`, {
+      headers: { Accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    let startId: string | undefined;
+    for await (const m of sseMessages(res)) {
+      startId = m.id;
+      if (startId) break;
+    }
+    abort.abort();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const second = track(startService(main('all-in-one'), env));
+    const again = new AbortController();
+    const resumed = await fetch(`${await queryUrl(second)}/v1/events/stream`, {
+      headers: { Accept: 'text/event-stream', 'Last-Event-ID': startId! },
+      signal: again.signal,
+    });
+    again.abort();
+    expect(resumed.status).toBe(200);
+  });
 
   it('when a key made by `npm run keys -- create` is configured, then requests need it', async () => {
     const cli = track(

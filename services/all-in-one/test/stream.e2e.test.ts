@@ -239,6 +239,93 @@ describeWithEmulator('GET /v1/events/stream', (host) => {
       expect(problem.errors[0]!.pointer).toBe('Last-Event-ID');
     }, 30_000);
 
+    it('when a reader keeps reading large events, then it is never cut: the server waits for the socket, it does not count its own burst', async () => {
+      const src = `${source}/large`;
+      const abort = new AbortController();
+      const res = await open(`source=${encodeURIComponent(src)}`, {}, abort.signal);
+      let count = 0;
+      let text = '';
+      const reading = (async () => {
+        const decoder = new TextDecoder();
+        try {
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            text += decoder.decode(chunk, { stream: true });
+            count = (text.match(/^event: /gm) ?? []).length;
+            if (text.includes(': disconnected')) return;
+          }
+        } catch {
+          // aborted at the end
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      const big = 'y'.repeat(100_000);
+      for (let b = 0; b < 5; b++) {
+        await post(
+          Array.from({ length: 20 }, (_, i) => ({
+            type: 't',
+            source: src,
+            id: `large-${b}-${i}`,
+            data: { big },
+          })),
+        );
+      }
+      await waitFor(() => (count >= 100 || text.includes(': disconnected') ? true : undefined), {
+        what: '100 large events streamed',
+        timeoutMs: 30_000,
+      });
+      abort.abort();
+      await reading;
+      expect(text).not.toContain(': disconnected');
+      expect(count).toBe(100);
+    }, 60_000);
+
+    it('when a connection drops before any event, then its start id resumes it with nothing lost', async () => {
+      const src = `${source}/early`;
+      const abort = new AbortController();
+      const res = await open(`source=${encodeURIComponent(src)}`, {}, abort.signal);
+      let startId: string | undefined;
+      for await (const m of sseMessages(res)) {
+        if (m.id !== undefined) {
+          startId = m.id;
+          break;
+        }
+      }
+      abort.abort();
+      expect(startId).toBeDefined();
+      const ids = await post(
+        Array.from({ length: 5 }, (_, i) => ({ type: 't', source: src, id: `early-${i}` })),
+      );
+      const resumed = new AbortController();
+      const again = await open(
+        `source=${encodeURIComponent(src)}`,
+        { 'Last-Event-ID': startId! },
+        resumed.signal,
+      );
+      const got: string[] = [];
+      try {
+        for await (const m of sseMessages(again)) {
+          if (m.data) got.push((JSON.parse(m.data) as { id: string }).id);
+          if (got.length === 5) break;
+        }
+      } finally {
+        resumed.abort();
+      }
+      expect(got.sort()).toEqual([...ids].sort());
+    }, 30_000);
+
+    it('when an event has the id "stream", then GET /v1/events/stream without asking for a stream returns that event', async () => {
+      await post([{ type: 't', source: `${source}/sid`, id: 'stream' }]);
+      const url = `${served.query.url}/v1/events/stream?source=${encodeURIComponent(`${source}/sid`)}`;
+      const event = await waitFor(
+        async () => {
+          const r = await fetch(url, { headers: { ...auth('reader') } });
+          return r.status === 200 ? ((await r.json()) as { id: string }) : undefined;
+        },
+        { what: 'the event "stream" by id' },
+      );
+      expect(event.id).toBe('stream');
+    });
+
     it('when a reader stops reading, then it is cut once its unread bytes pass the bound, with a comment saying why', async () => {
       const src = `${source}/slow`;
       // A raw socket that takes nothing until the events are sent.
@@ -258,7 +345,8 @@ describeWithEmulator('GET /v1/events/stream', (host) => {
         req.end();
       });
       await new Promise((r) => setTimeout(r, 300));
-      const big = 'x'.repeat(4000);
+      // More than the sockets' own buffers hold (several MiB on loopback): 20 MB.
+      const big = 'x'.repeat(20_000);
       for (let b = 0; b < 4; b++) {
         await post(
           Array.from({ length: 250 }, (_, i) => ({
@@ -295,7 +383,9 @@ describe('GET /v1/events/stream limits', () => {
         ),
       );
       expect(opened.map((r) => r.status)).toEqual([200, 200]);
-      const third = await fetch(`${served.query.url}/v1/events/stream`);
+      const third = await fetch(`${served.query.url}/v1/events/stream`, {
+        headers: { Accept: 'text/event-stream' },
+      });
       expect(third.status).toBe(429);
       expect(third.headers.get('retry-after')).toBe('5');
       expect(((await third.json()) as { code: string }).code).toBe('too-many-streams');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import {
   apiDocsRoutes,
   authFailureLimit,
@@ -149,8 +149,13 @@ export function createQueryApp(deps: QueryDeps): Express {
     });
   });
 
-  // Before /v1/events/:id, which would take "stream" for an id.
-  app.get('/v1/events/stream', ...access, async (req, res) => {
+  // Before /v1/events/:id, which would take "stream" for an id. Only a request that asks for
+  // text/event-stream is a stream: any other is the event whose id is "stream".
+  const wantsStream: RequestHandler = (req, _res, next) =>
+    next(
+      (req.get('accept') ?? '').toLowerCase().includes('text/event-stream') ? undefined : 'route',
+    );
+  app.get('/v1/events/stream', wantsStream, ...access, async (req, res) => {
     // Its duration is the client's: labelled apart from the /v1/ latency SLO.
     res.locals.routeLabel = 'stream /v1/events/stream';
     await serveStream(req, res, readerOf(res));

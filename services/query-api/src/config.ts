@@ -10,7 +10,7 @@ export const cursorSecretShape = {
     .refine((v) => Buffer.byteLength(v) >= 16, { error: 'must be at least 16 bytes' })
     .optional()
     .describe(
-      'HMAC key that signs page cursors; set it so cursors survive restarts and work across replicas',
+      'HMAC key that signs page cursors and stream resume tokens; set it so they survive restarts and work across replicas (unset: the query API alone uses a random key per process; npm start keeps one in cursor-secret beside its DuckDB file)',
     ),
 };
 
@@ -48,7 +48,7 @@ export const queryEnvShape = {
     60_000,
   ),
   STREAM_BUFFER_BYTES: envInt(
-    'A stream reader that leaves this many bytes unread is disconnected with a comment saying why; it resumes with Last-Event-ID',
+    'A stream reader that lets more than this many bytes wait and takes nothing for 2 s is disconnected with a comment saying why (one that keeps reading is never cut); it resumes with Last-Event-ID',
     1024 * 1024,
     64 * 1024,
     256 * 1024 * 1024,

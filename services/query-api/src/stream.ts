@@ -49,6 +49,12 @@ export const STREAM_DEFAULTS: StreamOptions = {
 };
 
 const TAIL_BATCH = 1000;
+/** A reader that has taken nothing for this long while more than bufferBytes wait is cut. */
+const STALL_MS = 2000;
+
+/** About what a row weighs as a message (its data and attributes). */
+const rowBytes = (row: StoredRow): number =>
+  (row.data?.length ?? 0) + (row.data_base64?.length ?? 0) + row.extensions.length + 512;
 type Listener = (rows: StoredRow[]) => void;
 
 /** `t` minus `ms`, canonical. */
@@ -148,9 +154,14 @@ export function streamUseCase(deps: {
     const params = parseQuery(streamParamsSchema, req.query);
     const filter = filterOf(params, reader?.grant);
     const header = req.get('Last-Event-ID');
-    const token = header || params.after;
-    const resumeFrom = token
-      ? deps.cursors.decodePosition(token, filter, reader?.name, header ? 'Last-Event-ID' : 'after')
+    const resumeToken = header || params.after;
+    const resumeFrom = resumeToken
+      ? deps.cursors.decodePosition(
+          resumeToken,
+          filter,
+          reader?.name,
+          header ? 'Last-Event-ID' : 'after',
+        )
       : undefined;
     if (open >= deps.options.maxConcurrent) {
       throw new AppError('too-many-streams', {
@@ -178,8 +189,68 @@ export function streamUseCase(deps: {
       if (comment && !res.writableEnded) res.write(`: ${comment}\n\n`);
       res.end();
     };
+    const token = (key: StoredKey) => deps.cursors.encodePosition(key, filter, reader?.name);
 
-    /** Sends the rows after `last` that match, in order; a reader too slow to take them is cut. */
+    // Events wait here while the socket is full, as references to the rows the tail read (its
+    // batches are shared by every stream); each is written out only when the socket takes more.
+    // A reader is cut when it lets more than bufferBytes wait and has taken nothing for
+    // STALL_MS: one that keeps reading is never cut, however large a burst.
+    const queue: { row: StoredRow; key: StoredKey }[] = [];
+    let queuedBytes = 0;
+    let flushing = false;
+    let progressAt = Date.now();
+    const messageOf = (row: StoredRow, key: StoredKey) =>
+      `id: ${token(key)}\nevent: ${row.type}\ndata: ${ndjsonRecord(row).trimEnd()}\n\n`;
+    const flush = async () => {
+      if (flushing) return;
+      flushing = true;
+      try {
+        while (queue.length && !closed) {
+          const { row, key } = queue.shift()!;
+          queuedBytes -= rowBytes(row);
+          const message = messageOf(row, key);
+          if (res.write(message)) {
+            progressAt = Date.now();
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
+          });
+          progressAt = Date.now();
+        }
+      } finally {
+        flushing = false;
+      }
+    };
+    const stalled = () =>
+      queuedBytes + res.writableLength > deps.options.bufferBytes &&
+      Date.now() - progressAt > STALL_MS;
+    const cutIfStalled = () => {
+      if (!stalled()) return;
+      queue.length = 0;
+      queuedBytes = 0;
+      close(
+        `disconnected: more than ${deps.options.bufferBytes} bytes unread; reconnect with Last-Event-ID to resume`,
+      );
+    };
+    const enqueue = (row: StoredRow, key: StoredKey) => {
+      queue.push({ row, key });
+      queuedBytes += rowBytes(row);
+      cutIfStalled();
+      void flush();
+    };
+    /** A message without an event: written at once when nothing waits, else skipped. */
+    const note = (text: string) => {
+      if (!closed && queue.length === 0 && res.writableLength === 0) res.write(text);
+    };
+
+    /** Queues the rows after `last` that match, in order. */
     const send = (rows: StoredRow[]) => {
       for (const row of rows) {
         if (closed) return;
@@ -187,14 +258,8 @@ export function streamUseCase(deps: {
         if (last && compareStoredKeys(key, last) <= 0) continue;
         last = key;
         if (!matchesFilter(row, filter)) continue;
-        const id = deps.cursors.encodePosition(key, filter, reader?.name);
-        res.write(`id: ${id}\nevent: ${row.type}\ndata: ${ndjsonRecord(row).trimEnd()}\n\n`);
+        enqueue(row, key);
         deps.metrics.rowsReturned.inc({ operation: 'stream' }, 1);
-        if (res.writableLength > deps.options.bufferBytes) {
-          close(
-            `disconnected: more than ${deps.options.bufferBytes} bytes unread; reconnect with Last-Event-ID to resume`,
-          );
-        }
       }
     };
 
@@ -202,13 +267,17 @@ export function streamUseCase(deps: {
       if (replaying) pending.push(...rows);
       else send(rows);
     });
+    // A heartbeat carries the stream's position (an id without data): a reader that drops
+    // before any matching event, or on a rare filter, resumes from there, not from its start.
     const heartbeat = setInterval(() => {
-      if (!closed) res.write(': heartbeat\n\n');
+      if (last) note(`: heartbeat\nid: ${token(last)}\n\n`);
     }, deps.options.heartbeatMs);
+    const watchdog = setInterval(cutIfStalled, 1000);
     const done = new Promise<void>((resolve) => res.on('close', () => resolve()));
     void done.then(() => {
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(watchdog);
       sub.unsubscribe();
       open -= 1;
       deps.metrics.streamsOpen.set(open);
@@ -234,6 +303,8 @@ export function streamUseCase(deps: {
         }
       } else {
         last = sub.position;
+        // Where this stream starts: reconnecting with it resumes here.
+        res.write(`id: ${token(last)}\n\n`);
       }
     } catch (e) {
       deps.logger.warn({ err: e }, 'stream replay failed');
