@@ -43,6 +43,11 @@ export { resolveApiKeys } from './auth-config';
 export type { AuthEnv } from './auth-config';
 export { perConsumerLimit, authFailureLimit } from './security';
 export type { AccessOptions } from './security';
-export { OpenApiBuilder, openApiPath, describeOperationalRoutes } from './openapi';
+export {
+  OpenApiBuilder,
+  openApiPath,
+  describeOperationalRoutes,
+  describePageRoutes,
+} from './openapi';
 export type { OpenApiDocument, OperationSpec } from './openapi';
 export { apiDocsRoutes } from './docs';

@@ -310,26 +310,52 @@ export function describeOperationalRoutes(api: OpenApiBuilder, readinessChecks: 
         },
       },
       problems: [],
-    })
-    .operation('get', '/docs', {
-      operationId: 'docs',
-      summary: 'Interactive documentation of this API (Swagger UI)',
+    });
+  describePageRoutes(api, {
+    path: '/docs',
+    operationId: 'docs',
+    summary: 'Interactive documentation of this API (Swagger UI)',
+    assetSummary: 'A file of the documentation page',
+    assets: DOC_ASSETS,
+  });
+}
+
+/** A page a service serves with its own files (`/docs`, `/explorer`): the page, `<path>/`
+ * sent to it, and `<path>/<asset>` for each of its files. */
+export function describePageRoutes(
+  api: OpenApiBuilder,
+  page: {
+    path: string;
+    operationId: string;
+    summary: string;
+    description?: string;
+    assetSummary: string;
+    assets: string[];
+  },
+): void {
+  api
+    .operation('get', page.path, {
+      operationId: page.operationId,
+      summary: page.summary,
+      ...(page.description ? { description: page.description } : {}),
       tags: ['operations'],
       responses: {
         '200': {
           description: 'HTML page',
           content: { 'text/html': { schema: { type: 'string' } } },
         },
-        '301': { description: '`/docs/` is sent to `/docs`, where the page’s relative links work' },
+        '301': {
+          description: `\`${page.path}/\` is sent to \`${page.path}\`, where the page’s relative links work`,
+        },
       },
       problems: [],
     })
-    .operation('get', '/docs/:asset', {
-      operationId: 'docsAsset',
-      summary: 'A file of the documentation page',
+    .operation('get', `${page.path}/:asset`, {
+      operationId: `${page.operationId}Asset`,
+      summary: page.assetSummary,
       tags: ['operations'],
       pathParams: [
-        { name: 'asset', description: 'File name', schema: { type: 'string', enum: DOC_ASSETS } },
+        { name: 'asset', description: 'File name', schema: { type: 'string', enum: page.assets } },
       ],
       responses: {
         '200': {

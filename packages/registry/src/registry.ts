@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { EVENT_COLUMNS } from '@eventpipe/schema';
+import { EVENT_COLUMNS, type Envelope } from '@eventpipe/schema';
 import { checkCompatibility } from './compatibility';
 import { viewColumns } from './columns';
 import { viewName } from './model';
@@ -208,6 +208,20 @@ export class SchemaRegistry {
       return { outcome: 'created', version };
     }
     return { outcome: 'busy' };
+  }
+
+  /** check() for an event as the publisher and the worker hold it: its data text is parsed only
+   * when its type has a schema in force, so events of other types cost a map lookup. */
+  checkEnvelope(event: Envelope, dataschema: string | undefined = event.dataschema): CheckResult {
+    const latest = this.latest(event.type);
+    if (!latest || latest.mode === 'off') return { outcome: 'unchecked' };
+    return this.check({
+      type: event.type,
+      dataschema,
+      data: event.data === undefined ? undefined : (JSON.parse(event.data) as unknown),
+      dataText: event.data,
+      hasBinaryData: event.data_base64 !== undefined,
+    });
   }
 
   /** Checks one event's data against the version it names (dataschema) or the newest. */

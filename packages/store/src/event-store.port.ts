@@ -140,6 +140,24 @@ export function grantColumns(
  * metadata and the JSON around them. Each store computes it in SQL. */
 export const ROW_OVERHEAD_BYTES = 1024;
 
+/** What a row weighs, as the stores compute it in SQL for ListQuery.maxBytes, in JavaScript:
+ * for bounds kept outside the store (a stream's unread events). */
+export function rowWeight(row: StoredRow): number {
+  const bytes = (v: string | null) => (v === null ? 0 : Buffer.byteLength(v));
+  return (
+    bytes(row.data) +
+    bytes(row.data_base64) +
+    bytes(row.extensions) +
+    bytes(row.id) +
+    bytes(row.source) +
+    bytes(row.type) +
+    bytes(row.subject) +
+    bytes(row.datacontenttype) +
+    bytes(row.dataschema) +
+    ROW_OVERHEAD_BYTES
+  );
+}
+
 /** A row's position in store order: when it was stored (canonical RFC 3339, microseconds), then source, then id. */
 export interface StoredKey {
   storedAt: string;

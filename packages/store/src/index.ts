@@ -24,6 +24,7 @@ export {
   StoreConfigError,
   defaultFrom,
   ROW_OVERHEAD_BYTES,
+  rowWeight,
   storedKeyOf,
   compareStoredKeys,
 } from './event-store.port';

@@ -152,13 +152,7 @@ function checkData(deps: IngestDeps, input: IngestInput): (string | undefined)[]
   if (!schemas) return [];
   const refused: { index: number; pointer: string; detail: string }[] = [];
   const checkedAs = input.events.map((e, index) => {
-    const result = schemas.check({
-      type: e.type,
-      dataschema: e.dataschema,
-      data: e.data === undefined ? undefined : (JSON.parse(e.data) as unknown),
-      dataText: e.data,
-      hasBinaryData: e.data_base64 !== undefined,
-    });
+    const result = schemas.checkEnvelope(e);
     if (result.outcome === 'valid')
       return e.dataschema === undefined ? result.dataschema : undefined;
     if (result.outcome === 'invalid') {

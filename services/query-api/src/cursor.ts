@@ -15,55 +15,39 @@ export class CursorCodec {
 
   /** `reader`: the name of the API key the page was read with ('' without keys). */
   encode(key: PageKey, filter: EventFilter, reader = ''): string {
-    const payload = Buffer.from(
-      JSON.stringify({
-        v: 1,
-        t: key.time,
-        s: key.source,
-        i: key.id,
-        f: fingerprint(filter, reader),
-      }),
-    ).toString('base64url');
-    return `${payload}.${this.sign(payload)}`;
+    return this.seal({
+      v: 1,
+      t: key.time,
+      s: key.source,
+      i: key.id,
+      f: fingerprint(filter, reader),
+    });
   }
 
   decode(cursor: string, filter: EventFilter, reader = ''): PageKey {
-    const [payload, signature, extra] = cursor.split('.');
-    if (!payload || !signature || extra !== undefined) throw invalid('cursor is malformed');
-    const expected = Buffer.from(this.sign(payload));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw invalid('cursor signature does not match; use nextCursor exactly as returned');
-    }
-    const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
-      v: number;
-      t: string;
-      s: string;
-      i: string;
-      f: string;
-    };
+    const body = this.open(cursor, invalid, {
+      malformed: 'cursor is malformed',
+      forged: 'cursor signature does not match; use nextCursor exactly as returned',
+    });
     if (body.v !== 1) throw invalid('cursor version is not supported');
     if (body.f !== fingerprint(filter, reader)) {
       throw invalid(
         'cursor was issued for other filters (or another API key); repeat the same filters with it',
       );
     }
-    return { time: body.t, source: body.s, id: body.i };
+    return { time: String(body.t), source: String(body.s), id: String(body.i) };
   }
 
   /** A stream's resume token: a position in store order (stored time, source, id), bound to
    * the stream's filters and reader like a cursor. */
   encodePosition(key: StoredKey, filter: EventFilter, reader = ''): string {
-    const payload = Buffer.from(
-      JSON.stringify({
-        v: 2,
-        a: key.storedAt,
-        s: key.source,
-        i: key.id,
-        f: fingerprint(filter, reader),
-      }),
-    ).toString('base64url');
-    return `${payload}.${this.sign(payload)}`;
+    return this.seal({
+      v: 2,
+      a: key.storedAt,
+      s: key.source,
+      i: key.id,
+      f: fingerprint(filter, reader),
+    });
   }
 
   /** The position a resume token holds; `pointer` names where it came from (the
@@ -71,26 +55,43 @@ export class CursorCodec {
   decodePosition(token: string, filter: EventFilter, reader = '', pointer = 'after'): StoredKey {
     const bad = (detail: string) =>
       new AppError('invalid-cursor', { detail, errors: [{ pointer, detail }] });
-    const [payload, signature, extra] = token.split('.');
-    if (!payload || !signature || extra !== undefined) throw bad('resume token is malformed');
-    const expected = Buffer.from(this.sign(payload));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw bad('resume token signature does not match; send the id of a message exactly');
-    }
-    let body: { v?: number; a?: string; s?: string; i?: string; f?: string };
-    try {
-      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof body;
-    } catch {
-      throw bad('resume token is malformed');
-    }
+    const body = this.open(token, bad, {
+      malformed: 'resume token is malformed',
+      forged: 'resume token signature does not match; send the id of a message exactly',
+    });
     if (body.v !== 2) throw bad('not a stream resume token');
     if (body.f !== fingerprint(filter, reader)) {
       throw bad(
         'resume token was issued for other filters (or another API key); resume with the same filters',
       );
     }
-    return { storedAt: body.a!, source: body.s!, id: body.i! };
+    return { storedAt: String(body.a), source: String(body.s), id: String(body.i) };
+  }
+
+  /** A signed token: the body as base64url JSON, a dot, its HMAC. */
+  private seal(body: Record<string, unknown>): string {
+    const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  /** The body of a token this codec sealed; a malformed or tampered one is `bad`'s 400. Only a
+   * payload whose signature matches is parsed: it is JSON this codec wrote. */
+  private open(
+    token: string,
+    bad: (detail: string) => AppError,
+    says: { malformed: string; forged: string },
+  ): Record<string, unknown> {
+    const [payload, signature, extra] = token.split('.');
+    if (!payload || !signature || extra !== undefined) throw bad(says.malformed);
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw bad(says.forged);
+    }
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   }
 
   private sign(payload: string): string {

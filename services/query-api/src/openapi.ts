@@ -1,6 +1,7 @@
 import {
   OpenApiBuilder,
   describeOperationalRoutes,
+  describePageRoutes,
   type OpenApiDocument,
 } from '@eventpipe/platform';
 import {
@@ -223,44 +224,15 @@ export function queryApiDocument(): OpenApiDocument {
     problems: ['validation-failed', 'range-too-large', 'unavailable'],
   });
   describeSchemaRoutes(api);
-  api
-    .operation('get', '/explorer', {
-      operationId: 'explorer',
-      summary: 'The explorer: filter, page, inspect and tail events in a browser',
-      description:
-        'A page served by this API (strict CSP, no third-party hosts): a filter bar, a results table with cursor paging, an event inspector, a chart of events per interval by type (GET /v1/stats), and Live, which tails GET /v1/events/stream. Its calls carry the API key typed into it (kept in sessionStorage).',
-      tags: ['operations'],
-      responses: {
-        '200': {
-          description: 'HTML page',
-          content: { 'text/html': { schema: { type: 'string' } } },
-        },
-        '301': { description: '`/explorer/` is sent to `/explorer`' },
-      },
-      problems: [],
-    })
-    .operation('get', '/explorer/:asset', {
-      operationId: 'explorerAsset',
-      summary: 'A file of the explorer page',
-      tags: ['operations'],
-      pathParams: [
-        {
-          name: 'asset',
-          description: 'File name',
-          schema: { type: 'string', enum: EXPLORER_ASSETS },
-        },
-      ],
-      responses: {
-        '200': {
-          description: 'The file',
-          content: {
-            'text/css': { schema: { type: 'string' } },
-            'text/javascript': { schema: { type: 'string' } },
-          },
-        },
-      },
-      problems: ['not-found'],
-    });
+  describePageRoutes(api, {
+    path: '/explorer',
+    operationId: 'explorer',
+    summary: 'The explorer: filter, page, inspect and tail events in a browser',
+    description:
+      'A page served by this API (strict CSP, no third-party hosts): a filter bar, a results table with cursor paging, an event inspector, a chart of events per interval by type (GET /v1/stats), and Live, which tails GET /v1/events/stream. Its calls carry the API key typed into it (kept in sessionStorage).',
+    assetSummary: 'A file of the explorer page',
+    assets: EXPLORER_ASSETS,
+  });
   describeOperationalRoutes(api, ['store']);
   return api.build();
 }

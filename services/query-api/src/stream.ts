@@ -11,6 +11,7 @@ import {
 import {
   compareStoredKeys,
   defaultFrom,
+  rowWeight,
   storedKeyOf,
   type EventFilter,
   type EventStore,
@@ -52,9 +53,6 @@ const TAIL_BATCH = 1000;
 /** A reader that has taken nothing for this long while more than bufferBytes wait is cut. */
 const STALL_MS = 2000;
 
-/** About what a row weighs as a message (its data and attributes). */
-const rowBytes = (row: StoredRow): number =>
-  (row.data?.length ?? 0) + (row.data_base64?.length ?? 0) + row.extensions.length + 512;
 type Listener = (rows: StoredRow[]) => void;
 
 /** `t` minus `ms`, canonical. */
@@ -207,7 +205,7 @@ export function streamUseCase(deps: {
       try {
         while (queue.length && !closed) {
           const { row, key } = queue.shift()!;
-          queuedBytes -= rowBytes(row);
+          queuedBytes -= rowWeight(row);
           const message = messageOf(row, key);
           if (res.write(message)) {
             progressAt = Date.now();
@@ -241,7 +239,7 @@ export function streamUseCase(deps: {
     };
     const enqueue = (row: StoredRow, key: StoredKey) => {
       queue.push({ row, key });
-      queuedBytes += rowBytes(row);
+      queuedBytes += rowWeight(row);
       cutIfStalled();
       void flush();
     };

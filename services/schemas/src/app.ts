@@ -7,25 +7,11 @@ import {
   type SchemaCompatibility,
 } from '@eventpipe/client';
 import { compile } from 'json-schema-to-typescript';
+import { registerInputOf } from '@eventpipe/registry';
 
-/** A schema file: a JSON Schema, or {"schema", "mode"?, "compatibility"?} (as SCHEMAS_DIR). */
-export function bodyOfFile(text: string): {
-  schema: unknown;
-  mode?: SchemaMode;
-  compatibility?: SchemaCompatibility;
-} {
-  const content = JSON.parse(text) as unknown;
-  if (
-    content !== null &&
-    typeof content === 'object' &&
-    !Array.isArray(content) &&
-    'schema' in content &&
-    Object.keys(content).every((k) => ['schema', 'mode', 'compatibility'].includes(k))
-  ) {
-    return content as { schema: unknown };
-  }
-  return { schema: content };
-}
+/** A schema file: a JSON Schema, or {"schema", "mode"?, "compatibility"?} (read as SCHEMAS_DIR
+ * reads it). */
+export const bodyOfFile = (text: string) => registerInputOf(JSON.parse(text));
 
 /** What a refused PUT says: the problem and each reason. */
 export function refusalText(e: unknown): string {

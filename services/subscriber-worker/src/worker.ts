@@ -189,13 +189,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // What the publisher accepted after checking it is stored as accepted: a version or mode
     // registered since (or the data of a redelivery) never makes a 202 a dead letter.
     if (!schemas || message.attributes[ATTR.schemasChecked] === '1') return checkedAs;
-    const result = schemas.check({
-      type: event.type,
-      dataschema: event.dataschema ?? checkedAs ?? undefined,
-      data: event.data === undefined ? undefined : (JSON.parse(event.data) as unknown),
-      dataText: event.data,
-      hasBinaryData: event.data_base64 !== undefined,
-    });
+    const result = schemas.checkEnvelope(event, event.dataschema ?? checkedAs ?? undefined);
     if (result.outcome === 'valid') return result.dataschema;
     if (result.outcome === 'unchecked') return checkedAs;
     const detail = result.violations
