@@ -238,6 +238,8 @@ export function streamUseCase(deps: {
       );
     };
     const enqueue = (row: StoredRow, key: StoredKey) => {
+      // The stall clock runs only while something waits: an idle stream has taken all it had.
+      if (queue.length === 0 && res.writableLength === 0) progressAt = Date.now();
       queue.push({ row, key });
       queuedBytes += rowWeight(row);
       cutIfStalled();
