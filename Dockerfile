@@ -19,12 +19,21 @@ COPY bench/package.json ./bench/package.json
 COPY scripts/assemble-image.sh ./scripts/assemble-image.sh
 RUN npm ci --no-audit --no-fund \
  && sh scripts/assemble-image.sh "${SERVICE}" /app
+# DuckDB's httpfs extension brings OpenSSL, which DuckDB needs to write an encrypted file
+# (DUCKDB_ENCRYPTION_KEY) without its built-in MbedTLS, which it calls unsafe (docs/SECURITY.md).
+# Installed here, where the build has network access, into a directory the runtime stage keeps.
+# Not fatal: an image for BigQuery needs none of it, and without it a DuckDB key falls back to
+# MbedTLS with a warning at start (DUCKDB_ENCRYPTION_CRYPTO=openssl refuses that instead).
+RUN mkdir -p /app/duckdb-extensions \
+ && (cd /app && node -e "require('@duckdb/node-api').DuckDBInstance.create(':memory:', { extension_directory: '/app/duckdb-extensions' }).then((i) => i.connect()).then((c) => c.run('INSTALL httpfs'))" \
+     || echo 'warning: DuckDB httpfs not installed (no network?): encrypted DuckDB files use MbedTLS')
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 ARG PORT=8080
 ENV NODE_ENV=production \
-    PORT=${PORT}
+    PORT=${PORT} \
+    DUCKDB_EXTENSION_DIRECTORY=/app/duckdb-extensions
 # A service runs with node alone: npm, npx and corepack go, and with them the advisories of the
 # packages npm bundles (the image scan fails on any fixable HIGH or CRITICAL).
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
@@ -37,6 +46,8 @@ RUN chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
 EXPOSE ${PORT}
+# Over HTTPS when TLS_CERT_FILE is set. The probe asks the process itself on loopback, so it does
+# not check the certificate, which names the service's public host, not 127.0.0.1.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "require(process.env.TLS_CERT_FILE?'https':'http').get({host:'127.0.0.1',port:process.env.PORT,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 CMD ["node", "main.js"]

@@ -31,6 +31,14 @@ resource "google_bigquery_table_iam_member" "publisher_reads_schemas" {
   member     = "serviceAccount:${google_service_account.publisher.email}"
 }
 
+# ... and the erasures table: the subjects whose new events it drops (suppress).
+resource "google_bigquery_table_iam_member" "publisher_reads_erasures" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  table_id   = google_bigquery_table.erasures.table_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.publisher.email}"
+}
+
 resource "google_project_iam_member" "publisher_runs_jobs" {
   project = var.project
   role    = "roles/bigquery.jobUser"
@@ -39,8 +47,9 @@ resource "google_project_iam_member" "publisher_runs_jobs" {
 
 # worker: pull its subscription, publish poison to the dead-letter topic, read and write the table
 # (start-up describes it: tables.get; insertAll: tables.updateData; the conflicting-duplicate
-# lookup reads it: tables.getData) and run that lookup as a query job (jobs.create, project-wide:
-# BigQuery has no narrower scope for it). The dataset itself is never asked for.
+# lookup reads it: tables.getData; an erasure's DELETE DML: both) and run that lookup and those
+# deletes as query jobs (jobs.create, project-wide: BigQuery has no narrower scope for it). The
+# dataset itself is never asked for.
 resource "google_pubsub_subscription_iam_member" "worker_subscribes" {
   subscription = google_pubsub_subscription.worker.name
   role         = "roles/pubsub.subscriber"
@@ -64,6 +73,14 @@ resource "google_bigquery_table_iam_member" "worker_reads_schemas" {
   dataset_id = google_bigquery_dataset.events.dataset_id
   table_id   = google_bigquery_table.schemas.table_id
   role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.worker.email}"
+}
+
+# ... reads the erasures log and appends each erasure's progress, done or failed step.
+resource "google_bigquery_table_iam_member" "worker_appends_erasures" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  table_id   = google_bigquery_table.erasures.table_id
+  role       = google_project_iam_custom_role.erasure_writer.name
   member     = "serviceAccount:${google_service_account.worker.email}"
 }
 
@@ -101,6 +118,24 @@ resource "google_bigquery_dataset_iam_member" "query_writes_views" {
   dataset_id = google_bigquery_dataset.events.dataset_id
   role       = google_project_iam_custom_role.view_writer.name
   member     = "serviceAccount:${google_service_account.query.email}"
+}
+
+# ... appends erasure requests and lifts (insertAll) to the erasures log, which it reads through
+# query_reads.
+resource "google_bigquery_table_iam_member" "query_appends_erasures" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  table_id   = google_bigquery_table.erasures.table_id
+  role       = google_project_iam_custom_role.erasure_writer.name
+  member     = "serviceAccount:${google_service_account.query.email}"
+}
+
+# The erasures log is the audit trail of erasures: who may append to it gets only reading and
+# writing rows, not dataEditor's rights to change or delete the table.
+resource "google_project_iam_custom_role" "erasure_writer" {
+  role_id     = "eventpipeErasureWriter_${replace(local.suffix, "-", "_")}"
+  title       = "eventpipe erasures log (${var.environment})"
+  description = "Read and append the steps of erasures (docs/DEPLOY.md)"
+  permissions = ["bigquery.tables.get", "bigquery.tables.getData", "bigquery.tables.updateData"]
 }
 
 resource "google_project_iam_member" "query_runs_jobs" {
@@ -144,4 +179,25 @@ resource "google_pubsub_subscription_iam_member" "agent_acks" {
   subscription = google_pubsub_subscription.worker.name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
+}
+
+# ---- Customer-managed encryption key (var.kms_key_name, docs/SECURITY.md) -----------------------
+# Google's service agents encrypt and decrypt for BigQuery and Pub/Sub: they, not eventpipe's
+# service accounts, use the key. The dataset, tables and topics wait for these grants.
+data "google_bigquery_default_service_account" "this" {
+  count = var.kms_key_name == null ? 0 : 1
+}
+
+resource "google_kms_crypto_key_iam_member" "bigquery_uses_key" {
+  count         = var.kms_key_name == null ? 0 : 1
+  crypto_key_id = var.kms_key_name
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = "serviceAccount:${data.google_bigquery_default_service_account.this[0].email}"
+}
+
+resource "google_kms_crypto_key_iam_member" "pubsub_agent_uses_key" {
+  count         = var.kms_key_name == null ? 0 : 1
+  crypto_key_id = var.kms_key_name
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = local.pubsub_agent
 }

@@ -56,6 +56,14 @@ resource "google_cloud_run_v2_service" "publisher" {
         name  = "TRUST_PROXY"
         value = "1"
       }
+      # retention_days, when set: the retention the service applies (docs/DEPLOY.md).
+      dynamic "env" {
+        for_each = var.retention_days == null ? [] : [var.retention_days]
+        content {
+          name  = "RETENTION_DAYS"
+          value = tostring(env.value)
+        }
+      }
       volume_mounts {
         name       = "api-keys"
         mount_path = "/secrets/api-keys"
@@ -87,6 +95,7 @@ resource "google_cloud_run_v2_service" "publisher" {
     google_secret_manager_secret_iam_member.publisher_reads_keys,
     google_pubsub_topic_iam_member.publisher_publishes,
     google_bigquery_table_iam_member.publisher_reads_schemas,
+    google_bigquery_table_iam_member.publisher_reads_erasures,
     google_project_iam_member.publisher_runs_jobs,
   ]
   lifecycle {
@@ -159,6 +168,14 @@ resource "google_cloud_run_v2_service" "worker" {
         name  = "NODE_OPTIONS"
         value = "--max-old-space-size=160"
       }
+      # retention_days, when set: the retention the service applies (docs/DEPLOY.md).
+      dynamic "env" {
+        for_each = var.retention_days == null ? [] : [var.retention_days]
+        content {
+          name  = "RETENTION_DAYS"
+          value = tostring(env.value)
+        }
+      }
       startup_probe {
         http_get {
           path = "/healthz"
@@ -171,6 +188,7 @@ resource "google_cloud_run_v2_service" "worker" {
     google_pubsub_topic_iam_member.worker_dead_letters,
     google_bigquery_table_iam_member.worker_writes,
     google_bigquery_table_iam_member.worker_reads_schemas,
+    google_bigquery_table_iam_member.worker_appends_erasures,
     google_project_iam_member.worker_runs_jobs,
   ]
   lifecycle {
@@ -244,6 +262,14 @@ resource "google_cloud_run_v2_service" "query" {
           }
         }
       }
+      # retention_days, when set: the retention the service applies (docs/DEPLOY.md).
+      dynamic "env" {
+        for_each = var.retention_days == null ? [] : [var.retention_days]
+        content {
+          name  = "RETENTION_DAYS"
+          value = tostring(env.value)
+        }
+      }
       volume_mounts {
         name       = "api-keys"
         mount_path = "/secrets/api-keys"
@@ -273,6 +299,7 @@ resource "google_cloud_run_v2_service" "query" {
     google_bigquery_dataset_iam_member.query_reads,
     google_bigquery_table_iam_member.query_registers_schemas,
     google_bigquery_dataset_iam_member.query_writes_views,
+    google_bigquery_table_iam_member.query_appends_erasures,
     google_project_iam_member.query_runs_jobs,
   ]
   lifecycle {

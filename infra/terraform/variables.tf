@@ -52,3 +52,23 @@ variable "max_delivery_attempts" {
   type        = number
   default     = 5
 }
+
+variable "retention_days" {
+  description = "Days events are kept, by their time: each day partition of the events table is dropped once its date is older than this (docs/DEPLOY.md). null keeps events forever"
+  type        = number
+  default     = null
+  validation {
+    condition     = var.retention_days == null ? true : (var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days)
+    error_message = "retention_days: null (keep forever) or a whole number of days from 1 to 3650."
+  }
+}
+
+variable "kms_key_name" {
+  description = "Cloud KMS key (projects/…/locations/…/keyRings/…/cryptoKeys/…) that encrypts the topics and the BigQuery dataset and tables (CMEK, docs/SECURITY.md). In the dataset's location (var.region). null: Google-managed encryption. Chosen at the first apply: the tables cannot take a key later without being recreated"
+  type        = string
+  default     = null
+  validation {
+    condition     = var.kms_key_name == null ? true : can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.kms_key_name))
+    error_message = "kms_key_name: null, or projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY."
+  }
+}

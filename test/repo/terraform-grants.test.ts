@@ -1,7 +1,12 @@
 import { eventDataTexts, parseInputEvents } from '@eventpipe/schema';
 import { queryConfigSchema } from '@eventpipe/query-api';
 import type { EventStore, InsertItem } from '@eventpipe/store';
-import { BigQueryStore, openSchemaStore, openStore } from '@eventpipe/store/adapters';
+import {
+  BigQueryStore,
+  openErasureLog,
+  openSchemaStore,
+  openStore,
+} from '@eventpipe/store/adapters';
 import { publisherConfigSchema } from '@eventpipe/publisher-api';
 import { startRegistry } from '@eventpipe/registry';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
@@ -47,6 +52,7 @@ const SCOPE_OF_GRANT: Record<string, Scope> = {
   '${google_bigquery_dataset.events.dataset_id}': 'dataset',
   '${google_bigquery_table.events.table_id}': 'table:events',
   '${google_bigquery_table.schemas.table_id}': 'table:schemas',
+  '${google_bigquery_table.erasures.table_id}': 'table:erasures',
   '${google_pubsub_topic.events.name}': 'topic',
   '${google_pubsub_topic.dead_letter.name}': 'dlq-topic',
   '${google_pubsub_subscription.worker.name}': 'subscription',
@@ -75,12 +81,22 @@ function bigQueryNeeds(requests: { method: string; path: string; body: unknown }
     if (method === 'POST' && /\/insertAll$/.test(path))
       return [{ call, permission: 'bigquery.tables.updateData', on: `table:${table}` }];
     if (method === 'POST' && /\/queries$/.test(path)) {
-      // A query job, and reading every table its SQL names.
+      // A query job, and reading every table its SQL names; DML (an erasure's DELETE) also
+      // writes the table it names first.
       const sql = String((body as { query?: string }).query ?? '');
       const read = [...sql.matchAll(/`[^`.]+\.[^`.]+\.([^`.]+)`/g)].map((m) => m[1]!);
+      const dml = /^\s*(?:DELETE|UPDATE|INSERT|MERGE|TRUNCATE)\b/i.test(sql);
+      const job = dml ? `${call} (DML)` : call;
       return [
-        { call, permission: 'bigquery.jobs.create', on: 'project' },
-        ...read.map((t) => ({ call, permission: 'bigquery.tables.getData', on: `table:${t}` })),
+        { call: job, permission: 'bigquery.jobs.create', on: 'project' },
+        ...(dml
+          ? [{ call: job, permission: 'bigquery.tables.updateData', on: `table:${read[0]}` }]
+          : []),
+        ...read.map((t) => ({
+          call: job,
+          permission: 'bigquery.tables.getData',
+          on: `table:${t}`,
+        })),
       ];
     }
     // Reading the results of one's own query job needs no further permission.
@@ -114,6 +130,22 @@ function itemsOf(events: Record<string, unknown>[], prefix: string): InsertItem[
   }));
 }
 
+type ErasureStep = Parameters<EventStore['erasures']['appendSteps']>[0][number];
+/** A step of the erasures log, as the query API (requested) or the worker (done) appends it. */
+const erasureStep = (action: 'requested' | 'done'): ErasureStep => ({
+  erasureId: 'grants-erasure',
+  at: new Date().toISOString(),
+  action,
+  keyName: action === 'requested' ? 'privacy' : null,
+  subject: action === 'requested' ? 'user-1' : null,
+  eventId: null,
+  source: null,
+  sourcePrefix: null,
+  suppress: action === 'requested' ? true : null,
+  rows: action === 'done' ? 0 : null,
+  detail: null,
+});
+
 let fake: BigQueryFake;
 let tf: Module;
 const needs: Record<'worker' | 'query' | 'publisher', Need[]> = {
@@ -137,6 +169,8 @@ beforeAll(async () => {
     GOOGLE_CLOUD_PROJECT: project,
     BIGQUERY_DATASET: uniqueName('grants').replaceAll('-', '_'),
     BIGQUERY_EMULATOR_HOST: fake.endpoint,
+    // As Terraform passes it when retention_days is set: retention asks for nothing more.
+    RETENTION_DAYS: '30',
   };
   // The table as Terraform makes it (the operator's apply, not the service).
   const operator = await openStore(workerConfigSchema.parse({ ...env, NODE_ENV: 'development' }));
@@ -160,6 +194,16 @@ beforeAll(async () => {
     await store.check();
     // The worker reads the schema registry.
     (await startRegistry(store.schemas, registryConfig, quiet)).stop();
+    // Erasures: it reads the log, deletes the events an erasure matches (DML DELETE on the
+    // events table) and appends the erasure's steps.
+    await store.erasures.readSteps();
+    await store.erase({
+      subject: 'user-1',
+      exact: [],
+      prefixes: [],
+      receivedUpTo: new Date().toISOString(),
+    });
+    await store.erasures.appendSteps([erasureStep('done')]);
     await store.close();
   });
   expect(store).toBeInstanceOf(BigQueryStore);
@@ -188,6 +232,9 @@ beforeAll(async () => {
     });
     registry.stop();
     await reader.schemas.sampleData('t', 10);
+    // Erasures: it records requests (insertAll on the log) and reads the log back.
+    await reader.erasures.appendSteps([erasureStep('requested')]);
+    await reader.erasures.readSteps();
     await reader.close();
   });
   // The publisher reads the registry alone, from the schemas table.
@@ -195,10 +242,17 @@ beforeAll(async () => {
     const schemas = openSchemaStore(publisherConfigSchema.parse(env), { production: true });
     (await startRegistry(schemas!, registryConfig, quiet)).stop();
   });
+  // ... and the erasures log, for the subjects whose new events it drops (suppress), opened as
+  // its main.ts opens it.
+  const publisherErasureNeeds = await record(async () => {
+    const log = openErasureLog(publisherConfigSchema.parse(env), { production: true });
+    await log!.readSteps();
+  });
   // Pub/Sub: the calls of the bus adapter per role (the emulator has no IAM to record them).
   // testIamPermissions, which readiness uses on Google Cloud, needs no permission.
   needs.publisher = [
     ...publisherNeeds,
+    ...publisherErasureNeeds,
     { call: 'topics.publish', permission: 'pubsub.topics.publish', on: 'topic' },
   ];
   needs.worker.push(
@@ -230,6 +284,23 @@ describe('IAM grants (infra/terraform) against the calls each service makes', ()
     expect(needs.worker.map((n) => n.permission)).toContain('bigquery.tables.get');
     expect(needs.worker.map((n) => n.permission)).not.toContain('bigquery.datasets.get');
     expect(needs.query.map((n) => n.permission)).not.toContain('bigquery.datasets.get');
+  });
+
+  it("when erasures run, then their calls are among those checked: the worker's DELETE on the events table and its appends, the query API's appends, and every service reading the log", () => {
+    const on = (account: keyof typeof needs, table: string) =>
+      [...new Set(needs[account].filter((n) => n.on === table).map((n) => n.permission))].sort();
+    expect(
+      needs.worker.filter((n) => n.call.endsWith('(DML)')).map((n) => `${n.permission} on ${n.on}`),
+    ).toEqual([
+      'bigquery.jobs.create on project',
+      'bigquery.tables.updateData on table:events',
+      'bigquery.tables.getData on table:events',
+    ]);
+    for (const account of ['worker', 'query'] as const)
+      expect(on(account, 'table:erasures')).toEqual(
+        expect.arrayContaining(['bigquery.tables.getData', 'bigquery.tables.updateData']),
+      );
+    expect(on('publisher', 'table:erasures')).toContain('bigquery.tables.getData');
   });
 
   it.each(['worker', 'query', 'publisher'] as const)(

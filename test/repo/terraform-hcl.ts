@@ -68,6 +68,7 @@ export function grantsByMember(module: Module): Map<string, string[]> {
         block!.table_id ??
         (type === 'google_bigquery_dataset_iam_member' ? block!.dataset_id : undefined) ??
         block!.secret_id ??
+        block!.crypto_key_id ??
         (type === 'google_project_iam_member' ? 'project' : block!.name);
       grants.set(member, [
         ...(grants.get(member) ?? []),

@@ -3,12 +3,18 @@ import type { EventBus } from './event-bus.port';
 import { MemoryBus } from './memory.adapter';
 import { PubSubBus } from './pubsub.adapter';
 
-/** Builds the configured bus. In production PUBSUB_AUTO_CREATE is off unless set explicitly. */
-export function createBus(env: BusEnv, opts: { production: boolean }): EventBus {
+/** Builds the configured bus. In production PUBSUB_AUTO_CREATE is off unless set explicitly.
+ * `journalEncryptionKey` encrypts what the in-process bus's journal keeps (npm start passes the
+ * DuckDB encryption key). */
+export function createBus(
+  env: BusEnv,
+  opts: { production: boolean; journalEncryptionKey?: string },
+): EventBus {
   if (env.BUS === 'memory') {
     return new MemoryBus({
       maxDeliveryAttempts: env.PUBSUB_MAX_DELIVERY_ATTEMPTS,
       journalPath: env.MEMORY_BUS_JOURNAL || undefined,
+      journalEncryptionKey: opts.journalEncryptionKey,
     });
   }
   const projectId =

@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -19,18 +20,77 @@ export interface JournalState {
   deadLettered: { key: string; data: Buffer; attributes: Record<string, string> }[];
 }
 
+/** How a journal is opened. */
+export interface JournalOptions {
+  /** Encrypts what each message carries, its data and attributes (see JournalCipher); npm start
+   * passes the DuckDB encryption key, so its data directory holds no event in clear. */
+  encryptionKey?: string;
+}
+
 // One JSON object per line:
 //   {"p": id, "t": publishTimeMs, "d": base64, "a": attributes}   published
 //   {"k": id}                                                     settled (acked or dead-lettered)
 //   {"q": key, "d": base64, "a": attributes}                     dead-lettered
 //   {"x": key}                                                    taken off the dead-letter list
 //   {"n": lastId}                                                 the highest id yet (compaction)
+// With an encryption key, "c" (base64 of IV, ciphertext, tag) takes the place of "d" and "a".
+type Payload = { d: string; a: Record<string, string> } | { c: string };
 type Line =
   | { n: number }
-  | { p: string; t: number; d: string; a: Record<string, string> }
+  | ({ p: string; t: number } & Payload)
   | { k: string }
-  | { q: string; d: string; a: Record<string, string> }
+  | ({ q: string } & Payload)
   | { x: string };
+
+/**
+ * AES-256-GCM over a message's attributes and data, with a random 12-byte IV per record and the
+ * record's id as associated data (a sealed payload moved to another record does not open). The
+ * key is derived from the secret with scrypt and a fixed salt: the secret may be a passphrase,
+ * and one derivation per start costs ~60 ms.
+ */
+class JournalCipher {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = scryptSync(secret, 'eventpipe memory-bus journal v1', 32, {
+      N: 2 ** 15,
+      r: 8,
+      p: 1,
+      maxmem: 64 * 1024 * 1024,
+    });
+  }
+
+  seal(record: string, data: Buffer, attributes: Record<string, string>): string {
+    const attrs = Buffer.from(JSON.stringify(attributes));
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(attrs.length);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(record));
+    const body = Buffer.concat([
+      cipher.update(Buffer.concat([length, attrs, data])),
+      cipher.final(),
+    ]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64');
+  }
+
+  /** Throws when the key is not the one the record was sealed with (or the record was altered). */
+  open(record: string, sealed: string): { data: Buffer; attributes: Record<string, string> } {
+    const raw = Buffer.from(sealed, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
+    decipher.setAAD(Buffer.from(record));
+    decipher.setAuthTag(raw.subarray(raw.length - 16));
+    const plain = Buffer.concat([
+      decipher.update(raw.subarray(12, raw.length - 16)),
+      decipher.final(),
+    ]);
+    const length = plain.readUInt32BE(0);
+    return {
+      attributes: JSON.parse(plain.subarray(4, 4 + length).toString()) as Record<string, string>,
+      data: plain.subarray(4 + length),
+    };
+  }
+}
 
 /** Rewrite the file when it holds this many lines and four times as many as are live. */
 const COMPACT_LINES = 100_000;
@@ -61,9 +121,16 @@ export class MemoryJournal {
   private constructor(
     private readonly path: string,
     private file: FileHandle,
+    private readonly cipher: JournalCipher | undefined,
   ) {}
 
-  static async open(path: string): Promise<{ journal: MemoryJournal; state: JournalState }> {
+  /** Opens the journal at `path` and replays it. With an encryption key, a journal that holds
+   * messages not yet settled that were written without the key, or with another, is refused (and
+   * without one, a journal whose messages were encrypted), before anything is written to it. */
+  static async open(
+    path: string,
+    opts: JournalOptions = {},
+  ): Promise<{ journal: MemoryJournal; state: JournalState }> {
     mkdirSync(dirname(path), { recursive: true });
     const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return '';
@@ -87,29 +154,57 @@ export class MemoryJournal {
       else if ('q' in line) live.set(`q:${line.q}`, raw);
       else live.delete(`q:${line.x}`);
     }
-    const journal = new MemoryJournal(path, await open(path, 'a'));
-    for (const [key, raw] of live) journal.live.set(key, raw);
-    journal.lastId = lastId;
-    await journal.compact();
+    const cipher =
+      opts.encryptionKey === undefined ? undefined : new JournalCipher(opts.encryptionKey);
+    const payload = (record: string, line: Payload) => {
+      if ('c' in line) {
+        if (!cipher) {
+          throw new Error(
+            `the bus journal ${path} holds encrypted messages not yet stored: set DUCKDB_ENCRYPTION_KEY (or DUCKDB_ENCRYPTION_KEY_FILE) to the key they were written with`,
+          );
+        }
+        try {
+          return cipher.open(record, line.c);
+        } catch {
+          throw new Error(
+            `the bus journal ${path} was encrypted with another key, or altered: DUCKDB_ENCRYPTION_KEY (or DUCKDB_ENCRYPTION_KEY_FILE) must be the key it was written with`,
+          );
+        }
+      }
+      if (cipher) {
+        throw new Error(
+          `the bus journal ${path} holds messages not yet stored that were written without encryption, and an encryption key is set: ` +
+            'start once without the key, on the DuckDB file they were accepted for, so they are stored; stop (SIGTERM); then start with the key',
+        );
+      }
+      return { data: Buffer.from(line.d, 'base64'), attributes: line.a };
+    };
+    // Read before anything is written, so a refused journal is left as it was.
     const state: JournalState = { lastId, messages: [], deadLettered: [] };
     for (const raw of live.values()) {
       const line = JSON.parse(raw) as Line;
       if ('p' in line) {
         state.messages.push({
           id: line.p,
-          data: Buffer.from(line.d, 'base64'),
-          attributes: line.a,
+          ...payload(`p:${line.p}`, line),
           publishTime: new Date(line.t),
         });
       } else if ('q' in line) {
-        state.deadLettered.push({
-          key: line.q,
-          data: Buffer.from(line.d, 'base64'),
-          attributes: line.a,
-        });
+        state.deadLettered.push({ key: line.q, ...payload(`q:${line.q}`, line) });
       }
     }
+    const journal = new MemoryJournal(path, await open(path, 'a'), cipher);
+    for (const [key, raw] of live) journal.live.set(key, raw);
+    journal.lastId = lastId;
+    await journal.compact();
     return { journal, state };
+  }
+
+  /** A message's data and attributes as a line holds them: sealed with a key, else base64. */
+  private payload(record: string, data: Buffer, attributes: Record<string, string>): Payload {
+    return this.cipher
+      ? { c: this.cipher.seal(record, data, attributes) }
+      : { d: data.toString('base64'), a: attributes };
   }
 
   /** Records published messages; resolves once they are on disk. */
@@ -118,8 +213,7 @@ export class MemoryJournal {
       const raw = JSON.stringify({
         p: m.id,
         t: m.publishTime.getTime(),
-        d: m.data.toString('base64'),
-        a: m.attributes,
+        ...this.payload(`p:${m.id}`, m.data, m.attributes),
       });
       this.live.set(`p:${m.id}`, raw);
       this.lastId = Math.max(this.lastId, Number(m.id) || 0);
@@ -136,7 +230,7 @@ export class MemoryJournal {
 
   /** Records a dead-lettered message; resolves once it is on disk. */
   deadLettered(key: string, data: Buffer, attributes: Record<string, string>): Promise<void> {
-    const raw = JSON.stringify({ q: key, d: data.toString('base64'), a: attributes });
+    const raw = JSON.stringify({ q: key, ...this.payload(`q:${key}`, data, attributes) });
     this.live.set(`q:${key}`, raw);
     return this.append([raw], true);
   }

@@ -21,6 +21,9 @@ export interface MemoryBusOptions {
   /** A file the bus writes ahead to (see MemoryJournal): published messages survive a crash,
    * and init() brings back what was not settled. Unset: memory only. */
   journalPath?: string;
+  /** Encrypts the journal's message data and attributes with a key derived from this secret
+   * (MemoryJournal, JournalOptions); npm start passes DUCKDB_ENCRYPTION_KEY. */
+  journalEncryptionKey?: string;
 }
 
 interface Stored {
@@ -64,7 +67,9 @@ export class MemoryBus implements EventBus {
   /** Opens the journal, when there is one, and brings back what it holds. */
   async init(): Promise<void> {
     if (!this.opts.journalPath || this.journal) return;
-    const { journal, state } = await MemoryJournal.open(this.opts.journalPath);
+    const { journal, state } = await MemoryJournal.open(this.opts.journalPath, {
+      encryptionKey: this.opts.journalEncryptionKey,
+    });
     this.journal = journal;
     this.nextId = Math.max(this.nextId, state.lastId + 1);
     for (const m of state.messages) {

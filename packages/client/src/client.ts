@@ -121,6 +121,31 @@ export interface SchemaTypeInfo {
   view: string;
 }
 
+/** What an erasure asks for (POST /v1/erasures). */
+export type ErasureRequest =
+  { subject: string; sources?: string[]; suppress?: boolean } | { source: string; id: string };
+
+/** An erasure and its state (GET /v1/erasures/{id}). */
+export interface ErasureInfo {
+  id: string;
+  state: 'pending' | 'done' | 'failed';
+  subject?: string;
+  sources?: string[];
+  suppress?: boolean;
+  source?: string;
+  eventId?: string;
+  requestedBy: string | null;
+  requestedAt: string;
+  /** Events deleted so far (done: all). */
+  rows: number;
+  doneAt: string | null;
+  detail: string | null;
+  suppressed: boolean;
+  liftedAt: string | null;
+  liftedBy: string | null;
+  steps: { action: string; at: string; by?: string; rows?: number; detail?: string }[];
+}
+
 /**
  * A typed client of both APIs over fetch. Its types are the API contract's (@eventpipe/schema),
  * the same schemas that validate requests and generate the OpenAPI documents.
@@ -211,6 +236,44 @@ export class EventpipeClient {
   async getSchema(type: string): Promise<SchemaTypeInfo & { versions: SchemaVersionInfo[] }> {
     const res = await this.request('query', `/v1/schemas/${encodeURIComponent(type)}`, {});
     return (await res.json()) as SchemaTypeInfo & { versions: SchemaVersionInfo[] };
+  }
+
+  /** Erases a subject's events (or one event); they leave every read at once (202, pending). */
+  async requestErasure(request: ErasureRequest): Promise<ErasureInfo> {
+    const res = await this.request(
+      'query',
+      '/v1/erasures',
+      {},
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(request),
+      },
+    );
+    return (await res.json()) as ErasureInfo;
+  }
+
+  /** One erasure and its state. */
+  async erasure(id: string): Promise<ErasureInfo> {
+    const res = await this.request('query', `/v1/erasures/${encodeURIComponent(id)}`, {});
+    return (await res.json()) as ErasureInfo;
+  }
+
+  /** Every erasure, newest first (the audit trail). */
+  async listErasures(): Promise<ErasureInfo[]> {
+    const res = await this.request('query', '/v1/erasures', {});
+    return ((await res.json()) as { data: ErasureInfo[] }).data;
+  }
+
+  /** Lifts an erasure's suppression: later events for its subject are stored again. */
+  async liftSuppression(id: string): Promise<ErasureInfo> {
+    const res = await this.request(
+      'query',
+      `/v1/erasures/${encodeURIComponent(id)}/suppression`,
+      {},
+      { method: 'DELETE' },
+    );
+    return (await res.json()) as ErasureInfo;
   }
 
   /** Counts per time bucket. */

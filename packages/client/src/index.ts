@@ -12,6 +12,8 @@ export type {
   SchemaCompatibility,
   SchemaVersionInfo,
   SchemaTypeInfo,
+  ErasureRequest,
+  ErasureInfo,
 } from './client';
 export type { StoredEvent, EventPage, StatsResponse, PublishAccepted } from '@eventpipe/schema';
 // Exact JSON: numbers a JavaScript number would change stay JsonNumbers, written back as sent.

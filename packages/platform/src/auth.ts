@@ -5,7 +5,13 @@ import { z } from 'zod';
 import { isGrantPattern, type Grant } from '@eventpipe/schema';
 import { AppError } from './errors';
 
-export const SCOPES = ['events:write', 'events:read', 'metrics:read', 'schemas:write'] as const;
+export const SCOPES = [
+  'events:write',
+  'events:read',
+  'metrics:read',
+  'schemas:write',
+  'events:erase',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const grantPattern = (what: string) =>

@@ -20,7 +20,20 @@ export const serviceEnvShape = {
     100,
     600_000,
   ),
+  TLS_CERT_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM certificate (chain) file; with TLS_KEY_FILE the service serves HTTPS only, sends HSTS, and serves a replaced pair within about 2 s without a restart (npm run certs makes a self-signed one; docs/SECURITY.md). Unset: plain HTTP, e.g. behind Cloud Run, whose front end ends TLS',
+    ),
+  TLS_KEY_FILE: z
+    .string()
+    .optional()
+    .describe('PEM private key file of TLS_CERT_FILE; set both or neither'),
 };
+
+/** Variables that only work together: a schema holding both takes both or neither. */
+const PAIRED: [string, string][] = [['TLS_CERT_FILE', 'TLS_KEY_FILE']];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -29,9 +42,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values are secrets (DUCKDB_ENCRYPTION_KEY, CURSOR_SECRET). */
+const SECRET_NAME = /_(KEY|SECRET)$/;
+
 /**
  * Parses the environment once. Every bad variable is reported with its description, so one
- * failed start tells the operator everything to fix. Empty strings count as unset.
+ * failed start tells the operator everything to fix, a variable missing its pair included
+ * (TLS_CERT_FILE without TLS_KEY_FILE). Empty strings count as unset.
  */
 export function loadConfig<S extends z.ZodObject>(
   schema: S,
@@ -41,13 +58,30 @@ export function loadConfig<S extends z.ZodObject>(
     Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
   );
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const issues: { path: PropertyKey[]; message: string }[] = result.success
+    ? []
+    : [...result.error.issues];
+  for (const [a, b] of PAIRED) {
+    if (!(a in schema.shape && b in schema.shape)) continue;
+    if (cleaned[a] !== undefined && cleaned[b] === undefined)
+      issues.push({ path: [b], message: `must be set when ${a} is` });
+    if (cleaned[b] !== undefined && cleaned[a] === undefined)
+      issues.push({ path: [a], message: `must be set when ${b} is` });
+  }
+  if (result.success && issues.length === 0) return result.data;
+  const problems = issues.map((issue) => {
     const key = String(issue.path[0] ?? '');
     const field = (schema.shape as Record<string, z.ZodType>)[key];
     const value = cleaned[key];
     const description = field?.description ? ` (${field.description})` : '';
-    return `${key}=${value === undefined ? '<unset>' : JSON.stringify(value)}: ${issue.message}${description}`;
+    // A secret (…_KEY, …_SECRET) is never echoed, even a bad one: this line reaches the logs.
+    const shown =
+      value === undefined
+        ? '<unset>'
+        : SECRET_NAME.test(key)
+          ? `<hidden, ${value.length} characters>`
+          : JSON.stringify(value);
+    return `${key}=${shown}: ${issue.message}${description}`;
   });
   throw new ConfigError(problems);
 }

@@ -30,6 +30,7 @@ export const PROBLEMS = {
   'not-acceptable': { status: 406, title: 'No acceptable representation' },
   'ambiguous-id': { status: 409, title: 'Id is used by more than one source' },
   'schema-incompatible': { status: 409, title: 'Schema breaks compatibility' },
+  'not-suppressing': { status: 409, title: 'Erasure holds no suppression' },
   'payload-too-large': { status: 413, title: 'Payload exceeds a limit' },
   'unsupported-media-type': { status: 415, title: 'Content type not supported' },
   'rate-limited': { status: 429, title: 'Too many requests' },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import { AppError, isAppError } from './errors';
 import { httpDurationHistogram } from './metrics';
 import { securityHeaders } from './security';
 import { withTimeout } from './timeout';
+import { readTlsPair, watchTlsPair, type TlsFiles } from './tls';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -238,7 +240,7 @@ export function finishApp(app: Express, logger: Logger): Express {
 }
 
 export interface RunningServer {
-  server: Server;
+  server: Server | HttpsServer;
   url: string;
   port: number;
   /** Stops accepting, lets in-flight requests finish, then cuts what is left at the deadline. */
@@ -249,32 +251,61 @@ export interface RunningServer {
  * kept-alive connection (docs/SECURITY.md). */
 export const SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
 
-export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+/** HTTPS instead of HTTP: the certificate and key files, reloaded when they change. */
+export interface ListenTls {
+  files: TlsFiles;
+  /** Where a reload (or a replacement that does not load) is told. */
+  logger: Logger;
+  /** How often the files are looked at (default 2 s). */
+  pollMs?: number;
+}
+
+export function listen(
+  app: Express,
+  port: number,
+  host = '0.0.0.0',
+  tls?: ListenTls,
+): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     // Header and request timeouts bound how long a slow client can hold a socket. Node enforces
     // them on a timer (connectionsCheckingInterval, 30 s by default, settable only here): with
     // the default a client trickling header lines stayed past the 10 s header timeout.
-    const server = createServer(
-      {
-        headersTimeout: SERVER_TIMEOUTS.headersMs,
-        requestTimeout: SERVER_TIMEOUTS.requestMs,
-        keepAliveTimeout: SERVER_TIMEOUTS.keepAliveMs,
-        connectionsCheckingInterval: 1_000,
-      },
-      app,
-    );
+    const options = {
+      headersTimeout: SERVER_TIMEOUTS.headersMs,
+      requestTimeout: SERVER_TIMEOUTS.requestMs,
+      keepAliveTimeout: SERVER_TIMEOUTS.keepAliveMs,
+      connectionsCheckingInterval: 1_000,
+    };
+    // A pair that does not load rejects here, naming the file, before anything listens.
+    const pair = tls ? readTlsPair(tls.files) : undefined;
+    const server = pair
+      ? createHttpsServer({ ...options, cert: pair.cert, key: pair.key }, app)
+      : createServer(options, app);
+    let stopWatching = () => {};
     server.listen(port, host);
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
       const addr = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+      const url = `${pair ? 'https' : 'http'}://${shownHost}:${addr.port}`;
+      if (tls && pair) {
+        const https = server as HttpsServer;
+        stopWatching = watchTlsPair(tls.files, {
+          current: pair,
+          // Handshakes from now on get the new pair; connections already open keep theirs.
+          use: (next) => https.setSecureContext({ cert: next.cert, key: next.key }),
+          logger: tls.logger.child({ url }),
+          intervalMs: tls.pollMs,
+        });
+      }
       resolve({
         server,
         port: addr.port,
-        url: `http://${shownHost}:${addr.port}`,
+        url,
         close: (timeoutMs) =>
           new Promise<void>((done) => {
+            stopWatching();
             const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
             timer.unref();
             server.close(() => {

@@ -23,7 +23,8 @@ export {
 export { withTimeout } from './timeout';
 export { retry, backoffDelay, abortableSleep } from './retry';
 export type { Backoff, Clock, RetryOptions } from './retry';
-export type { ReadinessCheck, RunningServer } from './http';
+export type { ListenTls, ReadinessCheck, RunningServer } from './http';
+export type { TlsFiles } from './tls';
 export { envInt, envPort, envOptionalBool, googleCloudEnvShape, isProduction } from './env';
 export {
   serviceEnvShape,

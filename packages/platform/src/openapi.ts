@@ -117,7 +117,11 @@ export class OpenApiBuilder {
     });
   }
 
-  operation(method: 'get' | 'post' | 'put', expressPath: string, op: OperationSpec): this {
+  operation(
+    method: 'get' | 'post' | 'put' | 'delete',
+    expressPath: string,
+    op: OperationSpec,
+  ): this {
     const path = openApiPath(expressPath);
     const successHeaders = { ...REQUEST_ID, ...(op.rateLimited ? RATE_HEADERS : {}) };
     const responses: Record<string, Json> = {};

@@ -27,15 +27,31 @@ const EXPOSED_EVENT_HEADERS = [
   'Eventpipe-Next-Cursor',
 ];
 
+/** HSTS: a year, this host only (includeSubDomains would bind every other name under it). */
+export const HSTS = 'max-age=31536000';
+
 /**
- * Response headers for a JSON API (helmet: no sniffing, no framing, no referrer, HSTS, a CSP that
- * allows nothing) and CORS only for the origins listed (none by default).
+ * Strict-Transport-Security on responses the client received over TLS: from the service's own
+ * HTTPS listener (TLS_CERT_FILE), or through a front end that ended TLS and that TRUST_PROXY
+ * vouches for (X-Forwarded-Proto: https, as Cloud Run sends). Never over plain HTTP (RFC 6797
+ * 7.2; a browser ignores it there).
+ */
+export const strictTransportSecurity: RequestHandler = (req, res, next) => {
+  if (req.secure) res.setHeader('Strict-Transport-Security', HSTS);
+  next();
+};
+
+/**
+ * Response headers for a JSON API (helmet: no sniffing, no framing, no referrer, a CSP that
+ * allows nothing; HSTS over TLS only) and CORS only for the origins listed (none by default).
  */
 export function securityHeaders(corsOrigins: string[]): RequestHandler[] {
   const handlers: RequestHandler[] = [
     helmet({
       contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      strictTransportSecurity: false,
     }),
+    strictTransportSecurity,
   ];
   if (corsOrigins.length) {
     // Per request, so a preflight may ask for any CloudEvents binary-mode header (ce-<name>,

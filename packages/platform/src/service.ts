@@ -6,6 +6,7 @@ import { listen, type RunningServer } from './http';
 import { onShutdownSignal } from './lifecycle';
 import { isProduction } from './env';
 import { createLogger } from './logger';
+import { describeCertificate, readTlsPair, type TlsFiles } from './tls';
 
 /** What a service's main.ts builds from its config: its apps, and how it stops. */
 export interface HttpService {
@@ -20,8 +21,8 @@ export interface HttpService {
 /**
  * The start-up sequence of every HTTP service (the three services' main.ts and the one-process
  * launcher): parse the environment once (exit 78 naming every bad variable), make the logger,
- * build the service, listen, log, and stop cleanly on a signal within SHUTDOWN_TIMEOUT_MS. A
- * failure on the way is one line on stderr and exit 1.
+ * build the service, listen (HTTPS with TLS_CERT_FILE and TLS_KEY_FILE), log, and stop cleanly
+ * on a signal within SHUTDOWN_TIMEOUT_MS. A failure on the way is one line on stderr and exit 1.
  */
 export function runHttpService<S extends z.ZodObject>(
   name: string,
@@ -46,16 +47,36 @@ export function runHttpService<S extends z.ZodObject>(
       HOST: string;
       SHUTDOWN_TIMEOUT_MS: number;
       GOOGLE_CLOUD_PROJECT?: string;
+      TLS_CERT_FILE?: string;
+      TLS_KEY_FILE?: string;
     };
     const logger = createLogger({
       service: name,
       level: config.LOG_LEVEL,
       project: config.GOOGLE_CLOUD_PROJECT,
     });
+    // loadConfig saw to it that both are set or neither.
+    const tlsFiles: TlsFiles | undefined =
+      config.TLS_CERT_FILE && config.TLS_KEY_FILE
+        ? { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE }
+        : undefined;
+    if (tlsFiles) {
+      // Checked before anything is built, so a wrong path stops the start with nothing opened.
+      const pair = readTlsPair(tlsFiles);
+      logger.info(
+        { ...tlsFiles, ...describeCertificate(pair.certificate) },
+        'serving HTTPS; the certificate is reloaded when its files change',
+      );
+    }
     const service = await build({ config, logger, production: isProduction(config.NODE_ENV) });
     const servers: RunningServer[] = [];
     for (const s of service.servers) {
-      const server = await listen(s.app, s.port, config.HOST);
+      const server = await listen(
+        s.app,
+        s.port,
+        config.HOST,
+        tlsFiles && { files: tlsFiles, logger },
+      );
       servers.push(server);
       logger.info({ url: server.url, ...s.fields }, s.listening);
     }

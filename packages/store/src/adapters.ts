@@ -3,6 +3,7 @@
 // (a lint rule keeps it so).
 export { DuckDbStore } from './duckdb.adapter';
 export type { DuckDbStoreOptions, DuckDbStatement } from './duckdb.adapter';
+export type { DuckDbCrypto } from './duckdb-open';
 export { duckdbCreateTable } from './duckdb-schema';
 export { BigQueryStore } from './bigquery.adapter';
 export { insertIdOf, chunks, INSERT_MAX_ROWS, INSERT_MAX_BYTES } from './bigquery-insert';
@@ -16,4 +17,6 @@ export { bigQueryString } from './typed-view';
 export { DuckDbSchemaStore, DUCKDB_SCHEMAS_TABLE } from './duckdb-schemas';
 export { bigQuerySchemaFields, schemaDifference } from './bigquery-schema';
 export { bigQueryJson } from './bigquery-json';
-export { openStore, openSchemaStore } from './factory';
+export { openStore, openSchemaStore, openErasureLog } from './factory';
+export { BIGQUERY_ERASURES_TABLE, bigQueryErasuresFields } from './bigquery-lifecycle';
+export { DUCKDB_ERASURES_TABLE } from './duckdb-lifecycle';

@@ -47,6 +47,13 @@ import {
 } from './bigquery-schema';
 import { rowFromRecord, selectEventColumns } from './columns';
 import { BigQuerySchemaStore } from './bigquery-schemas';
+import {
+  BigQueryErasureLog,
+  bigQueryEraseStatement,
+  bigQueryTombstoneClauses,
+  inStreamingBuffer,
+} from './bigquery-lifecycle';
+import type { EraseResult, ErasureMatch } from './erasures';
 
 export interface BigQueryStoreOptions {
   projectId: string;
@@ -64,6 +71,9 @@ export interface BigQueryStoreOptions {
   /** Cost guard: a query that would bill more bytes fails instead of running. */
   maximumBytesBilled: number;
   range: RangePolicy;
+  /** RETENTION_DAYS in ms: the table's partition expiration (set with auto-create), and reads
+   * leave out older events at once. Unset: kept for ever. */
+  retentionMs?: number;
   /** A new row's (source, id) is looked up among rows whose event time is within this many
    * milliseconds of its own, to tell a duplicate from a conflict before the insert; 0: no
    * lookup (BigQuery's insertId dedup and the read-time dedup alone). */
@@ -136,6 +146,9 @@ export class BigQueryStore implements EventStore {
   private readonly sleep: (ms: number) => Promise<void>;
   /** The schema registry's `schemas` table and the typed views, in the same dataset. */
   readonly schemas: BigQuerySchemaStore;
+  readonly erasures: BigQueryErasureLog;
+  /** Whether the erasures table exists (checked by init): reads filter erased events only then. */
+  private erasuresTable = false;
 
   constructor(private readonly opts: BigQueryStoreOptions) {
     for (const [what, v] of [
@@ -172,6 +185,13 @@ export class BigQueryStore implements EventStore {
       retry: opts.retry,
       sleep: this.sleep,
     });
+    this.erasures = new BigQueryErasureLog({
+      projectId: opts.projectId,
+      dataset: this.dataset,
+      query: (sql, params, types) => this.query(sql, params, types),
+      retry: opts.retry,
+      sleep: this.sleep,
+    });
   }
 
   /**
@@ -186,7 +206,9 @@ export class BigQueryStore implements EventStore {
       if (!datasetExists)
         await this.dataset.create({ location: this.opts.location }).catch(ignoreAlreadyExists);
       await this.schemas.createTable();
+      await this.erasures.createTable();
     }
+    this.erasuresTable = await this.erasures.exists();
     const wanted = bigQuerySchemaFields();
     const meta = await this.tableMetadata();
     if (meta === undefined) {
@@ -199,7 +221,13 @@ export class BigQueryStore implements EventStore {
           schema: { fields: wanted },
           // Day partitions on the event time, so every time-bounded read prunes to its days;
           // clustering on the two common filters orders blocks inside each partition.
-          timePartitioning: { type: 'DAY', field: 'time' },
+          timePartitioning: {
+            type: 'DAY',
+            field: 'time',
+            ...(this.opts.retentionMs !== undefined
+              ? { expirationMs: String(this.opts.retentionMs) }
+              : {}),
+          },
           clustering: { fields: ['type', 'source'] },
           // A query without a time filter fails instead of scanning (and billing) every day.
           requirePartitionFilter: true,
@@ -222,6 +250,19 @@ export class BigQueryStore implements EventStore {
         );
       }
       await this.table.setMetadata({ schema: { fields: [...existing, ...diff.additions] } });
+    }
+    // RETENTION_DAYS changed: the partition expiration follows (with auto-create; otherwise the
+    // Terraform's retention_days sets it).
+    const partitioning = (meta as { timePartitioning?: Record<string, string> }).timePartitioning;
+    if (
+      create &&
+      this.opts.retentionMs !== undefined &&
+      partitioning &&
+      partitioning.expirationMs !== String(this.opts.retentionMs)
+    ) {
+      await this.table.setMetadata({
+        timePartitioning: { ...partitioning, expirationMs: String(this.opts.retentionMs) },
+      });
     }
   }
 
@@ -383,7 +424,12 @@ export class BigQueryStore implements EventStore {
     const { from, to } = this.bounds(f);
     params.from = BigQuery.timestamp(from);
     params.to = BigQuery.timestamp(to);
-    const clauses = ['time >= @from', 'time < @to', ...grantClauses(f.grant, params, types)];
+    const clauses = [
+      'time >= @from',
+      'time < @to',
+      ...grantClauses(f.grant, params, types),
+      ...this.lifecycleClauses(params),
+    ];
     for (const key of ['type', 'source', 'subject', 'producer'] as const) {
       const v = f[key];
       if (v !== undefined) {
@@ -461,6 +507,7 @@ export class BigQueryStore implements EventStore {
       'time < @to',
       'id = @id',
       ...grantClauses(grant, params, types),
+      ...this.lifecycleClauses(params),
     ];
     let sql = `SELECT ${SELECT_LIST} FROM ${this.fqTable} WHERE ${clauses.join(' AND ')}`;
     if (source !== undefined) {
@@ -489,6 +536,50 @@ export class BigQueryStore implements EventStore {
       ...(group ? { key: String(r.grp) } : {}),
       count: Number(r.n),
     }));
+  }
+
+  /** What every read adds: events past retention and erased events are left out. */
+  private lifecycleClauses(params: Record<string, unknown>): string[] {
+    const clauses: string[] = [];
+    if (this.opts.retentionMs !== undefined) {
+      clauses.push('time >= @retained_from');
+      params.retained_from = BigQuery.timestamp(
+        formatMicros(parseRfc3339(nowTime())! - BigInt(this.opts.retentionMs) * 1000n),
+      );
+    }
+    if (this.erasuresTable)
+      clauses.push(...bigQueryTombstoneClauses(this.erasures.reference, this.opts.table));
+    return clauses;
+  }
+
+  /** One DML DELETE; rows still in the streaming buffer make BigQuery refuse it whole, and the
+   * erasure waits. */
+  async erase(match: ErasureMatch): Promise<EraseResult> {
+    if (!this.erasuresTable)
+      throw new StoreConfigError(
+        `BigQuery table ${this.erasures.reference} does not exist (BIGQUERY_AUTO_CREATE is off): apply the Terraform`,
+      );
+    const { sql, params, types } = bigQueryEraseStatement(this.fqTable, match);
+    try {
+      // The client's third element is the jobs.query response, which counts the rows.
+      const [, , response] = (await this.client.query({
+        query: sql,
+        params,
+        types,
+        location: this.opts.location,
+        maximumBytesBilled: String(this.opts.maximumBytesBilled),
+      })) as unknown as [unknown, unknown, { numDmlAffectedRows?: string } | undefined];
+      const affected = response?.numDmlAffectedRows;
+      return { deleted: Number(affected ?? 0) };
+    } catch (e) {
+      if (inStreamingBuffer(e))
+        return {
+          deleted: 0,
+          waiting:
+            "some of its events are still in BigQuery's streaming buffer (up to about 90 minutes after they were written), where they cannot be deleted; the delete is tried again",
+        };
+      throw e;
+    }
   }
 
   private async readEvents(

@@ -28,6 +28,48 @@ export const storeEnvShape = {
     .max(256)
     .optional()
     .describe('Threads DuckDB runs a query on; unset: one per core'),
+  DUCKDB_ENCRYPTION_KEY: z
+    .string()
+    .min(16, { error: 'must be at least 16 characters' })
+    .optional()
+    .describe(
+      "Encrypts the DuckDB file, its WAL and temporary files (DuckDB's database encryption, AES-256-GCM) and npm start's bus journal with this key, at least 16 characters; a file written without it, or with another, is refused. Set this or DUCKDB_ENCRYPTION_KEY_FILE; docs/SECURITY.md",
+    ),
+  DUCKDB_ENCRYPTION_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Path of a file holding DUCKDB_ENCRYPTION_KEY (for secret mounts); one trailing newline is dropped',
+    ),
+  DUCKDB_ENCRYPTION_CRYPTO: z
+    .enum(['auto', 'openssl'])
+    .default('auto')
+    .describe(
+      "With an encryption key, what encrypts: auto (OpenSSL from DuckDB's httpfs extension, installed when missing and the network allows; else DuckDB's built-in MbedTLS, which DuckDB calls unsafe, with a warning at start) or openssl (refuse to start without httpfs)",
+    ),
+  DUCKDB_EXTENSION_DIRECTORY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "DuckDB's extension_directory: where httpfs (OpenSSL, for DUCKDB_ENCRYPTION_KEY) is installed and loaded from; unset: DuckDB's default, ~/.duckdb/extensions",
+    ),
+  RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(36_500)
+    .optional()
+    .describe(
+      'Days events are kept, by event time: older events are left out of every read at once and deleted (DuckDB: by the worker, RETENTION_SWEEP_SECONDS; BigQuery: by partition expiration, set on the table). Unset: kept for ever',
+    ),
+  ERASURE_REFRESH_SECONDS: envInt(
+    'How often each service reloads the erasures table (suppressions at the publisher, late arrivals at the worker) and the worker tries pending erasures again',
+    10,
+    1,
+    3600,
+  ),
   ...googleCloudEnvShape,
   BIGQUERY_EMULATOR_HOST: z
     .string()

@@ -39,7 +39,22 @@ import { duckdbStoredStatement } from './duckdb-stored';
 import { TIME_COLUMNS, rowFromRecord, selectEventColumns } from './columns';
 import { DUCKDB_TYPES, duckdbCreateTable } from './duckdb-schema';
 import { DUCKDB_SCHEMAS_TABLE, DuckDbSchemaStore } from './duckdb-schemas';
+import { DUCKDB_ERASURES_TABLE, DuckDbErasureLog, duckdbEraseWhere } from './duckdb-lifecycle';
+import {
+  erasureMatch,
+  foldErasures,
+  type EraseResult,
+  type ErasureLog,
+  type ErasureMatch,
+  type ErasureStep,
+} from './erasures';
 import type { SchemaStore } from '@eventpipe/registry';
+import {
+  ENCRYPTED_CATALOG,
+  duckdbOpenError,
+  openEncryptedDuckDb,
+  type DuckDbCrypto,
+} from './duckdb-open';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for a throw-away database. */
@@ -53,9 +68,24 @@ export interface DuckDbStoreOptions {
   memoryLimit?: string;
   /** DuckDB's threads (its default: one per core). */
   threads?: number;
+  /** RETENTION_DAYS in ms: reads leave out events older than this (by event time), before
+   * expire() has deleted them. Unset: kept for ever. */
+  retentionMs?: number;
+  /** Rows one expire() or erase() statement deletes at most, so that inserts wait for at most one
+   * such step (default 5000). */
+  deleteBatch?: number;
   /** Called once a batch is in the staging table, before the INSERT that commits it: where the
    * failure suite kills a worker mid-insert (test/failure/kill-point-worker.mjs). */
   onStaged?: () => void;
+  /** Encrypts the file, its WAL and its temporary files with this key (DuckDB's database
+   * encryption; see duckdb-open.ts). A file encrypted with another key, or not at all, is refused. */
+  encryptionKey?: string;
+  /** With encryptionKey: the crypto module (DuckDbCrypto; default auto). */
+  crypto?: DuckDbCrypto;
+  /** DuckDB's extension_directory, where httpfs (OpenSSL) is installed and loaded from. */
+  extensionDirectory?: string;
+  /** Receives what the operator must be told at start (the unsafe built-in crypto module). */
+  onWarning?: (message: string) => void;
 }
 
 /** One SQL statement with its named parameters. */
@@ -122,6 +152,12 @@ export class DuckDbStore implements EventStore {
   private writeChain: Promise<unknown> = Promise.resolve();
   /** The schema registry's table and the typed views, in the same file. */
   readonly schemas: SchemaStore;
+  readonly erasures: ErasureLog;
+  /** The erasures log as this process knows it: the file's only writer, it sees every step. */
+  private erasureSteps: ErasureStep[] = [];
+  /** What erasures not done yet match: every read leaves it out (their delete follows at once,
+   * and the worker drops later copies, so a done erasure needs no filter). */
+  private tombstones: ErasureMatch[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -137,6 +173,11 @@ export class DuckDbStore implements EventStore {
       (fn) => this.serially(() => fn(this.writer)),
       (fn) => this.withReader(fn),
     );
+    this.erasures = new DuckDbErasureLog(
+      (fn) => this.serially(() => fn(this.writer)),
+      (fn) => this.withReader(fn),
+      (steps) => this.learnErasures(steps),
+    );
   }
 
   /** Runs `fn` after every write before it, as inserts are. */
@@ -148,6 +189,13 @@ export class DuckDbStore implements EventStore {
 
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.encryptionKey !== undefined) {
+      const { instance, writer } = await openEncryptedDuckDb({
+        ...opts,
+        encryptionKey: opts.encryptionKey,
+      });
+      return new DuckDbStore(instance, writer, opts);
+    }
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(opts.path, {
@@ -156,15 +204,7 @@ export class DuckDbStore implements EventStore {
         ...(opts.threads ? { threads: String(opts.threads) } : {}),
       });
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      if (/lock/i.test(message)) {
-        throw new StoreConfigError(
-          `DuckDB file ${opts.path} is held by another process (DuckDB admits one writing process). ` +
-            'Run the worker and query API in one process (npm start), or use STORE=bigquery.',
-          { cause: e },
-        );
-      }
-      throw new StoreConfigError(`cannot open DuckDB file ${opts.path}: ${message}`, { cause: e });
+      throw duckdbOpenError(e, opts.path);
     }
     const writer = await instance.connect();
     return new DuckDbStore(instance, writer, opts);
@@ -174,7 +214,9 @@ export class DuckDbStore implements EventStore {
     if (!this.opts.readOnly) {
       await this.writer.run(duckdbCreateTable(this.table));
       await this.writer.run(DUCKDB_SCHEMAS_TABLE);
+      await this.writer.run(DUCKDB_ERASURES_TABLE);
     }
+    this.learnErasures(await this.erasures.readSteps());
     const columns = async () =>
       (
         await this.writer.runAndReadAll(
@@ -292,7 +334,7 @@ export class DuckDbStore implements EventStore {
   }
 
   private where(f: EventFilter, params: Record<string, DuckDBValue>): string[] {
-    const clauses: string[] = grantClauses(f.grant, params);
+    const clauses: string[] = [...grantClauses(f.grant, params), ...this.lifecycleClauses(params)];
     for (const key of ['type', 'source', 'subject', 'producer'] as const) {
       const v = f[key];
       if (v !== undefined) {
@@ -372,7 +414,8 @@ export class DuckDbStore implements EventStore {
 
   async get(id: string, source?: string, grant?: Grant): Promise<StoredRow[]> {
     const params: Record<string, DuckDBValue> = { id };
-    let sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE ${['id = $id', ...grantClauses(grant, params)].join(' AND ')}`;
+    const clauses = ['id = $id', ...grantClauses(grant, params), ...this.lifecycleClauses(params)];
+    let sql = `SELECT ${SELECT_LIST} FROM ${this.table} WHERE ${clauses.join(' AND ')}`;
     if (source !== undefined) {
       sql += ' AND source = $source';
       params.source = source;
@@ -425,6 +468,9 @@ export class DuckDbStore implements EventStore {
       if (this.opened < (this.opts.readers ?? 4)) {
         this.opened += 1;
         conn = await this.instance.connect();
+        // An encrypted file is attached beside an empty in-memory database: each connection
+        // starts in the latter.
+        if (this.opts.encryptionKey !== undefined) await conn.run(`USE ${ENCRYPTED_CATALOG}`);
       } else {
         conn = await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve));
       }
@@ -436,6 +482,72 @@ export class DuckDbStore implements EventStore {
       if (next) next(conn);
       else this.idle.push(conn);
     }
+  }
+
+  /** What every read adds: events past retention and erased events are left out. */
+  private lifecycleClauses(params: Record<string, DuckDBValue>): string[] {
+    const clauses: string[] = [];
+    if (this.opts.retentionMs !== undefined) {
+      clauses.push('time >= $retained_from');
+      params.retained_from = timestampValue(
+        micros(nowTime()) - BigInt(this.opts.retentionMs) * 1000n,
+      );
+    }
+    this.tombstones.forEach((m, i) =>
+      clauses.push(`NOT ${duckdbEraseWhere(m, params, `tomb${i}_`)}`),
+    );
+    return clauses;
+  }
+
+  private learnErasures(steps: ErasureStep[]): void {
+    this.erasureSteps = [...this.erasureSteps, ...steps];
+    this.tombstones = foldErasures(this.erasureSteps)
+      .filter((e) => e.state !== 'done')
+      .map(erasureMatch);
+  }
+
+  /** Deletes an erasure's events a batch at a time, each batch its own write, so inserts go on
+   * in between. */
+  async erase(match: ErasureMatch): Promise<EraseResult> {
+    const params: Record<string, DuckDBValue> = {};
+    const where = duckdbEraseWhere(match, params);
+    let deleted = 0;
+    for (;;) {
+      const n = await this.deleteBatchWhere(where, params);
+      deleted += n;
+      if (n < this.batchSize) return { deleted };
+    }
+  }
+
+  /** Deletes at most `limit` events older than `cutoff` (event time), in batches. */
+  async expire(cutoff: string, limit: number): Promise<number> {
+    const params: Record<string, DuckDBValue> = { cutoff: timestampValue(micros(cutoff)) };
+    let deleted = 0;
+    while (deleted < limit) {
+      const n = await this.deleteBatchWhere('time < $cutoff', params, limit - deleted);
+      deleted += n;
+      if (n < Math.min(this.batchSize, limit - deleted + n)) break;
+    }
+    return deleted;
+  }
+
+  private get batchSize(): number {
+    return this.opts.deleteBatch ?? 5000;
+  }
+
+  private deleteBatchWhere(
+    where: string,
+    params: Record<string, DuckDBValue>,
+    most = Infinity,
+  ): Promise<number> {
+    const n = Math.min(this.batchSize, most);
+    return this.serially(async () => {
+      const r = await this.writer.runAndReadAll(
+        `DELETE FROM ${this.table} WHERE rowid IN (SELECT rowid FROM ${this.table} WHERE ${where} LIMIT ${n})`,
+        params,
+      );
+      return Number(r.getRows()[0]?.[0] ?? 0);
+    });
   }
 
   async check(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { SchemaStore } from '@eventpipe/registry';
+import type { EraseResult, ErasureLog, ErasureMatch } from './erasures';
 import { formatMicros, grantTerms, nowTime, parseRfc3339 } from '@eventpipe/schema';
 import type {
   DeliveryMeta,
@@ -253,6 +254,15 @@ export interface EventStore {
   init(): Promise<void>;
   /** The schema registry's versions and typed views, kept beside the events. */
   readonly schemas: SchemaStore;
+  /** The erasures table beside the events: every erasure's steps, never deleted. Every read
+   * (pages, exports, stats, by id, the stream) leaves out the events any erasure in it matches,
+   * whether or not its delete has run. */
+  readonly erasures: ErasureLog;
+  /** Deletes the events an erasure matches (received up to its cut-off). */
+  erase(match: ErasureMatch): Promise<EraseResult>;
+  /** Deletes at most `limit` events whose time is before `cutoff`; returns how many. Only where
+   * the store keeps no expiry of its own (DuckDB; BigQuery expires whole partitions). */
+  expire?(cutoff: string, limit: number): Promise<number>;
   /** Idempotent on `(source, id)`: storing the same event twice stores it once, and another
    * event under a stored `(source, id)` is a conflict, never stored (see InsertResult). */
   insert(items: InsertItem[]): Promise<InsertResult>;

@@ -2,14 +2,20 @@ import type { SchemaStore } from '@eventpipe/registry';
 import { BigQueryStore, type BigQueryStoreOptions } from './bigquery.adapter';
 import type { StoreEnv } from './config';
 import { DuckDbStore } from './duckdb.adapter';
+import { duckdbEncryptionKeyOf } from './encryption-key';
 import { StoreConfigError, type EventStore } from './event-store.port';
+import type { ErasureLog } from './erasures';
 
 const DAY_MS = 86_400_000;
 
-/** Opens the configured store and ensures its table. */
+const retentionMs = (env: StoreEnv) =>
+  env.RETENTION_DAYS === undefined ? undefined : env.RETENTION_DAYS * DAY_MS;
+
+/** Opens the configured store and ensures its table. `warn` receives what the operator must be
+ * told at start (DuckDB encrypting with its built-in crypto module). */
 export async function openStore(
   env: StoreEnv,
-  opts: { readOnly?: boolean; production?: boolean } = {},
+  opts: { readOnly?: boolean; production?: boolean; warn?: (message: string) => void } = {},
 ): Promise<EventStore> {
   if (env.STORE === 'duckdb') {
     const store = await DuckDbStore.open({
@@ -17,6 +23,11 @@ export async function openStore(
       readOnly: opts.readOnly,
       memoryLimit: env.DUCKDB_MEMORY_LIMIT,
       threads: env.DUCKDB_THREADS,
+      retentionMs: retentionMs(env),
+      encryptionKey: duckdbEncryptionKeyOf(env),
+      crypto: env.DUCKDB_ENCRYPTION_CRYPTO,
+      extensionDirectory: env.DUCKDB_EXTENSION_DIRECTORY,
+      onWarning: opts.warn,
     });
     await store.init();
     return store;
@@ -50,6 +61,7 @@ function bigQueryOptions(
     autoCreate: env.BIGQUERY_AUTO_CREATE ?? !opts.production,
     readOnly: opts.readOnly,
     maximumBytesBilled: env.BIGQUERY_MAX_BYTES_BILLED,
+    retentionMs: retentionMs(env),
     duplicateWindowMs: env.BIGQUERY_DUPLICATE_WINDOW_HOURS * 3_600_000,
     range: {
       defaultRangeMs: env.BIGQUERY_DEFAULT_RANGE_DAYS * DAY_MS,
@@ -71,4 +83,17 @@ export function openSchemaStore(
 ): SchemaStore | undefined {
   if (env.STORE === 'duckdb') return undefined;
   return new BigQueryStore(bigQueryOptions(env, { ...opts, readOnly: true })).schemas;
+}
+
+/**
+ * The erasures table alone, for the publisher API (its suppressions). With BigQuery: the table in
+ * the configured dataset, read-only. With DuckDB: undefined (one process per file); in
+ * `npm start` the three services share one store instead.
+ */
+export function openErasureLog(
+  env: StoreEnv,
+  opts: { production?: boolean } = {},
+): ErasureLog | undefined {
+  if (env.STORE === 'duckdb') return undefined;
+  return new BigQueryStore(bigQueryOptions(env, { ...opts, readOnly: true })).erasures;
 }

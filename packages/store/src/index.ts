@@ -30,3 +30,25 @@ export {
 } from './event-store.port';
 export { storeEnvShape } from './config';
 export type { StoreEnv } from './config';
+export { duckdbEncryptionKeyOf, ENCRYPTION_KEY_MIN_LENGTH } from './encryption-key';
+export {
+  ERASURE_ACTIONS,
+  ERASURE_MAX_SOURCES,
+  parseErasureRequest,
+  requestedSteps,
+  foldErasures,
+  erasureMatch,
+  erases,
+  suppresses,
+} from './erasures';
+export type {
+  Erasure,
+  ErasureAction,
+  ErasureLog,
+  ErasureMatch,
+  ErasureRequest,
+  ErasureState,
+  ErasureStep,
+  EraseResult,
+} from './erasures';
+export { ErasureBook } from './erasure-book';

@@ -73,13 +73,16 @@ describe('BigQueryStore table', () => {
     );
   });
 
-  it('when auto-creation is off, then init() asks only for the table (the worker is granted the table, not the dataset)', async () => {
+  it('when auto-creation is off, then init() asks only for the table and the erasures table (the worker is granted tables, not the dataset)', async () => {
     const opts = options();
     await new BigQueryStore(opts).init(); // an operator's Terraform made it
     const before = fake.requests.length;
     await new BigQueryStore({ ...opts, autoCreate: false }).init();
     const calls = fake.requests.slice(before).map((r) => `${r.method} ${r.path}`);
-    expect(calls).toEqual([`GET /projects/${project}/datasets/${opts.dataset}/tables/events`]);
+    expect(calls).toEqual([
+      `GET /projects/${project}/datasets/${opts.dataset}/tables/erasures`,
+      `GET /projects/${project}/datasets/${opts.dataset}/tables/events`,
+    ]);
   });
 
   it('when the existing table lacks a NULLABLE column, then init() adds it', async () => {
@@ -329,7 +332,68 @@ describe('BigQuery REST fake', () => {
       client.query({ query: `SELECT ARRAY_AGG(id) FROM \`${project}.${opts.dataset}.events\`` }),
     ).rejects.toThrow(/does not support function ARRAY_AGG/);
     await expect(
-      client.query({ query: `DELETE FROM \`${project}.${opts.dataset}.events\` WHERE true` }),
+      client.query({ query: `CREATE TABLE \`${project}.${opts.dataset}.copy\` AS SELECT 1` }),
     ).rejects.toThrow(/does not support statements other than SELECT/);
+  });
+
+  it('when given DML other than DELETE … WHERE, then it refuses; a DELETE without a partition filter is refused as BigQuery refuses it', async () => {
+    const opts = options();
+    await new BigQueryStore(opts).init();
+    const table = `\`${project}.${opts.dataset}.events\``;
+    for (const query of [
+      `UPDATE ${table} SET type = @t WHERE time >= @t`,
+      `INSERT INTO ${table} (id) VALUES (@t)`,
+      `TRUNCATE TABLE ${table}`,
+      `DELETE ${table} WHERE time >= @t`,
+    ]) {
+      await expect(client.query({ query, params: { t: 'x' } })).rejects.toThrow(
+        /does not support DML other than DELETE FROM/,
+      );
+    }
+    await expect(client.query({ query: `DELETE FROM ${table} WHERE true` })).rejects.toThrow(
+      /without a filter over column\(s\) 'time'/,
+    );
+  });
+
+  it('when a DELETE would touch rows still in the streaming buffer, then it fails whole and deletes nothing; later it deletes', async () => {
+    const buffered = await BigQueryFake.start({ streamingBufferMs: 1500 });
+    try {
+      const opts = { ...options(), apiEndpoint: buffered.endpoint };
+      const store = new BigQueryStore(opts);
+      await store.init();
+      await store.insert(items([{ id: 'x', source: '/s', type: 't', time: at(1) }]));
+      const bq = new BigQuery({ projectId: project, apiEndpoint: buffered.endpoint });
+      const del = {
+        query: `DELETE FROM \`${project}.${opts.dataset}.events\` WHERE time >= @from AND id = @id`,
+        params: { from: BigQuery.timestamp('2000-01-01T00:00:00Z'), id: 'x' },
+      };
+      await expect(bq.query(del)).rejects.toThrow(
+        /would affect rows in the streaming buffer, which is not supported/,
+      );
+      expect((await store.get('x')).length).toBe(1);
+      await new Promise((r) => setTimeout(r, 1600));
+      const [, , response] = (await bq.query(del)) as unknown as [
+        unknown,
+        unknown,
+        { numDmlAffectedRows?: string },
+      ];
+      expect(response.numDmlAffectedRows).toBe('1');
+      expect((await store.get('x')).length).toBe(0);
+    } finally {
+      await buffered.stop();
+    }
+  });
+
+  it('when RETENTION_DAYS is set, then auto-create sets the partition expiration, and a change updates the table', async () => {
+    const opts = options({ retentionMs: 2 * DAY_MS });
+    await new BigQueryStore(opts).init();
+    const table = client.dataset(opts.dataset).table(opts.table);
+    expect((await table.getMetadata())[0].timePartitioning).toMatchObject({
+      type: 'DAY',
+      field: 'time',
+      expirationMs: String(2 * DAY_MS),
+    });
+    await new BigQueryStore({ ...opts, retentionMs: 5 * DAY_MS }).init();
+    expect((await table.getMetadata())[0].timePartitioning.expirationMs).toBe(String(5 * DAY_MS));
   });
 });

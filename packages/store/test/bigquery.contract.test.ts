@@ -1,5 +1,6 @@
 import { BIGQUERY_EMULATOR_PROJECT, BigQueryFake, testBigQueryStore } from '@eventpipe/testing';
 import { describeStoreContract } from './store-contract';
+import { describeLifecycleContract } from './lifecycle-contract';
 
 // The BigQuery REST fake (DuckDB underneath) stands in where no BigQuery emulator runs.
 let fake: BigQueryFake;
@@ -10,6 +11,12 @@ afterAll(() => fake.stop());
 
 describeStoreContract('BigQuery (REST fake)', async () => {
   const store = testBigQueryStore(fake.endpoint);
+  await store.init();
+  return { store, close: () => store.close() };
+});
+
+describeLifecycleContract('BigQuery (REST fake)', async ({ retentionMs }) => {
+  const store = testBigQueryStore(fake.endpoint, { retentionMs });
   await store.init();
   return { store, close: () => store.close() };
 });

@@ -16,36 +16,50 @@ function plain(row: Record<string, unknown>, arrays: Set<string>): Record<string
   return out;
 }
 
-describeSchemaStoreContract('DuckDB file', async () => {
-  const path = tempDuckDbPath();
-  const store = await DuckDbStore.open({ path });
-  await store.init();
-  return {
-    schemas: store.schemas,
-    insert: async (batch) => {
-      const r = await store.insert(batch);
-      if (r.rejected.length) throw new Error(JSON.stringify(r.rejected));
-    },
-    // DuckDbStore reads only events; a second, read-only instance on the file reads the view.
-    readView: async (type, columns, from) => {
-      const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
-      try {
-        const c = await instance.connect();
-        const params: Record<string, DuckDBValue> = { from: timestampValue(parseRfc3339(from)!) };
-        const reader = await c.runAndReadAll(
-          `SELECT ${columns.join(', ')} FROM ${viewName(type)} WHERE time >= $from ORDER BY id`,
-          params,
-        );
-        const arrays = new Set(
-          reader.columnNames().filter((_, i) => String(reader.columnTypes()[i]).endsWith('[]')),
-        );
-        const rows = reader.getRowObjectsJS();
-        c.closeSync();
-        return rows.map((r) => plain(r as Record<string, unknown>, arrays));
-      } finally {
-        instance.closeSync();
-      }
-    },
-    close: () => store.close(),
-  };
+// Also on an encrypted file (DUCKDB_ENCRYPTION_KEY): the typed views live in the attached file.
+describe.each([
+  ['DuckDB file', undefined],
+  ['DuckDB file, encrypted', 'schema-contract-key-0123456789'],
+])('%s', (name, encryptionKey) => {
+  describeSchemaStoreContract(name, async () => {
+    const path = tempDuckDbPath();
+    const store = await DuckDbStore.open({ path, encryptionKey });
+    await store.init();
+    return {
+      schemas: store.schemas,
+      insert: async (batch) => {
+        const r = await store.insert(batch);
+        if (r.rejected.length) throw new Error(JSON.stringify(r.rejected));
+      },
+      // DuckDbStore reads only events; a second, read-only instance on the file reads the view.
+      readView: async (type, columns, from) => {
+        const instance = encryptionKey
+          ? await DuckDBInstance.create(':memory:')
+          : await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+        try {
+          const c = await instance.connect();
+          if (encryptionKey) {
+            await c.run(`ATTACH '${path}' AS f (ENCRYPTION_KEY $key, READ_ONLY)`, {
+              key: encryptionKey,
+            });
+            await c.run('USE f');
+          }
+          const params: Record<string, DuckDBValue> = { from: timestampValue(parseRfc3339(from)!) };
+          const reader = await c.runAndReadAll(
+            `SELECT ${columns.join(', ')} FROM ${viewName(type)} WHERE time >= $from ORDER BY id`,
+            params,
+          );
+          const arrays = new Set(
+            reader.columnNames().filter((_, i) => String(reader.columnTypes()[i]).endsWith('[]')),
+          );
+          const rows = reader.getRowObjectsJS();
+          c.closeSync();
+          return rows.map((r) => plain(r as Record<string, unknown>, arrays));
+        } finally {
+          instance.closeSync();
+        }
+      },
+      close: () => store.close(),
+    };
+  });
 });

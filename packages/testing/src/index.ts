@@ -9,6 +9,7 @@ export {
 export type { RunningEmulator, EmulatorResult, EmulatorSource } from './pubsub-emulator';
 export { waitFor, waitForCount } from './wait';
 export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixtures';
+export { markerForms, filesHolding } from './plaintext';
 export { emulatorHost, describeWithEmulator } from './jest-emulator';
 export { startCommand, startService, urlFromLog } from './process';
 export type { ServiceProcess } from './process';

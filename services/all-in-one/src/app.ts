@@ -4,8 +4,14 @@ import { createRegistry, type AccessOptions, type ApiKey, type Logger } from '@e
 import { createPublisherApp, type AcceptedLog } from '@eventpipe/publisher-api';
 import { createQueryApp, type StreamOptions } from '@eventpipe/query-api';
 import { backgroundRegistry, type SchemaRegistry } from '@eventpipe/registry';
-import type { EventStore } from '@eventpipe/store';
-import { Worker, type BatchOptions, type StoreRetry } from '@eventpipe/subscriber-worker';
+import type { ErasureBook, EventStore } from '@eventpipe/store';
+import {
+  LifecycleRunner,
+  Worker,
+  type BatchOptions,
+  type LifecycleOptions,
+  type StoreRetry,
+} from '@eventpipe/subscriber-worker';
 
 export interface StackDeps {
   bus: EventBus;
@@ -32,18 +38,35 @@ export interface StackDeps {
   /** The schema registry the three share (started). Unset: one over the store, loading in the
    * background. */
   schemas?: SchemaRegistry;
+  /** The erasures the three share (started), and the worker's lifecycle options. Unset: no
+   * suppression or late-arrival drop, and no lifecycle runner (the query API loads its own). */
+  erasures?: ErasureBook;
+  lifecycle?: LifecycleOptions;
 }
 
 export interface Stack {
   publisher: Express;
   query: Express;
   worker: Worker;
+  /** Runs erasures and the retention sweep; set when `erasures` is. */
+  lifecycle?: LifecycleRunner;
 }
 
 /** The three services wired to one bus and one store, each with its own metrics registry. */
 export function createStack(deps: StackDeps): Stack {
   const schemas = deps.schemas ?? backgroundRegistry(deps.store.schemas);
+  const workerRegistry = createRegistry('subscriber-worker');
+  const lifecycle =
+    deps.erasures &&
+    new LifecycleRunner({
+      store: deps.store,
+      book: deps.erasures,
+      logger: deps.loggers.worker,
+      registry: workerRegistry,
+      options: deps.lifecycle ?? { sweepMs: 3_600_000, erasurePollMs: 10_000 },
+    });
   return {
+    lifecycle,
     publisher: createPublisherApp({
       acceptedLog: deps.acceptedLog,
       maxInFlightEvents: deps.maxInFlightEvents,
@@ -53,6 +76,7 @@ export function createStack(deps: StackDeps): Stack {
       logger: deps.loggers.publisher,
       registry: createRegistry('publisher-api'),
       schemas,
+      erasures: deps.erasures,
     }),
     query: createQueryApp({
       apiKeys: deps.apiKeys,
@@ -66,17 +90,19 @@ export function createStack(deps: StackDeps): Stack {
       pageMaxBytes: deps.pageMaxBytes,
       pageMaxConcurrent: deps.pageMaxConcurrent,
       stream: deps.stream,
+      erasures: deps.erasures,
     }),
     worker: new Worker({
       bus: deps.bus,
       store: deps.store,
       logger: deps.loggers.worker,
-      registry: createRegistry('subscriber-worker'),
+      registry: workerRegistry,
       batch: deps.batch,
       flowControl: deps.flowControl,
       storeRetry: deps.storeRetry,
       shutdownTimeoutMs: deps.shutdownTimeoutMs,
       schemas,
+      erasures: deps.erasures,
     }),
   };
 }

@@ -5,9 +5,10 @@ import { MemoryBus, createBus } from '@eventpipe/bus/adapters';
 import { createLogger, resolveApiKeys, runHttpService } from '@eventpipe/platform';
 import { acceptedLogOf } from '@eventpipe/publisher-api';
 import { startRegistry } from '@eventpipe/registry';
+import { ErasureBook, duckdbEncryptionKeyOf } from '@eventpipe/store';
 import { openStore } from '@eventpipe/store/adapters';
 import { streamOptionsOf } from '@eventpipe/query-api';
-import { workerOptions } from '@eventpipe/subscriber-worker';
+import { lifecycleOptions, workerOptions } from '@eventpipe/subscriber-worker';
 import { createStack } from './app';
 import { stackConfigSchema } from './config';
 
@@ -21,7 +22,9 @@ runHttpService(
     const auth = resolveApiKeys(config, production);
     // Open is npm start's everyday default; said out loud only where it is a decision.
     for (const w of auth.warnings) if (!auth.open || production) logger.warn(w);
-    const bus = createBus(config, { production });
+    // One key encrypts the DuckDB file and the bus journal, so ./data holds no event in clear.
+    const encryptionKey = duckdbEncryptionKeyOf(config);
+    const bus = createBus(config, { production, journalEncryptionKey: encryptionKey });
     await bus.init();
     if (bus instanceof MemoryBus && bus.recovered > 0) {
       logger.info(
@@ -29,8 +32,12 @@ runHttpService(
         'in-process bus: accepted events not yet stored at the last stop are delivered again',
       );
     }
-    const store = await openStore(config, { production });
+    const store = await openStore(config, { production, warn: (m) => logger.warn(m) });
     const schemas = await startRegistry(store.schemas, config, logger);
+    const erasures = await new ErasureBook(store.erasures, {
+      refreshMs: config.ERASURE_REFRESH_SECONDS * 1000,
+      onError: (err) => logger.warn({ err }, 'erasures not reloaded; tried again'),
+    }).start();
     const loggers = {
       publisher: serviceLogger('publisher-api'),
       worker: serviceLogger('subscriber-worker'),
@@ -39,6 +46,8 @@ runHttpService(
     const acceptedLog = acceptedLogOf(config.ACCEPTED_LOG, loggers.publisher);
     const stack = createStack({
       schemas,
+      erasures,
+      lifecycle: lifecycleOptions(config),
       acceptedLog,
       bus,
       store,
@@ -77,7 +86,12 @@ runHttpService(
       ],
       started: ([publisher, query, worker]) => {
         stack.worker.start();
+        stack.lifecycle?.start();
         const bar = '-'.repeat(72);
+        // A self-signed certificate (npm run certs) is trusted by naming it.
+        const curl = config.TLS_CERT_FILE
+          ? `curl -sS --cacert ${config.TLS_CERT_FILE}`
+          : 'curl -sS';
         process.stdout.write(
           [
             bar,
@@ -89,9 +103,9 @@ runHttpService(
               ? '  AUTH: OPEN — no API keys are configured, anyone who can reach these ports can read and write'
               : `  AUTH: API keys required (${auth.keys.length} configured); send Authorization: Bearer <key>`,
             'Try:',
-            `  curl -sS -X POST ${publisher!.url}/v1/events -H 'Content-Type: application/json' \\`,
+            `  ${curl} -X POST ${publisher!.url}/v1/events -H 'Content-Type: application/json' \\`,
             `    -d '{"type":"com.example.order.created","source":"/shop","data":{"orderId":42}}'`,
-            `  curl -sS '${query!.url}/v1/events?type=com.example.order.created'`,
+            `  ${curl} '${query!.url}/v1/events?type=com.example.order.created'`,
             'Stop with Ctrl-C.',
             bar,
             '',
@@ -101,8 +115,10 @@ runHttpService(
       stop: async ([publisher, query, worker]) => {
         // Intake first, so nothing new is accepted; then drain the worker; then reads.
         await publisher!.close(2000);
+        await stack.lifecycle?.stop();
         await stack.worker.stop();
         schemas.stop();
+        erasures.stop();
         await Promise.all([query!.close(1000), worker!.close(500)]);
         await acceptedLog?.close();
         await bus.close();

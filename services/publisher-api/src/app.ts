@@ -21,6 +21,7 @@ import {
 import { LIMITS, nowTime } from '@eventpipe/schema';
 import type { AcceptedLog } from './accepted-log';
 import { ingestUseCase } from './ingest';
+import type { ErasureBook } from '@eventpipe/store';
 import { publisherMetrics } from './metrics';
 import { publisherApiDocument } from './openapi';
 import { readEvents, requestModeOf, type RequestMode } from './read-events';
@@ -41,6 +42,8 @@ export interface PublisherDeps {
   acceptedLog?: AcceptedLog;
   /** The schema registry (started): data is checked against its type's schema. */
   schemas?: SchemaRegistry;
+  /** Erasures (started): subjects under a suppression are accepted and not published. */
+  erasures?: ErasureBook;
 }
 
 /** The publisher API: POST /v1/events plus the operational routes. No I/O at import. */
@@ -60,6 +63,7 @@ export function createPublisherApp(deps: PublisherDeps): Express {
     maxInFlightEvents: deps.maxInFlightEvents ?? 10_000,
     retryAfterSeconds: deps.retryAfterSeconds ?? 5,
     schemas: deps.schemas,
+    erasures: deps.erasures,
   });
   const mode = (req: Request) => req.res!.locals.mode as RequestMode;
   /** Runs a step that reads the request; a refusal there counts the request's event as rejected. */

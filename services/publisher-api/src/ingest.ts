@@ -1,5 +1,6 @@
 import type { EventBus } from '@eventpipe/bus';
 import type { SchemaRegistry } from '@eventpipe/registry';
+import type { ErasureBook } from '@eventpipe/store';
 import { AppError, errors, type Logger } from '@eventpipe/platform';
 import {
   LIMITS,
@@ -24,6 +25,9 @@ export interface IngestDeps {
   /** The schema registry (started): each event's data is checked against its type's schema.
    * Unset: data is not checked here (the worker still checks, docs/SCHEMAS.md). */
   schemas?: SchemaRegistry;
+  /** Erasures (started): an event whose subject a suppressing erasure covers is answered 202 like
+   * the others, counted (outcome suppressed) and not published. Unset: nothing is suppressed. */
+  erasures?: ErasureBook;
 }
 
 /** One request's events, read and validated (read-events.ts), with what travels beside them. */
@@ -72,7 +76,7 @@ export function ingestUseCase(deps: IngestDeps) {
 
     const checkedAs = checkData(deps, input);
 
-    const messages = events.map((e, i) =>
+    const all = events.map((e, i) =>
       busMessageOf(
         e,
         receivedAt,
@@ -83,9 +87,13 @@ export function ingestUseCase(deps: IngestDeps) {
         deps.schemas !== undefined,
       ),
     );
+    // Suppressed subjects (an erasure with suppress): answered like the rest, never published.
+    const suppressed = events.map((e) => deps.erasures?.suppressed(e) === true);
+    const messages = all.filter((_, i) => !suppressed[i]);
+    const published = events.filter((_, i) => !suppressed[i]);
 
     // Sizes: each event as it travels, under the limit, or nothing is published.
-    const oversize = messages
+    const oversize = all
       .map((m, index) => ({ index, bytes: m.data.length }))
       .filter((m) => m.bytes > LIMITS.maxEventBytes);
     if (oversize.length) {
@@ -100,21 +108,25 @@ export function ingestUseCase(deps: IngestDeps) {
       );
     }
 
+    const dropped = events.length - published.length;
+    if (dropped) deps.metrics.events.inc({ outcome: 'suppressed' }, dropped);
+    if (published.length === 0) return events.map((e) => e.id);
+
     // Backpressure: a slow or failing bus must not tie up unbounded memory.
-    if (inFlight + events.length > deps.maxInFlightEvents) {
-      deps.metrics.events.inc({ outcome: 'throttled' }, events.length);
+    if (inFlight + published.length > deps.maxInFlightEvents) {
+      deps.metrics.events.inc({ outcome: 'throttled' }, published.length);
       throw new AppError('too-many-in-flight', {
         detail: `the bus has not yet confirmed ${inFlight} events; retry shortly`,
         headers: { 'Retry-After': '1' },
       });
     }
-    inFlight += events.length;
+    inFlight += published.length;
     deps.metrics.inFlight.set(inFlight);
     const end = deps.metrics.publishSeconds.startTimer();
     try {
       await deps.bus.publish(messages);
     } catch (e) {
-      deps.metrics.events.inc({ outcome: 'failed' }, events.length);
+      deps.metrics.events.inc({ outcome: 'failed' }, published.length);
       throw errors.unavailable(
         'the event bus did not accept the events; retry later',
         deps.retryAfterSeconds,
@@ -122,7 +134,7 @@ export function ingestUseCase(deps: IngestDeps) {
       );
     } finally {
       end();
-      inFlight -= events.length;
+      inFlight -= published.length;
       deps.metrics.inFlight.set(inFlight);
     }
 
@@ -132,10 +144,10 @@ export function ingestUseCase(deps: IngestDeps) {
       ?.record({
         receivedAt,
         requestId: input.requestId,
-        events: events.map((e) => [e.source, e.id, canonicalTime(e.time ?? '') ?? receivedAt]),
+        events: published.map((e) => [e.source, e.id, canonicalTime(e.time ?? '') ?? receivedAt]),
       })
       .catch((e: unknown) => deps.logger.error({ err: e }, 'accepted events not recorded'));
-    deps.metrics.events.inc({ outcome: 'accepted' }, events.length);
+    deps.metrics.events.inc({ outcome: 'accepted' }, published.length);
     return events.map((e) => e.id);
   };
 }

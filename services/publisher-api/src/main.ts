@@ -1,7 +1,8 @@
 import { createBus } from '@eventpipe/bus/adapters';
 import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platform';
 import { startRegistry } from '@eventpipe/registry';
-import { openSchemaStore } from '@eventpipe/store/adapters';
+import { ErasureBook } from '@eventpipe/store';
+import { openErasureLog, openSchemaStore } from '@eventpipe/store/adapters';
 import { acceptedLogOf } from './accepted-log';
 import { createPublisherApp } from './app';
 import { publisherConfigSchema } from './config';
@@ -23,7 +24,15 @@ runHttpService(
         'STORE=duckdb: a publisher alone cannot read the schema registry (the worker holds the file); data is checked by the worker, which dead-letters what does not match (docs/SCHEMAS.md)',
       );
     }
+    const erasureLog = openErasureLog(config, { production });
+    const erasures =
+      erasureLog &&
+      (await new ErasureBook(erasureLog, {
+        refreshMs: config.ERASURE_REFRESH_SECONDS * 1000,
+        onError: (err) => logger.warn({ err }, 'erasures not reloaded; tried again'),
+      }).start());
     const app = createPublisherApp({
+      erasures,
       schemas,
       acceptedLog,
       bus,
@@ -43,6 +52,7 @@ runHttpService(
       stop: async ([server]) => {
         await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
         schemas?.stop();
+        erasures?.stop();
         await acceptedLog?.close();
         await bus.close();
       },

@@ -10,7 +10,7 @@ export function publisherMetrics(registry: Registry) {
     }),
     events: new Counter({
       name: 'eventpipe_publisher_events_total',
-      help: 'Events received, by outcome: accepted (published), rejected (4xx), throttled (429), failed (bus error).',
+      help: 'Events received, by outcome: accepted (published), rejected (4xx), throttled (429), failed (bus error), suppressed (202 but not published: an erasure suppresses their subject).',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

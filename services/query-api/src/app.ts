@@ -22,11 +22,12 @@ import {
   type StoredRow,
 } from '@eventpipe/schema';
 import { backgroundRegistry, withEventTypes, type SchemaRegistry } from '@eventpipe/registry';
-import type { EventStore } from '@eventpipe/store';
+import { ErasureBook, type EventStore } from '@eventpipe/store';
 import { countEventsUseCase } from './count-events';
 import { CursorCodec } from './cursor';
 import { EVENT_FORMATS, LIST_FORMATS, negotiate, streamExport } from './export';
 import { explorerRoutes } from './explorer';
+import { ERASURE_BODY_MAX_BYTES, erasureUseCases } from './erasures';
 import { getEventUseCase } from './get-event';
 import { listEventsUseCases, type Reader } from './list-events';
 import { queryMetrics, timedRead } from './metrics';
@@ -58,6 +59,9 @@ export interface QueryDeps {
   pageMaxConcurrent?: number;
   /** GET /v1/events/stream: caps and timings (STREAM_* variables). */
   stream?: Partial<StreamOptions>;
+  /** Erasures (started): /v1/erasures requests, lists and lifts through it. Unset: one over the
+   * store's erasures table, loaded at the first /v1/erasures request. */
+  erasures?: ErasureBook;
 }
 
 /** The query API: GET /v1/events, /v1/events/{id}, /v1/stats plus the operational routes. */
@@ -172,6 +176,46 @@ export function createQueryApp(deps: QueryDeps): Express {
     const stats = await countEvents(req.query, readerOf(res));
     res.setHeader('Cache-Control', 'no-store');
     res.json(stats);
+  });
+
+  // Without a started book (tests, or a caller that needs none), one is loaded at first use.
+  let book: Promise<ErasureBook> | undefined = deps.erasures && Promise.resolve(deps.erasures);
+  const erasures = erasureUseCases({
+    book: () => {
+      if (!book) {
+        const fresh = new ErasureBook(store.erasures, { refreshMs: 10_000 });
+        book = fresh.refresh().then(() => fresh);
+        book.catch(() => {
+          book = undefined; // tried again by the next request
+        });
+      }
+      return book;
+    },
+  });
+  const erase = [
+    guarded(requireScope(deps.apiKeys ?? [], 'events:erase')),
+    perConsumerLimit('write', deps.access?.rateLimitPerMinute ?? 0),
+  ];
+  app.post(
+    '/v1/erasures',
+    ...erase,
+    express.json({ limit: ERASURE_BODY_MAX_BYTES, type: () => true }),
+    async (req, res) => {
+      const body = await erasures.request(req.body, readerOf(res));
+      res.setHeader('Location', `/v1/erasures/${encodeURIComponent(body.id)}`);
+      res.status(202).json(body);
+    },
+  );
+  app.get('/v1/erasures', ...erase, async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await erasures.list(req.query, readerOf(res)));
+  });
+  app.get('/v1/erasures/:id', ...erase, async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await erasures.get(String(req.params.id), req.query, readerOf(res)));
+  });
+  app.delete('/v1/erasures/:id/suppression', ...erase, async (req, res) => {
+    res.json(await erasures.lift(String(req.params.id), req.query, readerOf(res)));
   });
 
   const schemas = schemaUseCases({ registry: schemaRegistry, store: store.schemas });

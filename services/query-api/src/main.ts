@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRegistry, resolveApiKeys, runHttpService } from '@eventpipe/platform';
 import { startRegistry } from '@eventpipe/registry';
+import { ErasureBook } from '@eventpipe/store';
 import { openStore } from '@eventpipe/store/adapters';
 import { createQueryApp } from './app';
 import { queryConfigSchema, streamOptionsOf } from './config';
@@ -14,14 +15,23 @@ runHttpService(
     for (const w of auth.warnings) logger.warn(w);
     // Alone, the query API only reads: with DuckDB it opens the file read-only, which fails with a
     // clear message while a worker process holds it (DuckDB admits one writing process).
-    const store = await openStore(config, { readOnly: true, production });
+    const store = await openStore(config, {
+      readOnly: true,
+      production,
+      warn: (m) => logger.warn(m),
+    });
     if (!config.CURSOR_SECRET) {
       logger.warn(
         'CURSOR_SECRET is unset: cursors are signed with a random key and expire on restart',
       );
     }
     const schemas = await startRegistry(store.schemas, config, logger);
+    const erasures = await new ErasureBook(store.erasures, {
+      refreshMs: config.ERASURE_REFRESH_SECONDS * 1000,
+      onError: (err) => logger.warn({ err }, 'erasures not reloaded; tried again'),
+    }).start();
     const app = createQueryApp({
+      erasures,
       store,
       schemas,
       logger,
@@ -46,6 +56,7 @@ runHttpService(
       stop: async ([server]) => {
         await server!.close(config.SHUTDOWN_TIMEOUT_MS - 500);
         schemas.stop();
+        erasures.stop();
         await store.close();
       },
     };

@@ -20,6 +20,7 @@ import {
 } from '@eventpipe/schema';
 
 import { COMPATIBILITIES, SCHEMA_MODES } from '@eventpipe/registry';
+import { describeErasureRoutes } from './erasures-openapi';
 import { EXPLORER_ASSETS } from './explorer';
 import { INFER_SAMPLE_EVENTS } from './schemas';
 
@@ -224,6 +225,7 @@ export function queryApiDocument(): OpenApiDocument {
     problems: ['validation-failed', 'range-too-large', 'unavailable'],
   });
   describeSchemaRoutes(api);
+  describeErasureRoutes(api);
   describePageRoutes(api, {
     path: '/explorer',
     operationId: 'explorer',

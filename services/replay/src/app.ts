@@ -13,6 +13,12 @@ export interface ReplayOptions {
   discard?: boolean;
   /** Called with each message looked at, for a listing. */
   onMessage?: (entry: DeadLetterEntry) => void;
+  /** Whether an erasure covers the event (or a suppression its subject): such a message is
+   * removed from the dead-letter subscription, never republished. Unset: none checked. */
+  erased?: (
+    event: { subject?: string | null; source: string; id: string },
+    receivedAt: string,
+  ) => boolean;
   /** Messages pulled per round trip. */
   batchSize?: number;
   onProgress?: (p: ReplayProgress) => void;
@@ -31,6 +37,8 @@ export interface ReplaySummary extends ReplayProgress {
   keptByReason: Record<string, number>;
   /** Messages removed by `discard`. */
   discarded: number;
+  /** Messages removed because an erasure covers their event. */
+  erased: number;
 }
 
 /** What a listing shows of one dead-lettered message. */
@@ -47,8 +55,11 @@ export interface DeadLetterEntry {
   digest: string | undefined;
   storedDigest: string | undefined;
   /** What this run does with it. */
-  action: 'republish' | 'keep' | 'discard';
+  action: 'republish' | 'keep' | 'discard' | 'erase';
 }
+
+/** When a message tells neither when it was received nor when it was dead-lettered. */
+const EARLIEST = '0001-01-01T00:00:00.000000Z';
 
 /** A conflicting duplicate would only conflict again: a replay keeps it (or discards it). */
 const NEVER_REPLAYED = new Set<string>(['conflicting-duplicate']);
@@ -80,6 +91,7 @@ export async function replayDeadLetters(
   const progress: ReplayProgress = { seen: 0, republished: 0, kept: 0, limit: opts.limit };
   const keptByReason: Record<string, number> = {};
   let discarded = 0;
+  let erased = 0;
   const held: DeadLetterDelivery[] = [];
   const seenIds = new Set<string>();
   try {
@@ -107,9 +119,19 @@ export async function replayDeadLetters(
           publishTime: new Date(),
         });
         const stays = !decoded.ok || NEVER_REPLAYED.has(reason ?? '');
-        const action = opts.discard ? 'discard' : stays ? 'keep' : 'republish';
+        // An erased event leaves the dead-letter subscription too, whatever its reason.
+        // Received before it was dead-lettered: the publisher's time, else the dead-lettering's.
+        const receivedAt = m.attributes[ATTR.receivedAt] ?? m.attributes[ATTR.dlqAt] ?? EARLIEST;
+        const gone = decoded.ok && opts.erased?.(decoded.event, receivedAt) === true;
+        const action = gone ? 'erase' : opts.discard ? 'discard' : stays ? 'keep' : 'republish';
         opts.onMessage?.(entryOf(m, action));
-        if (opts.discard) {
+        if (gone) {
+          if (opts.dryRun) held.push(m);
+          else {
+            await m.ack();
+            erased += 1;
+          }
+        } else if (opts.discard) {
           if (opts.dryRun) held.push(m);
           else {
             await m.ack();
@@ -139,7 +161,7 @@ export async function replayDeadLetters(
     // Kept (and, in a dry run, all) messages go back to the dead-letter subscription at once.
     await Promise.allSettled(held.map((m) => m.release()));
   }
-  return { ...progress, dryRun: opts.dryRun, keptByReason, discarded };
+  return { ...progress, dryRun: opts.dryRun, keptByReason, discarded, erased };
 }
 
 function entryOf(m: DeadLetterDelivery, action: DeadLetterEntry['action']): DeadLetterEntry {

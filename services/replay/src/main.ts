@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createBus } from '@eventpipe/bus/adapters';
+import { ErasureBook, type EventStore } from '@eventpipe/store';
+import { openErasureLog, openStore } from '@eventpipe/store/adapters';
 import { isProduction, loadConfigOrExit, runMain } from '@eventpipe/platform';
 import { progressLine, replayDeadLetters } from './app';
 import { replayConfigSchema } from './config';
@@ -56,6 +58,27 @@ runMain('replay', async () => {
     { ...config, MEMORY_BUS_JOURNAL: '' },
     { production: isProduction(config.NODE_ENV) },
   );
+  // Erasures: what one covers is removed from the dead-letter subscription. With DuckDB the
+  // file is read when no other process holds it; otherwise the worker drops such events when
+  // they are republished.
+  let book: ErasureBook | undefined;
+  let store: EventStore | undefined;
+  try {
+    const log =
+      config.STORE === 'bigquery'
+        ? openErasureLog(config, { production: isProduction(config.NODE_ENV) })
+        : (store = await openStore(config, { readOnly: true })).erasures;
+    if (log) {
+      book = new ErasureBook(log, { refreshMs: 3_600_000 });
+      await book.refresh();
+    }
+  } catch (e) {
+    book = undefined;
+    process.stderr.write(
+      `erasures not checked (${(e as Error).message.split('\n')[0]}): republished events an erasure covers are dropped by the worker\n`,
+    );
+  }
+  await store?.close();
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;
   const out = args.list ? process.stderr : process.stdout;
@@ -65,6 +88,9 @@ runMain('replay', async () => {
     dryRun: args['dry-run'] || (args.list && !args.discard),
     reason: args.reason,
     discard: args.discard,
+    erased:
+      book &&
+      ((event, receivedAt) => book.erased({ ...event, receivedAt }) || book.suppressed(event)),
     onMessage: args.list ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : undefined,
     onProgress: (p) => {
       if (tty) process.stderr.write(`\r${progressLine(p)}`);
@@ -87,6 +113,7 @@ runMain('replay', async () => {
       `  ${verb.padEnd(12)} ${summary.republished}`,
       `  kept         ${summary.kept}${reasons ? `  (${reasons})` : ''}`,
       ...(args.discard ? [`  discarded    ${summary.discarded}`] : []),
+      `  erased       ${summary.erased}`,
       '',
     ].join('\n'),
   );

@@ -2,10 +2,13 @@ import { join } from 'node:path';
 import { type IncomingMessage } from '@eventpipe/bus';
 import { PubSubBus } from '@eventpipe/bus/adapters';
 import { replayDeadLetters, progressLine } from '@eventpipe/replay';
+import { ErasureBook } from '@eventpipe/store';
+import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   describeWithEmulator,
   sampleEvent,
   startService,
+  tempDuckDbPath,
   testBusOptions,
   waitFor,
 } from '@eventpipe/testing';
@@ -67,6 +70,7 @@ describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
       dryRun: true,
       keptByReason: { 'invalid-json': 1, 'schema-invalid': 1 },
       discarded: 0,
+      erased: 0,
     });
     const again = await replayDeadLetters(bus, { dryRun: true });
     expect(again.seen).toBe(4); // all four still there
@@ -108,6 +112,30 @@ describeWithEmulator('dead-letter replay on the Pub/Sub emulator', (host) => {
     const left = await replayDeadLetters(bus, { dryRun: true });
     expect(left).toMatchObject({ seen: 2, republished: 0, kept: 2 });
     await sub.close();
+    await bus.close();
+  });
+
+  it('when an erasure covers a dead-lettered event, then the replay removes it instead of republishing or keeping it', async () => {
+    const { bus } = makeBus();
+    await bus.init();
+    await seedDeadLetters(bus);
+    const store = await DuckDbStore.open({ path: tempDuckDbPath() });
+    await store.init();
+    const book = new ErasureBook(store.erasures, { refreshMs: 60_000 });
+    const source = String(sampleEvent({ id: 'fixed-1' }).source);
+    await book.request({ source, id: 'fixed-1' }, 'dpo');
+    const listed: { action: string }[] = [];
+    const summary = await replayDeadLetters(bus, {
+      dryRun: false,
+      erased: (event, receivedAt) => book.erased({ ...event, receivedAt }),
+      onMessage: (e) => listed.push(e),
+    });
+    expect(summary).toMatchObject({ seen: 4, republished: 1, kept: 2, erased: 1 });
+    expect(listed.filter((e) => e.action === 'erase')).toHaveLength(1);
+    // Gone from the dead-letter subscription: the next run sees the two kept only.
+    const left = await replayDeadLetters(bus, { dryRun: true });
+    expect(left).toMatchObject({ seen: 2, erased: 0 });
+    await store.close();
     await bus.close();
   });
 

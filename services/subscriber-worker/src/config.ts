@@ -32,6 +32,12 @@ export const workerEnvShape = {
     10,
     60_000,
   ),
+  RETENTION_SWEEP_SECONDS: envInt(
+    'With RETENTION_DAYS on DuckDB: how often the worker deletes events past retention (the first sweep at start), in batches of 5000 rows so inserts wait for at most one batch',
+    3600,
+    10,
+    86_400,
+  ),
   STORE_RETRY_MAX_DELAY_MS: envInt('Longest wait between insert retries', 30_000, 10, 600_000),
   STORE_RETRY_WINDOW_MS: envInt(
     'How long a failing batch is held and retried before it is nacked back to Pub/Sub',

@@ -4,3 +4,5 @@ export { Batch, Batcher } from './batcher';
 export type { BatchOptions } from './batcher';
 export { workerConfigSchema, workerEnvShape, workerOptions } from './config';
 export type { WorkerConfig } from './config';
+export { LifecycleRunner, lifecycleOptions } from './lifecycle';
+export type { LifecycleOptions } from './lifecycle';

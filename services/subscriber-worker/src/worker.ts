@@ -20,7 +20,7 @@ import {
   type Envelope,
 } from '@eventpipe/schema';
 import type { SchemaRegistry } from '@eventpipe/registry';
-import type { EventStore, InsertItem, InsertResult } from '@eventpipe/store';
+import type { ErasureBook, EventStore, InsertItem, InsertResult } from '@eventpipe/store';
 import { Batcher, type BatchOptions } from './batcher';
 import { attemptLabel, workerMetrics } from './metrics';
 
@@ -35,6 +35,10 @@ export interface WorkerDeps {
   /** The schema registry (started): data of a type with a schema is checked here too, for
    * messages published to the topic by others than the publisher API. Unset: not checked. */
   schemas?: SchemaRegistry;
+  /** Erasures (started): an event an erasure covers (received up to its cut-off: one that was
+   * in flight, or replayed from the dead-letter topic) or a suppression drops is acked and not
+   * stored. Unset: none. */
+  erasures?: ErasureBook;
   /** How long stop() lets outstanding messages settle. */
   shutdownTimeoutMs: number;
   /** A failed insert is retried in place, holding the batch (Pub/Sub keeps extending the
@@ -151,6 +155,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const decoded = decodeBusMessage(message);
       if (!decoded.ok) {
         void this.deadLetter(message, decoded.reason, decoded.detail);
+        return;
+      }
+      const event = decoded.event;
+      const erasures = this.deps.erasures;
+      if (
+        erasures &&
+        (erasures.erased({ ...event, receivedAt: decoded.receivedAt }) ||
+          erasures.suppressed(event))
+      ) {
+        this.metrics.rowsWritten.inc({ result: 'erased' });
+        this.settle([message], 'acked');
         return;
       }
       const dataschema = this.checkData(message, decoded.event, decoded.dataschema);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { checkQueryOptions, runQuery } from './sql';
+import { checkQueryOptions, isDml, runDml, runQuery } from './sql';
 import { Tables, type RowRejection } from './tables';
 import { ApiError, notFound, unsupported } from './values';
 
@@ -19,6 +19,8 @@ export { parseBigQueryTimestamp } from './values';
  * | tables.insert / tables.patch / tables.update of a view | `view.query` in GoogleSQL of the typed-view form below only (anything else is refused); a DuckDB view of the same name; tables.get says `type: 'VIEW'` with its columns; a query of the view needs the partition filter its table requires; insertAll into it is refused |
  * | tabledata.insertAll | `insertId` dedup within a window (default 60 s), per-row errors, skipInvalidRows, ignoreUnknownValues |
  * | tabledata.insertAll into JSON | the value must parse, and every number in it must be one BigQuery's JSON type stores exactly (an INT64 or UINT64 integer, or a number a FLOAT64 prints back as written); any other is a row error, as BigQuery refuses it |
+ * | jobs.query: DML | `DELETE FROM \`project.dataset.table\` WHERE <condition>` only (the condition translated as below); `numDmlAffectedRows` and `dmlStats.deletedRowCount`; a DELETE that would touch a row still in the streaming buffer (written by insertAll less than `streamingBufferMs` ago) fails with BigQuery's message and deletes nothing; INSERT, UPDATE, MERGE and TRUNCATE are refused |
+ * | tables.patch of timePartitioning | its expirationMs only (kept and returned; the fake expires nothing: reads apply retention) |
  * | jobs.query, jobs.getQueryResults | GoogleSQL SELECT through the translation below; named parameters (STRING, INT64, BOOL, TIMESTAMP, ARRAY<STRING>); rows as `f`/`v`, TIMESTAMP as int64 microseconds when `formatOptions.useInt64Timestamp` |
  *
  * GoogleSQL → DuckDB translation (nothing else is rewritten; any other function is refused):
@@ -51,6 +53,9 @@ export interface BigQueryFakeOptions {
   insertIdWindowMs?: number;
   /** Keep every request in `requests` (default true; a long benchmark turns it off). */
   recordRequests?: boolean;
+  /** How long rows written by insertAll stay in the streaming buffer, where a DELETE that
+   * would touch them fails (BigQuery: up to about 90 minutes). Default 0: never. */
+  streamingBufferMs?: number;
 }
 
 export class BigQueryFake {
@@ -71,7 +76,7 @@ export class BigQueryFake {
     private readonly instance: DuckDBInstance,
     private readonly opts: Required<BigQueryFakeOptions>,
   ) {
-    this.tables = new Tables(conn, opts.insertIdWindowMs);
+    this.tables = new Tables(conn, opts.insertIdWindowMs, opts.streamingBufferMs);
   }
 
   static async start(opts: BigQueryFakeOptions = {}): Promise<BigQueryFake> {
@@ -81,6 +86,7 @@ export class BigQueryFake {
     const fake = new BigQueryFake(server, conn, instance, {
       insertIdWindowMs: opts.insertIdWindowMs ?? 60_000,
       recordRequests: opts.recordRequests ?? true,
+      streamingBufferMs: opts.streamingBufferMs ?? 0,
     });
     server.on('request', (req, res) => void fake.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -228,8 +234,29 @@ export class BigQueryFake {
     checkQueryOptions(body);
     this.queries.push(body);
     this.injectedFailure('query');
-    const { fields, rows } = await runQuery(this.conn, this.tables, body);
     this.jobCounter += 1;
+    if (isDml(body)) {
+      const deleted = await runDml(this.conn, this.tables, body);
+      const result = {
+        kind: 'bigquery#queryResponse',
+        jobReference: {
+          projectId: p,
+          jobId: `fake_job_${this.jobCounter}`,
+          location: (body.location as string | undefined) ?? 'US',
+        },
+        totalBytesProcessed: '0',
+        numDmlAffectedRows: String(deleted),
+        dmlStats: { deletedRowCount: String(deleted) },
+        jobComplete: true,
+        cacheHit: false,
+      };
+      this.results.set(result.jobReference.jobId, {
+        ...result,
+        kind: 'bigquery#getQueryResultsResponse',
+      });
+      return result;
+    }
+    const { fields, rows } = await runQuery(this.conn, this.tables, body);
     const jobReference = {
       projectId: p,
       jobId: `fake_job_${this.jobCounter}`,

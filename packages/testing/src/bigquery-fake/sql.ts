@@ -57,12 +57,71 @@ const NOT_FUNCTIONS = new Set([
   'WITH',
   'QUALIFY',
   'EXCEPT',
+  'EXISTS',
 ]);
 
 /** Refuses a jobs.query request the fake cannot honour, before it is recorded or run. */
 export function checkQueryOptions(body: Record<string, unknown>): void {
   for (const k of Object.keys(body)) if (!QUERY_KEYS.has(k)) throw unsupported(`query option ${k}`);
   if (body.useLegacySql) throw unsupported('legacy SQL');
+}
+
+const DELETE_FORM = /^\s*DELETE\s+FROM\s+(`([^`.]+)\.([^`.]+)\.([^`.]+)`)\s+WHERE\s+([\s\S]+)$/i;
+
+/** Whether a jobs.query request is a DML statement (the fake runs DELETE … WHERE only). */
+export const isDml = (body: Record<string, unknown>) =>
+  /^\s*(DELETE|INSERT|UPDATE|MERGE|TRUNCATE)\b/i.test(String(body.query ?? ''));
+
+/**
+ * Runs `DELETE FROM \`p.d.t\` WHERE <condition>` (the condition as a SELECT's WHERE is
+ * translated); any other DML is refused. Like BigQuery, a DELETE that would touch a row written by
+ * insertAll still in the streaming buffer fails and deletes nothing. Returns the rows deleted.
+ */
+export async function runDml(
+  conn: DuckDBConnection,
+  tables: Tables,
+  body: Record<string, unknown>,
+): Promise<number> {
+  const text = String(body.query ?? '');
+  const m = DELETE_FORM.exec(text);
+  if (!m) throw unsupported('DML other than DELETE FROM `project.dataset.table` WHERE …');
+  const [, ref, p, d, t, condition] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const params = bindParams(body);
+  const table = `${quote(`${p}.${d}`)}.${quote(t)}`;
+  const select = translate(tables, `SELECT 1 FROM ${ref} WHERE ${condition}`);
+  const where = select.slice(`SELECT 1 FROM ${table} WHERE `.length);
+  const buffered = tables.bufferedRanges(p, d, t);
+  if (buffered.length) {
+    const inBuffer = buffered.map((r) => `rowid BETWEEN ${r.from} AND ${r.to}`).join(' OR ');
+    const touched = await conn.runAndReadAll(
+      `SELECT count(*) FROM ${table} WHERE (${where}) AND (${inBuffer})`,
+      params,
+    );
+    if (Number(touched.getRows()[0]![0]) > 0) {
+      throw new ApiError(
+        400,
+        'invalidQuery',
+        `UPDATE or DELETE statement over table ${p}.${d}.${t} would affect rows in the streaming buffer, which is not supported`,
+      );
+    }
+  }
+  const result = await conn
+    .runAndReadAll(`DELETE FROM ${table} WHERE ${where}`, params)
+    .catch((e: Error) => {
+      throw new ApiError(
+        400,
+        'invalidQuery',
+        `fake could not run the query: ${e.message.split('\n')[0]}`,
+      );
+    });
+  return Number(result.getRows()[0]?.[0] ?? 0);
 }
 
 /** Runs a jobs.query request's SQL: its result schema and rows, as BigQuery encodes them. */

@@ -5,7 +5,7 @@ import { translateView, type ViewSource } from './views';
 export interface TableMeta {
   tableReference: { projectId: string; datasetId: string; tableId: string };
   schema: { fields: Field[] };
-  timePartitioning?: { type?: string; field?: string };
+  timePartitioning?: { type?: string; field?: string; expirationMs?: string };
   clustering?: unknown;
   requirePartitionFilter?: boolean;
   description?: string;
@@ -58,11 +58,25 @@ export class Tables {
   private readonly datasets = new Map<string, { location: string }>();
   private readonly tables = new Map<string, TableMeta>();
   private readonly insertIds = new Map<string, number>();
+  /** Per table, the row ids insertAll wrote and when: rows in the streaming buffer. */
+  private readonly streamed = new Map<string, { from: bigint; to: bigint; at: number }[]>();
 
   constructor(
     private readonly conn: DuckDBConnection,
     private readonly insertIdWindowMs: number,
+    /** How long a row written by insertAll stays in the streaming buffer, where DML cannot
+     * touch it (BigQuery: up to about 90 minutes). */
+    private readonly streamingBufferMs = 0,
   ) {}
+
+  /** The row ids of `p.d.t` still in the streaming buffer, as ranges. */
+  bufferedRanges(p: string, d: string, t: string): { from: bigint; to: bigint }[] {
+    const now = Date.now();
+    const key = `${p}.${d}.${t}`;
+    const live = (this.streamed.get(key) ?? []).filter((r) => now - r.at < this.streamingBufferMs);
+    this.streamed.set(key, live);
+    return live;
+  }
 
   private datasetKey = (p: string, d: string) => `${p}.${d}`;
 
@@ -226,7 +240,15 @@ export class Tables {
       );
     }
     for (const k of Object.keys(body)) {
-      if (k !== 'schema' && k !== 'tableReference') throw unsupported(`patching ${k}`);
+      if (k !== 'schema' && k !== 'tableReference' && k !== 'timePartitioning')
+        throw unsupported(`patching ${k}`);
+    }
+    const partitioning = body.timePartitioning as TableMeta['timePartitioning'] | undefined;
+    if (partitioning !== undefined) {
+      const old = meta.timePartitioning;
+      if (!old || partitioning.type !== old.type || partitioning.field !== old.field)
+        throw unsupported('patching timePartitioning other than its expirationMs');
+      meta.timePartitioning = { ...old, expirationMs: partitioning.expirationMs };
     }
     const fields = (body.schema as { fields?: Field[] } | undefined)?.fields;
     if (!fields) return this.getTable(p, d, t);
@@ -255,6 +277,11 @@ export class Tables {
       old.push({ ...f, mode: 'NULLABLE' });
     }
     return this.getTable(p, d, t);
+  }
+
+  private async maxRowid(table: string): Promise<bigint> {
+    const r = await this.conn.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${table}`);
+    return BigInt(r.getRows()[0]![0] as bigint | number);
   }
 
   /** tabledata.insertAll: per-row errors, skipInvalidRows, and insertId dedup within the window. */
@@ -319,14 +346,23 @@ export class Tables {
       return true;
     });
     if (toWrite.length) {
+      const table = `${quote(`${p}.${d}`)}.${quote(t)}`;
+      // Only with a streaming buffer: an await here would let a racing insertAll answer first.
+      const before = this.streamingBufferMs > 0 ? await this.maxRowid(table) : -1n;
       const params: DuckDBValue[] = [];
       const tuples = toWrite.map(
         (v) => `(${v.values.map((val) => (params.push(val), `$${params.length}`)).join(', ')})`,
       );
       await this.conn.run(
-        `INSERT INTO ${quote(`${p}.${d}`)}.${quote(t)} (${fields.map((f) => quote(f.name)).join(', ')}) VALUES ${tuples.join(', ')}`,
+        `INSERT INTO ${table} (${fields.map((f) => quote(f.name)).join(', ')}) VALUES ${tuples.join(', ')}`,
         params,
       );
+      if (this.streamingBufferMs > 0) {
+        const key = `${p}.${d}.${t}`;
+        const ranges = this.streamed.get(key) ?? [];
+        ranges.push({ from: before + 1n, to: await this.maxRowid(table), at: Date.now() });
+        this.streamed.set(key, ranges);
+      }
     }
     return insertErrors.length
       ? { kind: 'bigquery#tableDataInsertAllResponse', insertErrors }
