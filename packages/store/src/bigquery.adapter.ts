@@ -561,13 +561,14 @@ export class BigQueryStore implements EventStore {
       );
     const { sql, params, types } = bigQueryEraseStatement(this.fqTable, match);
     try {
-      // The client's third element is the jobs.query response, which counts the rows.
+      // The client's third element is the jobs.query response, which counts the rows. No
+      // BIGQUERY_MAX_BYTES_BILLED here: an erasure reads its columns of every partition once,
+      // and a guard sized for reads would stop it for ever on a large table (docs/BIGQUERY.md).
       const [, , response] = (await this.client.query({
         query: sql,
         params,
         types,
         location: this.opts.location,
-        maximumBytesBilled: String(this.opts.maximumBytesBilled),
       })) as unknown as [unknown, unknown, { numDmlAffectedRows?: string } | undefined];
       const affected = response?.numDmlAffectedRows;
       return { deleted: Number(affected ?? 0) };
