@@ -66,6 +66,8 @@ export interface BenchContext {
   log(message: string): void;
   /** Services run as in production: API keys required, limits raised for this one key. */
   apiKey: string;
+  /** A read key limited to TENANT_SOURCES (its rate limit raised too). */
+  tenantKey: string;
   serviceEnv(extra: Record<string, string>): Record<string, string>;
   /** Starts a built service (`node <script>`) with its logs in workDir; killed at the end. */
   startProcess(
@@ -96,17 +98,28 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-export function newApiKey(): { key: string; env: Record<string, string> } {
+/** The sources a tenant's read key may see: 5 of the dataset's 50 (query-page). */
+export const TENANT_SOURCES = ['/shops/3', '/shops/14', '/shops/25', '/shops/36', '/shops/47'];
+
+export function newApiKey(): { key: string; tenantKey: string; env: Record<string, string> } {
   const key = `bench_${randomBytes(24).toString('base64url')}`;
+  const tenantKey = `bench_${randomBytes(24).toString('base64url')}`;
   const keys = [
     {
       name: 'bench',
       scopes: ['events:write', 'events:read', 'metrics:read'],
       sha256: hashKey(key),
     },
+    {
+      name: 'bench-tenant',
+      scopes: ['events:read'],
+      sources: TENANT_SOURCES,
+      sha256: hashKey(tenantKey),
+    },
   ];
   return {
     key,
+    tenantKey,
     env: {
       NODE_ENV: 'production',
       API_KEYS: JSON.stringify(keys),

@@ -20,6 +20,7 @@ import { drain } from './benches/drain';
 import { queryPage, queryStats } from './benches/query';
 import { exportBench } from './benches/export';
 import { workerMemory } from './benches/worker-memory';
+import { crashRecovery } from './benches/crash-recovery';
 import { renderTable, updatePerformanceDoc } from './report';
 
 const BENCHES: Bench[] = [
@@ -32,6 +33,7 @@ const BENCHES: Bench[] = [
   exportBench,
   streamLatency,
   workerMemory,
+  crashRecovery,
 ];
 const benchDir = join(__dirname, '..');
 const USAGE = `usage: npm run bench [-- [--smoke] [--rows N] [name ...]]
@@ -106,7 +108,7 @@ async function main() {
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
-  const { key, env } = newApiKey();
+  const { key, tenantKey, env } = newApiKey();
   let datasetPromise: ReturnType<typeof ensureDataset> | undefined;
   const ctx: BenchContext = {
     smoke: args.smoke,
@@ -115,6 +117,7 @@ async function main() {
     size: (full, smoke) => (args.smoke ? smoke : full),
     log,
     apiKey: key,
+    tenantKey,
     serviceEnv: (extra) => ({ ...env, ...extra }),
     startProcess: (name, script, procEnv, portVar) =>
       startProcess(workDir, name, script, procEnv, (r) => running.push(r), portVar, profileDir),

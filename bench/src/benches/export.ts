@@ -101,7 +101,7 @@ export const exportBench: Bench = {
           'rows/s',
           rows / seconds,
           { what: 'the same chunked SQL on DuckDB, rows/s', value: rawRowsPerSecond },
-          { min: 0.5 },
+          { min: 0.7 },
         ),
         infoFigure('MiB/s', 'MiB/s', bytes / MB / seconds),
         limitFigure('RSS growth during the export', 'MB', rssPeak - rssBefore, { below: 100 }),
