@@ -98,6 +98,10 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/** What the image sets as NODE_OPTIONS (Dockerfile): a young generation of 32 MB semi-spaces,
+ * so short-lived request garbage is swept less often (ingest-batch 0.57× → 0.70×). */
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=32';
+
 /** The sources a tenant's read key may see: 5 of the dataset's 50 (query-page). */
 export const TENANT_SOURCES = ['/shops/3', '/shops/14', '/shops/25', '/shops/36', '/shops/47'];
 
@@ -122,6 +126,8 @@ export function newApiKey(): { key: string; tenantKey: string; env: Record<strin
     tenantKey,
     env: {
       NODE_ENV: 'production',
+      // The V8 flags the image runs every service with (Dockerfile, ENV NODE_OPTIONS).
+      NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? SERVICE_NODE_OPTIONS,
       API_KEYS: JSON.stringify(keys),
       // Production limits stay switched on (their cost is measured) but sized for the bench key.
       RATE_LIMIT_WRITE: '10000000',

@@ -104,6 +104,17 @@ describe('the image as assembled by scripts/assemble-image.sh', () => {
     expect(dockerfile).toMatch(/VOLUME \["\/app\/data"\]/);
   });
 
+  it('when a service runs, then it runs with the V8 flags the benchmarks measured (image, npm start and bench alike)', () => {
+    const flag = /SERVICE_NODE_OPTIONS = '([^']+)'/.exec(
+      readFileSync(join(root, 'bench', 'src', 'harness.ts'), 'utf8'),
+    )![1]!;
+    expect(dockerfile).toContain(`NODE_OPTIONS=${flag}`);
+    const start = (
+      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
+    ).scripts.start;
+    expect(start).toContain(`node ${flag} services/all-in-one/dist/main.js`);
+  });
+
   it.each(SERVICES)(
     'when %s is assembled, then it holds its compiled code, production dependencies only and a data directory',
     (s) => {

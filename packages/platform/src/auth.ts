@@ -32,6 +32,13 @@ const keySchema = z
   .refine((k) => k.types === undefined || k.scopes.includes('events:read'), {
     error: 'types: limits what a key reads, so it needs the scope events:read',
     path: ['types'],
+  })
+  // An erasure reaches a subject's events of every type: a key limited by type cannot erase
+  // (use a separate key for erasures, limited by sources if need be).
+  .refine((k) => k.types === undefined || !k.scopes.includes('events:erase'), {
+    error:
+      'types: an erasure covers every type, so a key limited by types cannot have events:erase',
+    path: ['types'],
   });
 export type ApiKey = z.output<typeof keySchema>;
 const keysSchema = z.array(keySchema);

@@ -37,6 +37,7 @@ export const PROBLEMS = {
   'too-many-in-flight': { status: 429, title: 'Too many events in flight' },
   'too-many-exports': { status: 429, title: 'Too many exports at once' },
   'too-many-streams': { status: 429, title: 'Too many event streams at once' },
+  'too-many-pending-erasures': { status: 429, title: 'Too many erasures pending' },
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -58,6 +58,11 @@ describe('API keys', () => {
       JSON.stringify([{ ...entry('a', ['events:write'], 'x'), types: ['t'] }]),
       /types: .*events:read/,
     ],
+    [
+      'types on a key that may erase',
+      JSON.stringify([{ ...entry('a', ['events:read', 'events:erase'], 'x'), types: ['t'] }]),
+      /types: an erasure covers every type/,
+    ],
   ])(
     'when API_KEYS holds %s, then loading fails with a readable message',
     (_what, json, message) => {

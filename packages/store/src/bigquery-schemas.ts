@@ -67,6 +67,8 @@ export interface BigQuerySchemaStoreOptions {
   query: Query;
   retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
   sleep: (ms: number) => Promise<void>;
+  /** What every read of events adds (retention, erasures), as for the event reads. */
+  readFilter?: (params: Record<string, unknown>) => string[];
 }
 
 // One version per (type, version): two registrations racing may both land (insertId dedup is best
@@ -215,14 +217,21 @@ export class BigQuerySchemaStore implements SchemaStore {
 
   async sampleData(type: string, limit: number): Promise<string[]> {
     // The events table requires a time filter: the samples come from the default read range.
+    const params: Record<string, unknown> = {
+      type,
+      from: BigQuery.timestamp(defaultFrom(this.opts.range, undefined)),
+      limit,
+    };
+    const clauses = [
+      'type = @type',
+      'data_text IS NOT NULL',
+      'time >= @from',
+      ...(this.opts.readFilter?.(params) ?? []),
+    ];
     const rows = await this.opts.query(
-      `SELECT data_text FROM ${this.fqEvents} WHERE type = @type AND data_text IS NOT NULL ` +
-        'AND time >= @from ORDER BY time DESC LIMIT @limit',
-      {
-        type,
-        from: BigQuery.timestamp(defaultFrom(this.opts.range, undefined)),
-        limit,
-      },
+      `SELECT data_text FROM ${this.fqEvents} WHERE ${clauses.join(' AND ')} ` +
+        'ORDER BY time DESC LIMIT @limit',
+      params,
       { type: 'STRING', limit: 'INT64' },
     );
     return rows.map((r) => String(r.data_text));

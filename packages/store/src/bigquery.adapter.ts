@@ -184,6 +184,7 @@ export class BigQueryStore implements EventStore {
       query: (sql, params, types) => this.query(sql, params, types),
       retry: opts.retry,
       sleep: this.sleep,
+      readFilter: (params) => this.lifecycleClauses(params),
     });
     this.erasures = new BigQueryErasureLog({
       projectId: opts.projectId,

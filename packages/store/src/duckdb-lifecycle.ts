@@ -78,6 +78,7 @@ export class DuckDbErasureLog implements ErasureLog {
 
   async appendSteps(steps: ErasureStep[]): Promise<void> {
     if (steps.length === 0) return;
+    // Learnt inside the write, before the next one: an insert after it drops what it covers.
     await this.write(async (c) => {
       await c.run('BEGIN TRANSACTION');
       try {
@@ -104,7 +105,7 @@ export class DuckDbErasureLog implements ErasureLog {
         await c.run('ROLLBACK').catch(() => undefined);
         throw e;
       }
+      this.appended(steps);
     });
-    this.appended(steps);
   }
 }

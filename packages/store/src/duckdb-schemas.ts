@@ -22,6 +22,8 @@ export class DuckDbSchemaStore implements SchemaStore {
     /** Runs on the writer connection, in turn with the event inserts. */
     private readonly write: <T>(fn: (c: DuckDBConnection) => Promise<T>) => Promise<T>,
     private readonly read: <T>(fn: (c: DuckDBConnection) => Promise<T>) => Promise<T>,
+    /** What every read of events adds (retention, erasures), as for the event reads. */
+    private readonly readFilter: (params: Record<string, DuckDBValue>) => string[] = () => [],
   ) {}
 
   async listSchemaVersions(): Promise<SchemaVersion[]> {
@@ -76,12 +78,14 @@ export class DuckDbSchemaStore implements SchemaStore {
   }
 
   async sampleData(type: string, limit: number): Promise<string[]> {
+    const params: Record<string, DuckDBValue> = { type, limit };
+    const clauses = ['type = $type', 'data IS NOT NULL', ...this.readFilter(params)];
     return this.read(async (c) =>
       (
         await c.runAndReadAll(
-          `SELECT data::VARCHAR AS data FROM ${this.table} WHERE type = $type AND data IS NOT NULL ` +
+          `SELECT data::VARCHAR AS data FROM ${this.table} WHERE ${clauses.join(' AND ')} ` +
             'ORDER BY time DESC LIMIT $limit',
-          { type, limit },
+          params,
         )
       )
         .getRowObjects()

@@ -41,6 +41,7 @@ import { DUCKDB_TYPES, duckdbCreateTable } from './duckdb-schema';
 import { DUCKDB_SCHEMAS_TABLE, DuckDbSchemaStore } from './duckdb-schemas';
 import { DUCKDB_ERASURES_TABLE, DuckDbErasureLog, duckdbEraseWhere } from './duckdb-lifecycle';
 import {
+  ErasureIndex,
   erasureMatch,
   foldErasures,
   type EraseResult,
@@ -158,6 +159,8 @@ export class DuckDbStore implements EventStore {
   /** What erasures not done yet match: every read leaves it out (their delete follows at once,
    * and the worker drops later copies, so a done erasure needs no filter). */
   private tombstones: ErasureMatch[] = [];
+  /** Every erasure: an insert drops the rows one covers (a copy that arrived late). */
+  private erasureIndex = new ErasureIndex([]);
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -172,6 +175,7 @@ export class DuckDbStore implements EventStore {
       this.table,
       (fn) => this.serially(() => fn(this.writer)),
       (fn) => this.withReader(fn),
+      (params) => this.lifecycleClauses(params),
     );
     this.erasures = new DuckDbErasureLog(
       (fn) => this.serially(() => fn(this.writer)),
@@ -271,7 +275,20 @@ export class DuckDbStore implements EventStore {
       return { inserted: 0, duplicates: 0, redelivered: 0, conflicts: [], rejected: [] };
     }
     const storedAt = nowTime();
-    const rows = items.map((item) => toStoredRow(item.event, item.meta, storedAt));
+    const all = items.map((item) => toStoredRow(item.event, item.meta, storedAt));
+    // Rows an erasure covers are not written. This runs in the write chain, where the erasures
+    // are current: one requested before this insert is known here, one requested after deletes
+    // what this insert wrote.
+    const kept: number[] = [];
+    const index = this.erasureIndex;
+    all.forEach((r, i) => {
+      if (index.erasures.length === 0 || !index.covers({ ...r, receivedAt: r.received_at }))
+        kept.push(i);
+    });
+    const rows = kept.length === all.length ? all : kept.map((i) => all[i]!);
+    const erased = all.length - rows.length;
+    if (rows.length === 0)
+      return { inserted: 0, duplicates: 0, redelivered: 0, conflicts: [], rejected: [], erased };
     // The first item of each key is offered to the table; the primary key keeps what is stored.
     const offered = sortByKey(rows, new Map()).write;
     const written = await this.append(offered.map((i) => rows[i]!));
@@ -282,7 +299,16 @@ export class DuckDbStore implements EventStore {
     const taken = offered.map((i) => rows[i]!).filter((r) => !written.has(keyOf(r.source, r.id)));
     const stored = taken.length ? await this.holders(taken) : new Map<string, Holder>();
     const { duplicates, redelivered, conflicts } = sortByKey(rows, stored);
-    return { inserted: written.size, duplicates, redelivered, conflicts, rejected: [] };
+    // Indexes point into the items given (the erased rows were taken out of `rows`).
+    const itemIndex = kept;
+    return {
+      inserted: written.size,
+      duplicates,
+      redelivered,
+      conflicts: conflicts.map((c) => ({ ...c, index: itemIndex[c.index]! })),
+      rejected: [],
+      erased,
+    };
   }
 
   /** Writes rows whose keys are not stored yet; returns the keys written. Rows go through
@@ -501,22 +527,21 @@ export class DuckDbStore implements EventStore {
 
   private learnErasures(steps: ErasureStep[]): void {
     this.erasureSteps = [...this.erasureSteps, ...steps];
-    this.tombstones = foldErasures(this.erasureSteps)
-      .filter((e) => e.state !== 'done')
-      .map(erasureMatch);
+    const all = foldErasures(this.erasureSteps);
+    this.erasureIndex = new ErasureIndex(all);
+    this.tombstones = all.filter((e) => e.state !== 'done').map(erasureMatch);
   }
 
-  /** Deletes an erasure's events a batch at a time, each batch its own write, so inserts go on
-   * in between. */
+  /** Deletes an erasure's events in one statement: all or nothing, so the count recorded is
+   * exact even when the process dies in the middle (inserts wait for it; a subject's events are
+   * few next to a retention sweep's). */
   async erase(match: ErasureMatch): Promise<EraseResult> {
     const params: Record<string, DuckDBValue> = {};
     const where = duckdbEraseWhere(match, params);
-    let deleted = 0;
-    for (;;) {
-      const n = await this.deleteBatchWhere(where, params);
-      deleted += n;
-      if (n < this.batchSize) return { deleted };
-    }
+    return this.serially(async () => {
+      const r = await this.writer.runAndReadAll(`DELETE FROM ${this.table} WHERE ${where}`, params);
+      return { deleted: Number(r.getRows()[0]?.[0] ?? 0) };
+    });
   }
 
   /** Deletes at most `limit` events older than `cutoff` (event time), in batches. */

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalTime, nowTime } from '@eventpipe/schema';
+import { nowTime } from '@eventpipe/schema';
 import {
-  erases,
+  ErasureIndex,
   foldErasures,
   requestedSteps,
-  suppresses,
   type Erasure,
   type ErasureLog,
   type ErasureRequest,
@@ -20,8 +19,7 @@ import {
 export class ErasureBook {
   private erasures: Erasure[] = [];
   private steps: ErasureStep[] = [];
-  private bySubject = new Map<string, Erasure[]>();
-  private byKey = new Map<string, Erasure[]>();
+  private index = new ErasureIndex([]);
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
 
@@ -117,8 +115,7 @@ export class ErasureBook {
 
   /** Whether a suppression drops a new event with this subject and source. */
   suppressed(event: { subject?: string | null; source: string }): boolean {
-    if (event.subject == null) return false;
-    return (this.bySubject.get(event.subject) ?? []).some((e) => suppresses(e, event));
+    return this.index.suppresses(event);
   }
 
   /** Whether an erasure covers this event (received up to its cut-off): it is not stored. */
@@ -128,26 +125,13 @@ export class ErasureBook {
     id: string;
     receivedAt: string;
   }): boolean {
-    const candidates = [
-      ...(event.subject == null ? [] : (this.bySubject.get(event.subject) ?? [])),
-      ...(this.byKey.get(`${event.source}\u0000${event.id}`) ?? []),
-    ];
-    if (candidates.length === 0) return false;
-    const receivedAt = canonicalTime(event.receivedAt) ?? event.receivedAt;
-    return candidates.some((e) => erases(e, { ...event, receivedAt }));
+    return this.index.covers(event);
   }
 
   private set(steps: ErasureStep[]): void {
     this.steps = steps;
     this.erasures = foldErasures(steps);
-    this.bySubject = new Map();
-    this.byKey = new Map();
-    for (const e of this.erasures) {
-      const key = 'id' in e.request ? `${e.request.source}\u0000${e.request.id}` : undefined;
-      const index = key === undefined ? this.bySubject : this.byKey;
-      const k = key ?? (e.request as { subject: string }).subject;
-      index.set(k, [...(index.get(k) ?? []), e]);
-    }
+    this.index = new ErasureIndex(this.erasures);
     for (const l of this.listeners) l();
   }
 }

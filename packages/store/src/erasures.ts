@@ -1,4 +1,4 @@
-import { formatMicros, grantTerms, isGrantPattern } from '@eventpipe/schema';
+import { canonicalTime, formatMicros, grantTerms, isGrantPattern } from '@eventpipe/schema';
 
 /**
  * Erasure on request. An erasure is kept as an append-only log of steps in an `erasures` table
@@ -59,6 +59,9 @@ export interface Erasure {
 
 /** The most sources one erasure may be limited to. */
 export const ERASURE_MAX_SOURCES = 100;
+
+/** The most erasures pending at once: each is part of every read until its delete has run. */
+export const ERASURE_MAX_PENDING = 100;
 
 /** Checks an API request body; returns the request or the problems with it (JSON pointers). */
 export function parseErasureRequest(
@@ -282,6 +285,46 @@ export function suppresses(
 ): boolean {
   if (!e.suppressed || event.subject == null) return false;
   return matchesTarget(erasureMatch(e), { ...event, id: '' });
+}
+
+/** Erasures indexed by subject and by (source, id): which covers an event, which suppresses a
+ * subject. Times compare as instants (any RFC 3339 form). */
+export class ErasureIndex {
+  private readonly bySubject = new Map<string, Erasure[]>();
+  private readonly byKey = new Map<string, Erasure[]>();
+
+  constructor(readonly erasures: readonly Erasure[]) {
+    for (const e of erasures) {
+      const byKey = 'id' in e.request;
+      const k = byKey
+        ? `${(e.request as { source: string }).source}\u0000${(e.request as { id: string }).id}`
+        : (e.request as { subject: string }).subject;
+      const index = byKey ? this.byKey : this.bySubject;
+      index.set(k, [...(index.get(k) ?? []), e]);
+    }
+  }
+
+  /** Whether an erasure covers this event (received up to its cut-off). */
+  covers(event: {
+    subject?: string | null;
+    source: string;
+    id: string;
+    receivedAt: string;
+  }): boolean {
+    const candidates = [
+      ...(event.subject == null ? [] : (this.bySubject.get(event.subject) ?? [])),
+      ...(this.byKey.get(`${event.source}\u0000${event.id}`) ?? []),
+    ];
+    if (candidates.length === 0) return false;
+    const receivedAt = canonicalTime(event.receivedAt) ?? event.receivedAt;
+    return candidates.some((e) => erases(e, { ...event, receivedAt }));
+  }
+
+  /** Whether a suppression drops a new event with this subject and source. */
+  suppresses(event: { subject?: string | null; source: string }): boolean {
+    if (event.subject == null) return false;
+    return (this.bySubject.get(event.subject) ?? []).some((e) => suppresses(e, event));
+  }
 }
 
 /** The erasures table's columns, in order (both stores; infra/terraform/schema/erasures.json). */

@@ -31,6 +31,10 @@ export interface InsertResult {
   /** Rows the store refused for their content; the worker dead-letters these. `index` points
    * into the items given to insert(). Transient failures are thrown instead. */
   rejected: { index: number; reason: string }[];
+  /** Items not written because an erasure covers them (received up to its cut-off): a copy that
+   * arrived after the erasure. Stores that know every erasure at insert time (DuckDB) count
+   * them; 0 or absent otherwise. */
+  erased?: number;
 }
 
 /** An item refused as a conflicting duplicate: its digest and the stored one. */

@@ -34,6 +34,8 @@ export { duckdbEncryptionKeyOf, ENCRYPTION_KEY_MIN_LENGTH } from './encryption-k
 export {
   ERASURE_ACTIONS,
   ERASURE_MAX_SOURCES,
+  ERASURE_MAX_PENDING,
+  ErasureIndex,
   parseErasureRequest,
   requestedSteps,
   foldErasures,

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
-import { StoreConfigError, storeEnvShape } from '@eventpipe/store';
+import { StoreConfigError, requestedSteps, storeEnvShape } from '@eventpipe/store';
+import { formatMicros, parseRfc3339 } from '@eventpipe/schema';
 import { DuckDbStore } from '@eventpipe/store/adapters';
 import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
-import { at, items } from './store-contract';
+import { at, items, itemsOfText } from './store-contract';
 
 // What only DuckDB does; the shared behaviour is in store-contract.ts.
 describe('DuckDbStore insert counts', () => {
@@ -21,6 +22,7 @@ describe('DuckDbStore insert counts', () => {
       redelivered: 0,
       conflicts: [],
       rejected: [],
+      erased: 0,
     });
     expect(await store.insert([...batch, ...batch])).toEqual({
       inserted: 0,
@@ -28,6 +30,7 @@ describe('DuckDbStore insert counts', () => {
       redelivered: 4,
       conflicts: [],
       rejected: [],
+      erased: 0,
     });
     const resent = batch.map((item) => ({ ...item, meta: { ...item.meta, messageId: 'other' } }));
     expect(await store.insert(resent)).toMatchObject({
@@ -35,6 +38,32 @@ describe('DuckDbStore insert counts', () => {
       duplicates: 2,
       redelivered: 0,
     });
+    await store.close();
+  });
+});
+
+describe('DuckDbStore and erasures at insert', () => {
+  it('when an insert comes after an erasure that covers some of its rows, then those are not written and are counted, and indexes still point into the items', async () => {
+    const store = await DuckDbStore.open({ path: ':memory:' });
+    await store.init();
+    await store.erasures.appendSteps(
+      requestedSteps('e', { subject: 'gone' }, formatMicros(parseRfc3339(at(0))! + 1n), null),
+    );
+    await store.insert(items([{ id: 'c', source: '/s', type: 'a', time: at(1), data: 1 }]));
+    const result = await store.insert(
+      itemsOfText(
+        JSON.stringify([
+          { id: 'x', source: '/s', type: 'a', time: at(1), subject: 'gone' },
+          { id: 'c', source: '/s', type: 'a', time: at(1), data: 2 },
+          { id: 'y', source: '/s', type: 'a', time: at(1), subject: 'kept' },
+        ]),
+        'n',
+      ),
+    );
+    expect(result).toMatchObject({ inserted: 1, erased: 1 });
+    expect(result.conflicts.map((c) => c.index)).toEqual([1]);
+    expect((await store.get('x')).length).toBe(0);
+    expect((await store.get('y')).length).toBe(1);
     await store.close();
   });
 });

@@ -253,6 +253,69 @@ describe.each(['duckdb', 'bigquery'] as const)('erasure on %s', (kind) => {
     },
   );
 
+  it('when an event is still in the worker batch as its subject is erased, then it is never stored, and the draft schema never sees erased data', async () => {
+    // The event is accepted, and the erasure asked for before the batch (BATCH_MAX_WAIT_MS) is
+    // written: it must not be stored behind the erasure's back.
+    await stack.lifecycle!.stop();
+    await stack.worker.stop();
+    stack = testStack({
+      bus,
+      store,
+      apiKeys: KEYS,
+      erasures: book,
+      batch: { maxRows: 100, maxBytes: 1 << 20, maxWaitMs: 400 },
+      lifecycle: { sweepMs: 3_600_000, erasurePollMs: 50 },
+    });
+    stack.worker.start();
+    stack.lifecycle!.start();
+    expect(
+      (
+        await post([
+          { type: 't', source: '/web', id: 'fly-1', subject: 'olga', data: { secret: 1 } },
+        ])
+      ).status,
+    ).toBe(202);
+    const res = await erase({ subject: 'olga' });
+    expect(res.status).toBe(202);
+    await waitFor(
+      async () => ((await state(res.body.id)).body.state === 'done' ? true : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    await seed([{ type: 't', source: '/web', id: 'after-1', subject: 'pat' }]);
+    // Done: no filter is left on DuckDB, so what reads show is what is stored.
+    expect(await storedIds()).toEqual(['after-1']);
+    expect((await read('/v1/events/fly-1')).status).toBe(404);
+    const inferred = await read('/v1/schemas/t/inferred');
+    expect(inferred.status).toBe(200);
+    expect(inferred.body.sampledEvents).toBe(0);
+  });
+
+  it('when the body is not JSON by its Content-Type, or a query parameter comes with it, then 415 or 400 and nothing is recorded', async () => {
+    const form = await request(stack.query)
+      .post('/v1/erasures')
+      .set(as('dpo'))
+      .set('Content-Type', 'text/plain')
+      .send('{"subject":"x"}');
+    expect(form.status).toBe(415);
+    const query = await request(stack.query)
+      .post('/v1/erasures?subject=zz')
+      .set(as('dpo'))
+      .send({ subject: 'yy' });
+    expect(query.status).toBe(400);
+    expect(await store.erasures.readSteps()).toEqual([]);
+  });
+
+  it('when 100 erasures are pending, then the next is 429 too-many-pending-erasures with Retry-After', async () => {
+    await stack.lifecycle!.stop(); // nothing gets done
+    for (let i = 0; i < 100; i++) expect((await erase({ subject: `s-${i}` })).status).toBe(202);
+    const res = await erase({ subject: 's-100' });
+    expect(res.status).toBe(429);
+    expect(res.body.code).toBe('too-many-pending-erasures');
+    expect(res.headers['retry-after']).toBe('10');
+  });
+
   it('when a key lacks events:erase, then 403 insufficient-scope; an unknown erasure is 404', async () => {
     expect((await erase({ subject: 'x' }, 'reader')).status).toBe(403);
     expect((await state('no-such-erasure')).status).toBe(404);

@@ -4,6 +4,7 @@ import {
   apiDocsRoutes,
   authFailureLimit,
   createBaseApp,
+  errors,
   finishApp,
   grantOf,
   operationalRoutes,
@@ -199,9 +200,17 @@ export function createQueryApp(deps: QueryDeps): Express {
   app.post(
     '/v1/erasures',
     ...erase,
+    // JSON only: a form or text/plain body (what a web page may send without a CORS preflight)
+    // is refused before it is read.
+    (req, _res, next) =>
+      next(
+        req.is('application/json')
+          ? undefined
+          : errors.unsupportedMediaType('POST /v1/erasures takes Content-Type: application/json'),
+      ),
     express.json({ limit: ERASURE_BODY_MAX_BYTES, type: () => true }),
     async (req, res) => {
-      const body = await erasures.request(req.body, readerOf(res));
+      const body = await erasures.request(req.body, req.query, readerOf(res));
       res.setHeader('Location', `/v1/erasures/${encodeURIComponent(body.id)}`);
       res.status(202).json(body);
     },

@@ -106,6 +106,8 @@ export function describeErasureRoutes(api: OpenApiBuilder): void {
       'malformed-json',
       'source-not-allowed',
       'payload-too-large',
+      'unsupported-media-type',
+      'too-many-pending-erasures',
       'unavailable',
     ],
   });

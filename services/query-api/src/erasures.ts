@@ -1,6 +1,7 @@
 import { AppError, errors } from '@eventpipe/platform';
 import { matchesGrant } from '@eventpipe/schema';
 import {
+  ERASURE_MAX_PENDING,
   parseErasureRequest,
   type Erasure,
   type ErasureBook,
@@ -70,7 +71,8 @@ export function erasureUseCases(deps: { book: () => Promise<ErasureBook> }) {
   };
 
   return {
-    async request(body: unknown, reader: Reader) {
+    async request(body: unknown, query: unknown, reader: Reader) {
+      parseQuery(noParams, query);
       const parsed = parseErasureRequest(body);
       if (!parsed.ok)
         throw errors.validation(
@@ -94,6 +96,11 @@ export function erasureUseCases(deps: { book: () => Promise<ErasureBook> }) {
           request = { ...request, sources: [...allowed] };
       }
       const book = await deps.book();
+      if (book.pending().length >= ERASURE_MAX_PENDING)
+        throw new AppError('too-many-pending-erasures', {
+          detail: `${ERASURE_MAX_PENDING} erasures are pending; retry once some are done`,
+          headers: { 'Retry-After': '10' },
+        });
       return erasureJson(await book.request(request, reader?.name ?? null));
     },
 

@@ -22,7 +22,7 @@ export function workerMetrics(registry: Registry) {
     }),
     rowsWritten: new Counter({
       name: 'eventpipe_worker_rows_total',
-      help: 'Rows handed to the store, by result: inserted; redelivered (stored already from this very message: a delivery that came back after a crash, a lost ack or an expired lease); duplicate (stored already from another message with the same content digest: a resend); conflict (stored with another digest under its source and id: dead-lettered as conflicting-duplicate).',
+      help: 'Rows handed to the store, by result: inserted; redelivered (stored already from this very message: a delivery that came back after a crash, a lost ack or an expired lease); duplicate (stored already from another message with the same content digest: a resend); conflict (stored with another digest under its source and id: dead-lettered as conflicting-duplicate); erased (an erasure covers it, or a suppression its subject: acked, not stored).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

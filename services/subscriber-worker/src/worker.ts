@@ -258,7 +258,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
   }
 
-  private async store(batch: Pending[], bytes: number): Promise<void> {
+  private async store(whole: Pending[], bytes: number): Promise<void> {
+    // Checked again now: an erasure requested while the batch filled covers some of it.
+    const batch = this.dropErased(whole);
+    if (batch.length === 0) return;
     try {
       const result = await this.insertHolding(batch);
       this.metrics.batchRows.observe(batch.length);
@@ -267,6 +270,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.metrics.rowsWritten.inc({ result: 'duplicate' }, result.duplicates);
       this.metrics.rowsWritten.inc({ result: 'redelivered' }, result.redelivered);
       this.metrics.rowsWritten.inc({ result: 'conflict' }, result.conflicts.length);
+      this.metrics.rowsWritten.inc({ result: 'erased' }, result.erased ?? 0);
       const refused = new Map(result.rejected.map((r) => [r.index, r.reason]));
       const conflicting = new Set(result.conflicts.map((c) => c.index));
       const stored = batch.filter((_, i) => !refused.has(i) && !conflicting.has(i));
@@ -325,6 +329,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
       );
       this.emit('nacked', batch.length, error);
     }
+  }
+
+  /** Acks (and counts) the messages of events an erasure covers or a suppression drops; the rest
+   * go on. */
+  private dropErased(batch: Pending[]): Pending[] {
+    const erasures = this.deps.erasures;
+    if (!erasures) return batch;
+    const keep: Pending[] = [];
+    const drop: Pending[] = [];
+    for (const p of batch) {
+      const { event, meta } = p.item;
+      const gone =
+        erasures.erased({ ...event, receivedAt: meta.receivedAt }) || erasures.suppressed(event);
+      (gone ? drop : keep).push(p);
+    }
+    if (drop.length) {
+      this.metrics.rowsWritten.inc({ result: 'erased' }, drop.length);
+      this.settle(
+        drop.map((p) => p.message),
+        'acked',
+      );
+      this.emit('acked', drop.length);
+    }
+    return keep;
   }
 
   private async deadLetter(
