@@ -72,8 +72,8 @@ export interface DuckDbStoreOptions {
   /** RETENTION_DAYS in ms: reads leave out events older than this (by event time), before
    * expire() has deleted them. Unset: kept for ever. */
   retentionMs?: number;
-  /** Rows one expire() or erase() statement deletes at most, so that inserts wait for at most one
-   * such step (default 5000). */
+  /** Rows one expire() statement deletes at most, so that inserts wait for at most one batch
+   * (default 5000). */
   deleteBatch?: number;
   /** Called once a batch is in the staging table, before the INSERT that commits it: where the
    * failure suite kills a worker mid-insert (test/failure/kill-point-worker.mjs). */
@@ -549,30 +549,18 @@ export class DuckDbStore implements EventStore {
     const params: Record<string, DuckDBValue> = { cutoff: timestampValue(micros(cutoff)) };
     let deleted = 0;
     while (deleted < limit) {
-      const n = await this.deleteBatchWhere('time < $cutoff', params, limit - deleted);
+      const batch = Math.min(this.opts.deleteBatch ?? 5000, limit - deleted);
+      const n = await this.serially(async () => {
+        const r = await this.writer.runAndReadAll(
+          `DELETE FROM ${this.table} WHERE rowid IN (SELECT rowid FROM ${this.table} WHERE time < $cutoff LIMIT ${batch})`,
+          params,
+        );
+        return Number(r.getRows()[0]?.[0] ?? 0);
+      });
       deleted += n;
-      if (n < Math.min(this.batchSize, limit - deleted + n)) break;
+      if (n < batch) break; // nothing older is left
     }
     return deleted;
-  }
-
-  private get batchSize(): number {
-    return this.opts.deleteBatch ?? 5000;
-  }
-
-  private deleteBatchWhere(
-    where: string,
-    params: Record<string, DuckDBValue>,
-    most = Infinity,
-  ): Promise<number> {
-    const n = Math.min(this.batchSize, most);
-    return this.serially(async () => {
-      const r = await this.writer.runAndReadAll(
-        `DELETE FROM ${this.table} WHERE rowid IN (SELECT rowid FROM ${this.table} WHERE ${where} LIMIT ${n})`,
-        params,
-      );
-      return Number(r.getRows()[0]?.[0] ?? 0);
-    });
   }
 
   async check(): Promise<void> {

@@ -259,8 +259,9 @@ export interface EventStore {
   /** The schema registry's versions and typed views, kept beside the events. */
   readonly schemas: SchemaStore;
   /** The erasures table beside the events: every erasure's steps, never deleted. Every read
-   * (pages, exports, stats, by id, the stream) leaves out the events any erasure in it matches,
-   * whether or not its delete has run. */
+   * (pages, exports, stats, by id, the stream, schema samples) leaves out the events an erasure
+   * matches from the moment it is requested, before its delete has run (BigQuery for good;
+   * DuckDB until the delete, as its inserts drop any later copy). */
   readonly erasures: ErasureLog;
   /** Deletes the events an erasure matches (received up to its cut-off). */
   erase(match: ErasureMatch): Promise<EraseResult>;
