@@ -23,6 +23,7 @@ async function rawChunks(dbPath: string, type: string, from: string): Promise<nu
       from,
       limit: LIMITS.exportChunkRows,
       after,
+      maxBytes: LIMITS.exportChunkBytes, // each chunk bounded in bytes too, as the export's are
     });
     const chunk = (await conn.runAndReadAll(sql, params)).getRowObjects();
     if (chunk.length === 0) break;

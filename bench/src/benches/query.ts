@@ -22,6 +22,15 @@ interface Case {
   statement: DuckDbStatement;
 }
 
+/** The page byte budget the query API runs with (its default, set explicitly so that the
+ * reference below runs the same statement). */
+const PAGE_MAX_BYTES = 8 * 1024 * 1024;
+
+/** The statement `GET /v1/events?limit=N` runs: one row more than the page (whether a next page
+ * exists) under the page byte budget. */
+const pageStatement = (store: DuckDbStore, q: ListQuery): DuckDbStatement =>
+  store.listStatement({ ...q, limit: q.limit + 1, maxBytes: PAGE_MAX_BYTES });
+
 /** Runs the statements round-robin on `concurrency` connections of a read-only instance for
  * `seconds`; per-query latency in ms and queries/s. */
 async function rawRun(dbPath: string, cases: Case[], concurrency: number, seconds: number) {
@@ -56,6 +65,7 @@ export async function startQueryApi(ctx: BenchContext, dbPath: string) {
       STORE: 'duckdb',
       DUCKDB_PATH: dbPath,
       CURSOR_SECRET: 'bench-cursor-secret-0123456789',
+      PAGE_MAX_BYTES: String(PAGE_MAX_BYTES),
       LOG_LEVEL: 'info',
     }),
   );
@@ -167,11 +177,11 @@ export const queryPage: Bench = {
       const q: ListQuery = { type, from, to, limit: 100 };
       return {
         path: `/v1/events?type=${encodeURIComponent(type)}&from=${from}&to=${to}&limit=100`,
-        statement: store.listStatement(q),
+        statement: pageStatement(store, q),
       };
     });
     const newest: Case[] = [
-      { path: '/v1/events?limit=100', statement: store.listStatement({ limit: 100 }) },
+      { path: '/v1/events?limit=100', statement: pageStatement(store, { limit: 100 }) },
     ];
     await store.close();
     const r = await compare(ctx, data.path, cases, { seconds, concurrency, tenant: true });

@@ -3,6 +3,7 @@ import { freePort } from '@eventpipe/testing';
 import { infoFigure, limitFigure, percentile, round, serviceMain, type Bench } from '../harness';
 import { paced } from '../paced';
 import { producerEvent } from '../events';
+import { counter } from '../metrics';
 
 /** One open stream: every message's lag from its storedAt, read without parsing the event. */
 async function openStream(url: string, headers: Record<string, string>, signal: AbortSignal) {
@@ -72,6 +73,22 @@ export const streamLatency: Bench = {
     let i = 0;
     let rssPeak = rssIdle;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, stack.rss())), 250);
+    // Where the memory is: V8's heap, as reserved and as used (garbage included until a
+    // collection), every second from the process's /metrics; the rest of RSS is native.
+    let heapPeak = 0;
+    let usedPeak = 0;
+    const memory = setInterval(() => {
+      const read = (name: string) => counter(`http://127.0.0.1:${queryPort}`, name, {}, ctx.apiKey);
+      void Promise.all([
+        read('eventpipe_nodejs_heap_size_total_bytes'),
+        read('eventpipe_nodejs_heap_size_used_bytes'),
+      ])
+        .then(([heap, used]) => {
+          heapPeak = Math.max(heapPeak, heap);
+          usedPeak = Math.max(usedPeak, used);
+        })
+        .catch(() => undefined);
+    }, 1000);
     const sent = await paced({
       url: `${stack.url}/v1/events`,
       method: 'POST',
@@ -87,6 +104,7 @@ export const streamLatency: Bench = {
       await new Promise((r) => setTimeout(r, 100));
     }
     clearInterval(sampler);
+    clearInterval(memory);
     abort.abort();
     await Promise.all(open.map((o) => o.reading));
     await stack.stop();
@@ -106,6 +124,9 @@ export const streamLatency: Bench = {
         }),
         infoFigure('stored → on the stream, p50', 'ms', percentile(lags, 50)),
         limitFigure(`process RSS, peak with ${streams} streams`, 'MB', rssMb, { below: 300 }),
+        infoFigure('process RSS with the streams open, before the events', 'MB', rssIdle / 2 ** 20),
+        infoFigure('V8 heap (total), peak', 'MB', heapPeak / 2 ** 20),
+        infoFigure('V8 heap (used), peak', 'MB', usedPeak / 2 ** 20),
       ],
       params: { seconds, rate, events: expected, streams },
       notes: [

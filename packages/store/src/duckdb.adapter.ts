@@ -397,9 +397,12 @@ export class DuckDbStore implements EventStore {
     let budget = '';
     if (q.maxBytes !== undefined) {
       params.max_bytes = q.maxBytes;
+      // Both windows over the same order, so DuckDB sorts the candidates once: `count(*) OVER
+      // ()` was a second window operator, about 0.7 ms of a 6 ms page (bench query-page).
+      const ordered = 'ORDER BY time DESC, source DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING';
       budget =
-        `, sum(${ROW_BYTES_SQL}) OVER (ORDER BY time DESC, source DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before` +
-        ', count(*) OVER () AS candidates';
+        `, sum(${ROW_BYTES_SQL}) OVER (${ordered} AND 1 PRECEDING) AS bytes_before` +
+        `, count(*) OVER (${ordered} AND UNBOUNDED FOLLOWING) AS candidates`;
     }
     // Late materialization: the page is chosen reading only the filter and order columns, and
     // the full rows are fetched for those `limit` row ids alone (repeating the filters lets the

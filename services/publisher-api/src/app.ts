@@ -78,19 +78,6 @@ export function createPublisherApp(deps: PublisherDeps): Express {
 
   // One count of failed authentications per address, for /v1 and /metrics together.
   const guarded = authFailureLimit(deps.access?.authFailuresPerMinute ?? 30);
-  app.use(
-    operationalRoutes({
-      registry,
-      logger,
-      checks: [{ name: 'bus', check: () => bus.check('publish') }],
-      metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
-    }),
-    apiDocsRoutes(
-      deps.schemas ? () => withEventTypes(document, deps.schemas!) : document,
-      'eventpipe publisher API',
-    ),
-  );
-
   app.post(
     '/v1/events',
     guarded(requireScope(deps.apiKeys ?? [], 'events:write')),
@@ -119,6 +106,20 @@ export function createPublisherApp(deps: PublisherDeps): Express {
       metrics.requestBytes.observe(body.length);
       res.status(202).json({ accepted: ids.length, ids });
     },
+  );
+
+  // After the ingest route, so its requests do not walk these routers first.
+  app.use(
+    operationalRoutes({
+      registry,
+      logger,
+      checks: [{ name: 'bus', check: () => bus.check('publish') }],
+      metricsAccess: guarded(requireScope(deps.apiKeys ?? [], 'metrics:read')),
+    }),
+    apiDocsRoutes(
+      deps.schemas ? () => withEventTypes(document, deps.schemas!) : document,
+      'eventpipe publisher API',
+    ),
   );
 
   // Every refusal of the ingest route, counted by its problem code before the one error

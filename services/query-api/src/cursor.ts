@@ -41,13 +41,18 @@ export class CursorCodec {
   /** A stream's resume token: a position in store order (stored time, source, id), bound to
    * the stream's filters and reader like a cursor. */
   encodePosition(key: StoredKey, filter: EventFilter, reader = ''): string {
-    return this.seal({
-      v: 2,
-      a: key.storedAt,
-      s: key.source,
-      i: key.id,
-      f: fingerprint(filter, reader),
-    });
+    return this.positions(filter, reader).encode(key);
+  }
+
+  /** Resume tokens for one stream's filters and reader, the fingerprint worked out once.
+   * `scope` is the same for every stream whose tokens are interchangeable (same filters, same
+   * reader), so one token per row can serve them all. */
+  positions(filter: EventFilter, reader = ''): { scope: string; encode(key: StoredKey): string } {
+    const f = fingerprint(filter, reader);
+    return {
+      scope: f,
+      encode: (key) => this.seal({ v: 2, a: key.storedAt, s: key.source, i: key.id, f }),
+    };
   }
 
   /** The position a resume token holds; `pointer` names where it came from (the
