@@ -211,14 +211,25 @@ export class SchemaRegistry {
   }
 
   /** check() for an event as the publisher and the worker hold it: its data text is parsed only
-   * when its type has a schema in force, so events of other types cost a map lookup. */
-  checkEnvelope(event: Envelope, dataschema: string | undefined = event.dataschema): CheckResult {
+   * when its type has a schema in force, so events of other types cost a map lookup. `parsed`:
+   * the value of that text, when the caller already has it (the publisher parsed the body its
+   * text was cut from), so it is not parsed twice. */
+  checkEnvelope(
+    event: Envelope,
+    dataschema: string | undefined = event.dataschema,
+    parsed?: { data: unknown },
+  ): CheckResult {
     const latest = this.latest(event.type);
     if (!latest || latest.mode === 'off') return { outcome: 'unchecked' };
     return this.check({
       type: event.type,
       dataschema,
-      data: event.data === undefined ? undefined : (JSON.parse(event.data) as unknown),
+      data:
+        event.data === undefined
+          ? undefined
+          : parsed
+            ? parsed.data
+            : (JSON.parse(event.data) as unknown),
       dataText: event.data,
       hasBinaryData: event.data_base64 !== undefined,
     });

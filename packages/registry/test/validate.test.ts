@@ -321,6 +321,9 @@ describe('duplicateKeyPointer', () => {
     ['{"\\u0061":1,"a":2}', '/a'],
     ['{"x/y":1,"x/y":2}', '/x~1y'],
     ['1', undefined],
+    ['{"a/b":[0,{"é":1,"\\u00e9":2}]}', '/a~1b/1/é'],
+    ['[[1],[{"k":{"x":1}},{"k":2,"k":3}]]', '/1/1/k'],
+    ['{ "a" : [ { } , { "s" : "\\"k\\":1,\\"k\\"" , "t" : 1 } ] , "t" : 2 }', undefined],
   ])('when the JSON is %s, then the first name given twice is at %s', (text, pointer) => {
     expect(duplicateKeyPointer(text)).toBe(pointer);
   });

@@ -92,11 +92,12 @@ export function createPublisherApp(deps: PublisherDeps): Express {
       const receivedAt = nowTime();
       // No body at all (no Content-Length, not chunked) leaves req.body unset.
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const { events, batch } = reading(() => readEvents(req, mode(req), body));
+      const { events, batch, parsedData } = reading(() => readEvents(req, mode(req), body));
       const key = res.locals.apiKey as ApiKey | undefined;
       const ids = await ingest({
         events,
         batch,
+        parsedData,
         binary: 'binary' in mode(req),
         producer: key && { name: key.name, grant: grantOf(key) },
         receivedAt,
