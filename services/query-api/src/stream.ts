@@ -23,13 +23,17 @@ import type { Reader } from './list-events';
 import type { QueryMetrics } from './metrics';
 import { filterOf, parseQuery } from './params';
 
+/** A row's messages by token scope: one per use case, as the tokens in them are signed with
+ * its cursor secret. */
+type Messages = WeakMap<StoredRow, Map<string, Buffer>>;
+/** A row's JSON text, the same in every scope and for every secret. */
+const records = new WeakMap<StoredRow, string>();
+
 /** A row's message, made once per token scope (same filters, same reader) however many streams
  * it goes to: the tail hands every stream the same row object. With 500 streams on one filter,
  * each event was serialized, signed and encoded 500 times (bench stream-latency). */
-const messages = new WeakMap<StoredRow, Map<string, Buffer>>();
-/** Its JSON text, the same in every scope. */
-const records = new WeakMap<StoredRow, string>();
 function messageOf(
+  messages: Messages,
   row: StoredRow,
   positions: { scope: string; encode(key: StoredKey): string },
 ): Buffer {
@@ -187,6 +191,7 @@ export function streamUseCase(deps: {
   options: StreamOptions;
 }) {
   const tail = new StoreTail(deps.store, deps.options, deps.logger);
+  const messages: Messages = new WeakMap();
   let open = 0;
 
   return async function serveStream(req: Request, res: Response, reader: Reader): Promise<void> {
@@ -246,7 +251,7 @@ export function streamUseCase(deps: {
         while (queue.length && !closed) {
           const row = queue.shift()!;
           queuedBytes -= rowWeight(row);
-          const message = messageOf(row, positions);
+          const message = messageOf(messages, row, positions);
           if (res.write(message)) {
             progressAt = Date.now();
             continue;
