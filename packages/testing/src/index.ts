@@ -11,7 +11,7 @@ export { waitFor, waitForCount } from './wait';
 export { uniqueName, tempDuckDbPath, memoryLogger, sampleEvent } from './fixtures';
 export { markerForms, filesHolding } from './plaintext';
 export { emulatorHost, describeWithEmulator } from './jest-emulator';
-export { startCommand, startService, urlFromLog } from './process';
+export { allInOneEnv, bannerUrl, startCommand, startService, urlFromLog } from './process';
 export type { ServiceProcess } from './process';
 export { BigQueryFake } from './bigquery-fake';
 export type { BigQueryFakeOptions } from './bigquery-fake';

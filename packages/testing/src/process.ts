@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tempDuckDbPath } from './fixtures';
 import { waitFor } from './wait';
 
 export interface ServiceProcess {
@@ -89,4 +90,34 @@ export function startCommand(
 export async function urlFromLog(proc: ServiceProcess, message: string): Promise<string> {
   const line = await proc.waitForLine((l) => l.includes(`"message":"${message}"`), message);
   return (JSON.parse(line) as { url: string }).url;
+}
+
+/** The environment of an `npm start` process of its own: a new DuckDB file with the bus journal
+ * beside it, no accepted record, free ports (never ./data, which other processes share).
+ * `overrides` win. */
+export function allInOneEnv(
+  overrides: Record<string, string> = {},
+  dbPath: string = tempDuckDbPath(),
+): Record<string, string> {
+  return {
+    DUCKDB_PATH: dbPath,
+    MEMORY_BUS_JOURNAL: `${dbPath}.journal`,
+    ACCEPTED_LOG: 'off',
+    PUBLISHER_PORT: '0',
+    QUERY_PORT: '0',
+    WORKER_PORT: '0',
+    ...overrides,
+  };
+}
+
+/** The URL `npm start`'s banner prints on its line that starts with `label` ('publisher API',
+ * 'query API', 'worker'), http or https. */
+export async function bannerUrl(proc: ServiceProcess, label: string): Promise<string> {
+  const line = await proc.waitForLine(
+    (l) => l.trimStart().startsWith(label),
+    `banner line ${label}`,
+  );
+  const url = /https?:\/\/[\d.]+:\d+/.exec(line)?.[0];
+  if (!url) throw new Error(`banner line ${label} holds no URL: ${line}`);
+  return url;
 }

@@ -1,7 +1,13 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { filesHolding, startCommand, waitFor, type ServiceProcess } from '@eventpipe/testing';
+import {
+  bannerUrl,
+  filesHolding,
+  startCommand,
+  waitFor,
+  type ServiceProcess,
+} from '@eventpipe/testing';
 
 // npm start with DUCKDB_ENCRYPTION_KEY, run as the real process: after a SIGKILL, nothing in its
 // data directory (DuckDB file, WAL, bus journal, accepted record, cursor key) holds an accepted
@@ -23,11 +29,10 @@ function start(env: Record<string, string>): ServiceProcess {
 }
 
 async function urls(proc: ServiceProcess): Promise<{ publisher: string; query: string }> {
-  const urlOf = async (label: string) => {
-    const line = await proc.waitForLine((l) => l.trimStart().startsWith(label), label);
-    return /http:\/\/[\d.]+:\d+/.exec(line)![0];
+  return {
+    publisher: await bannerUrl(proc, 'publisher API'),
+    query: await bannerUrl(proc, 'query API'),
   };
-  return { publisher: await urlOf('publisher API'), query: await urlOf('query API') };
 }
 
 const post = async (publisher: string, id: string, note: string) => {

@@ -8,6 +8,8 @@ import { queryConfigSchema } from '@eventpipe/query-api';
 import { workerConfigSchema } from '@eventpipe/subscriber-worker';
 import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
+  allInOneEnv,
+  bannerUrl,
   sampleEvent,
   startService,
   tempDuckDbPath,
@@ -81,29 +83,15 @@ describe('npm start over HTTPS (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
   it('when started with a pair from npm run certs, then events go in and come out over verified HTTPS with HSTS, and plain HTTP is not served', async () => {
     const { certFile, keyFile, ca } = await makeCerts();
     const proc = track(
-      startService(main('all-in-one'), {
-        TLS_CERT_FILE: certFile,
-        TLS_KEY_FILE: keyFile,
-        DUCKDB_PATH: tempDuckDbPath(),
-        // Its own journal and accepted record: never ./data, which other processes share.
-        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
-        ACCEPTED_LOG: 'off',
-        PUBLISHER_PORT: '0',
-        QUERY_PORT: '0',
-        WORKER_PORT: '0',
-        LOG_LEVEL: 'info',
-      }),
+      startService(
+        main('all-in-one'),
+        allInOneEnv({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, LOG_LEVEL: 'info' }),
+      ),
     );
-    const urlOf = async (label: string) => {
-      const line = await proc.waitForLine(
-        (l) => l.trimStart().startsWith(label),
-        `banner line ${label}`,
-      );
-      return /https:\/\/[\d.]+:\d+/.exec(line)![0];
-    };
-    const publisher = await urlOf('publisher API');
-    const query = await urlOf('query API');
-    const worker = await urlOf('worker');
+    const publisher = await bannerUrl(proc, 'publisher API');
+    const query = await bannerUrl(proc, 'query API');
+    const worker = await bannerUrl(proc, 'worker');
+    for (const url of [publisher, query, worker]) expect(url).toMatch(/^https:\/\//);
     // The banner's curl lines work as printed: they name the certificate to trust.
     expect(proc.lines().join('\n')).toContain(`curl -sS --cacert ${certFile} -X POST ${publisher}`);
 
@@ -149,16 +137,10 @@ describe('npm start over HTTPS (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
   it('when TLS_CERT_FILE names a file that is not there, then it exits 1 with one line naming it', async () => {
     const { keyFile } = await makeCerts();
     const proc = track(
-      startService(main('all-in-one'), {
-        TLS_CERT_FILE: '/nowhere/cert.pem',
-        TLS_KEY_FILE: keyFile,
-        DUCKDB_PATH: tempDuckDbPath(),
-        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
-        ACCEPTED_LOG: 'off',
-        PUBLISHER_PORT: '0',
-        QUERY_PORT: '0',
-        WORKER_PORT: '0',
-      }),
+      startService(
+        main('all-in-one'),
+        allInOneEnv({ TLS_CERT_FILE: '/nowhere/cert.pem', TLS_KEY_FILE: keyFile }),
+      ),
     );
     expect(await proc.exited).toBe(1);
     expect(proc.lines().filter(Boolean)).toEqual([

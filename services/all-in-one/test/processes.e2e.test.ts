@@ -3,6 +3,8 @@ import { EventpipeClient, sseMessages, type EventInput } from '@eventpipe/client
 import { DuckDbStore } from '@eventpipe/store/adapters';
 import {
   BigQueryFake,
+  allInOneEnv,
+  bannerUrl,
   describeWithEmulator,
   sampleEvent,
   startService,
@@ -40,26 +42,10 @@ describe('npm start (the one-process mode)', () => {
   it('when started on embedded defaults, then a POSTed event is readable and SIGTERM exits 0', async () => {
     const dbPath = tempDuckDbPath();
     const proc = track(
-      startService(main('all-in-one'), {
-        DUCKDB_PATH: dbPath,
-        // Its own journal and accepted record: never ./data, which other processes share.
-        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
-        ACCEPTED_LOG: 'off',
-        PUBLISHER_PORT: '0',
-        QUERY_PORT: '0',
-        WORKER_PORT: '0',
-        LOG_LEVEL: 'warn',
-      }),
+      startService(main('all-in-one'), allInOneEnv({ LOG_LEVEL: 'warn' }, dbPath)),
     );
-    const urlOf = async (label: string) => {
-      const line = await proc.waitForLine(
-        (l) => l.trimStart().startsWith(label),
-        `banner line ${label}`,
-      );
-      return /http:\/\/[\d.]+:\d+/.exec(line)![0];
-    };
-    const publisher = await urlOf('publisher API');
-    const query = await urlOf('query API');
+    const publisher = await bannerUrl(proc, 'publisher API');
+    const query = await bannerUrl(proc, 'query API');
     expect(proc.lines().join('\n')).toContain('curl -sS -X POST');
 
     // Through the typed client, as a third party would use it.
@@ -105,18 +91,7 @@ describe('npm start (the one-process mode)', () => {
   it.each(['production', 'Production', 'prod'])(
     'when NODE_ENV=%s and no API keys are configured, then it refuses to start',
     async (nodeEnv) => {
-      const proc = track(
-        startService(main('all-in-one'), {
-          NODE_ENV: nodeEnv,
-          DUCKDB_PATH: tempDuckDbPath(),
-          // Its own journal and accepted record: never ./data, which other processes share.
-          MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
-          ACCEPTED_LOG: 'off',
-          PUBLISHER_PORT: '0',
-          QUERY_PORT: '0',
-          WORKER_PORT: '0',
-        }),
-      );
+      const proc = track(startService(main('all-in-one'), allInOneEnv({ NODE_ENV: nodeEnv })));
       expect(await proc.exited).toBe(1);
       expect(proc.lines().join('\n')).toMatch(
         /production rules .*require API keys \(API_KEYS or API_KEYS_FILE; create one with npm run keys -- create\), or AUTH_MODE=none/,
@@ -158,22 +133,10 @@ describe('npm start (the one-process mode)', () => {
   );
 
   it('when npm start restarts without CURSOR_SECRET, then a stream id from before still resumes (the key is kept beside the data)', async () => {
-    const dbPath = tempDuckDbPath();
-    const env = {
-      DUCKDB_PATH: dbPath,
-      MEMORY_BUS_JOURNAL: `${dbPath}.journal`,
-      ACCEPTED_LOG: 'off',
-      PUBLISHER_PORT: '0',
-      QUERY_PORT: '0',
-      WORKER_PORT: '0',
-      LOG_LEVEL: 'warn',
-    };
-    const queryUrl = async (proc: ServiceProcess) => {
-      const line = await proc.waitForLine((l) => l.trimStart().startsWith('query API'), 'banner');
-      return /http:\/\/[\d.]+:\d+/.exec(line)![0];
-    };
+    // The same file (and journal) for both starts.
+    const env = allInOneEnv({ LOG_LEVEL: 'warn' });
     const first = track(startService(main('all-in-one'), env));
-    const url = await queryUrl(first);
+    const url = await bannerUrl(first, 'query API');
     const abort = new AbortController();
     const res = await fetch(`${url}/v1/events/stream`, {
       headers: { Accept: 'text/event-stream' },
@@ -189,7 +152,7 @@ describe('npm start (the one-process mode)', () => {
     expect(await first.exited).toBe(0);
     const second = track(startService(main('all-in-one'), env));
     const again = new AbortController();
-    const resumed = await fetch(`${await queryUrl(second)}/v1/events/stream`, {
+    const resumed = await fetch(`${await bannerUrl(second, 'query API')}/v1/events/stream`, {
       headers: { Accept: 'text/event-stream', 'Last-Event-ID': startId! },
       signal: again.signal,
     });
@@ -215,20 +178,9 @@ describe('npm start (the one-process mode)', () => {
     const entry = out.find((l) => l.trim().startsWith('{"name"'))!.trim();
     expect(key).toMatch(/^ep_[A-Za-z0-9_-]{43}$/);
     const proc = track(
-      startService(main('all-in-one'), {
-        API_KEYS: `[${entry}]`,
-        DUCKDB_PATH: tempDuckDbPath(),
-        // Its own journal and accepted record: never ./data, which other processes share.
-        MEMORY_BUS_JOURNAL: `${tempDuckDbPath()}.journal`,
-        ACCEPTED_LOG: 'off',
-        PUBLISHER_PORT: '0',
-        QUERY_PORT: '0',
-        WORKER_PORT: '0',
-        LOG_LEVEL: 'warn',
-      }),
+      startService(main('all-in-one'), allInOneEnv({ API_KEYS: `[${entry}]`, LOG_LEVEL: 'warn' })),
     );
-    const line = await proc.waitForLine((l) => l.trimStart().startsWith('publisher API'), 'banner');
-    const publisher = /http:\/\/[\d.]+:\d+/.exec(line)![0];
+    const publisher = await bannerUrl(proc, 'publisher API');
     expect(proc.lines().join('\n')).toContain('AUTH: API keys required (1 configured)');
     expect((await postJson(publisher, sampleEvent())).status).toBe(401);
     const keyless = new EventpipeClient({ publisherUrl: publisher });

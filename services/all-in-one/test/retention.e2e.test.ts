@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { formatMicros, nowTime, parseRfc3339 } from '@eventpipe/schema';
 import { DuckDbStore } from '@eventpipe/store/adapters';
-import { startService, tempDuckDbPath, waitFor, type ServiceProcess } from '@eventpipe/testing';
+import {
+  allInOneEnv,
+  bannerUrl,
+  startService,
+  tempDuckDbPath,
+  waitFor,
+  type ServiceProcess,
+} from '@eventpipe/testing';
 
 // RETENTION_DAYS on `npm start` (DuckDB), as a real process: an event older than the retention
 // is never read back, and the worker's sweep deletes it from the file, with a log line and a
@@ -17,22 +24,9 @@ afterEach(() => {
 });
 
 function start(dbPath: string) {
-  const proc = startService(main, {
-    DUCKDB_PATH: dbPath,
-    MEMORY_BUS_JOURNAL: `${dbPath}.journal`,
-    ACCEPTED_LOG: 'off',
-    PUBLISHER_PORT: '0',
-    QUERY_PORT: '0',
-    WORKER_PORT: '0',
-    LOG_LEVEL: 'info',
-    RETENTION_DAYS: '2',
-  });
+  const proc = startService(main, allInOneEnv({ LOG_LEVEL: 'info', RETENTION_DAYS: '2' }, dbPath));
   running.push(proc);
-  const urlOf = async (label: string) => {
-    const line = await proc.waitForLine((l) => l.trimStart().startsWith(label), label);
-    return /https?:\/\/[\d.]+:\d+/.exec(line)![0];
-  };
-  return { proc, urlOf };
+  return { proc, urlOf: (label: string) => bannerUrl(proc, label) };
 }
 
 describe('RETENTION_DAYS on npm start', () => {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { tempDuckDbPath, waitFor } from '@eventpipe/testing';
+import { allInOneEnv, bannerUrl, waitFor } from '@eventpipe/testing';
 import { killAll, start } from './harness';
 
 afterEach(killAll);
@@ -10,22 +10,17 @@ const EVENTS_PER_REQUEST = 10;
 
 describe('failure: a bounded load run on the local stack', () => {
   it(`when ${seconds} s of batch POSTs hit npm start's stack, then no 5xx, no error and no event lost`, async () => {
-    const proc = start('all-in-one', {
-      DUCKDB_PATH: tempDuckDbPath(),
-      PUBLISHER_PORT: '0',
-      QUERY_PORT: '0',
-      WORKER_PORT: '0',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      // One client IP sends all of it: the per-IP ingest limit would answer 429.
-      RATE_LIMIT_WRITE: '0',
-    });
-    const urlOf = async (label: string) => {
-      const line = await proc.waitForLine((l) => l.trimStart().startsWith(label), label);
-      return /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
-    };
-    const publisher = await urlOf('publisher API');
-    const query = await urlOf('query API');
+    const proc = start(
+      'all-in-one',
+      allInOneEnv({
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        // One client IP sends all of it: the per-IP ingest limit would answer 429.
+        RATE_LIMIT_WRITE: '0',
+      }),
+    );
+    const publisher = await bannerUrl(proc, 'publisher API');
+    const query = await bannerUrl(proc, 'query API');
     const source = `/load/${Date.now()}`;
     const body = JSON.stringify(
       Array.from({ length: EVENTS_PER_REQUEST }, (_, i) => ({
