@@ -77,8 +77,8 @@ export const streamLatency: Bench = {
     // collection), every second from the process's /metrics; the rest of RSS is native.
     let heapPeak = 0;
     let usedPeak = 0;
+    const read = (name: string) => counter(`http://127.0.0.1:${queryPort}`, name, {}, ctx.apiKey);
     const memory = setInterval(() => {
-      const read = (name: string) => counter(`http://127.0.0.1:${queryPort}`, name, {}, ctx.apiKey);
       void Promise.all([
         read('eventpipe_nodejs_heap_size_total_bytes'),
         read('eventpipe_nodejs_heap_size_used_bytes'),

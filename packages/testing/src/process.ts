@@ -111,13 +111,17 @@ export function allInOneEnv(
 }
 
 /** The URL `npm start`'s banner prints on its line that starts with `label` ('publisher API',
- * 'query API', 'worker'), http or https. */
-export async function bannerUrl(proc: ServiceProcess, label: string): Promise<string> {
+ * 'query API', 'worker'); a line without a `scheme` URL on it fails the test. */
+export async function bannerUrl(
+  proc: ServiceProcess,
+  label: string,
+  scheme: 'http' | 'https' = 'http',
+): Promise<string> {
   const line = await proc.waitForLine(
     (l) => l.trimStart().startsWith(label),
     `banner line ${label}`,
   );
-  const url = /https?:\/\/[\d.]+:\d+/.exec(line)?.[0];
-  if (!url) throw new Error(`banner line ${label} holds no URL: ${line}`);
+  const url = new RegExp(`${scheme}://[\\d.]+:\\d+`).exec(line)?.[0];
+  if (!url) throw new Error(`banner line ${label} holds no ${scheme} URL: ${line}`);
   return url;
 }

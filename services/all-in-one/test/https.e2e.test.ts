@@ -88,10 +88,9 @@ describe('npm start over HTTPS (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
         allInOneEnv({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, LOG_LEVEL: 'info' }),
       ),
     );
-    const publisher = await bannerUrl(proc, 'publisher API');
-    const query = await bannerUrl(proc, 'query API');
-    const worker = await bannerUrl(proc, 'worker');
-    for (const url of [publisher, query, worker]) expect(url).toMatch(/^https:\/\//);
+    const publisher = await bannerUrl(proc, 'publisher API', 'https');
+    const query = await bannerUrl(proc, 'query API', 'https');
+    const worker = await bannerUrl(proc, 'worker', 'https');
     // The banner's curl lines work as printed: they name the certificate to trust.
     expect(proc.lines().join('\n')).toContain(`curl -sS --cacert ${certFile} -X POST ${publisher}`);
 

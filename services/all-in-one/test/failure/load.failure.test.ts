@@ -21,6 +21,8 @@ describe('failure: a bounded load run on the local stack', () => {
     );
     const publisher = await bannerUrl(proc, 'publisher API');
     const query = await bannerUrl(proc, 'query API');
+    // HOST=127.0.0.1: the banner names the loopback address it listens on.
+    for (const url of [publisher, query]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const source = `/load/${Date.now()}`;
     const body = JSON.stringify(
       Array.from({ length: EVENTS_PER_REQUEST }, (_, i) => ({
